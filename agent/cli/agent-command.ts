@@ -1,0 +1,51 @@
+import { startAgent } from '../agent.ts';
+import { loadAgentConfig } from '../config.ts';
+import { parseArgs } from './args.ts';
+import { EXIT } from './exit-codes.ts';
+
+export const AGENT_HELP = `Usage: mayfly agent [options]
+
+Runs the agent: serves pieces to peers, pulls for local users.
+
+Options (each also as an environment variable):
+  --scheduler URL          scheduler endpoint (MAYFLY_SCHEDULER_URL, required)
+  --token TOKEN            control-plane bearer token (MAYFLY_TOKEN)
+  --data-dir DIR           cache folder (MAYFLY_DATA_DIR, default ./.mayfly)
+  --site NAME              site or availability zone (MAYFLY_SITE, default "default")
+  --peer-id ID             stable id of this agent (MAYFLY_PEER_ID, default host-pid)
+  --peer-host ADDR         peer server bind address (MAYFLY_PEER_HOST, default 0.0.0.0)
+  --peer-port N            peer server port (MAYFLY_PEER_PORT, default 7402, 0 = any)
+  --advertise ADDR         address other agents use (MAYFLY_ADVERTISE_HOST)
+  --api-host ADDR          local API bind address (MAYFLY_API_HOST, default 127.0.0.1)
+  --api-port N             local API port (MAYFLY_API_PORT, default 7401, 0 = any)
+  --upload-concurrency N   uploads served at once (MAYFLY_UPLOAD_CONCURRENCY, default 16)
+  --s3-endpoint URL        S3-compatible endpoint instead of AWS (MAYFLY_S3_ENDPOINT)
+  --seed                   act as a seed agent (MAYFLY_SEED=true)
+  --log-level LEVEL        debug | info | warn | error
+  -h, --help               this help`;
+
+export async function agentCommand(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const { positionals, flags } = parseArgs(argv, {
+    strings: ['scheduler', 'token', 'data-dir', 'site', 'peer-id', 'peer-host', 'peer-port', 'advertise', 'api-host', 'api-port', 'upload-concurrency', 's3-endpoint', 'log-level'],
+    booleans: ['seed', 'help'],
+    aliases: { h: 'help' },
+  });
+  if (flags.help) {
+    process.stdout.write(`${AGENT_HELP}\n`);
+    return EXIT.ok;
+  }
+  if (positionals.length > 0) {
+    process.stderr.write(`mayfly agent: unexpected argument ${positionals[0]}\n`);
+    return EXIT.usage;
+  }
+  const agent = await startAgent(loadAgentConfig(flags, env));
+  // One machine-readable line on stdout so supervisors and tests learn the ports.
+  process.stdout.write(`${JSON.stringify({ ready: true, peerId: agent.peerId, peerPort: agent.peerPort, apiPort: agent.apiPort })}\n`);
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await agent.stop();
+  return EXIT.ok;
+}

@@ -1,0 +1,43 @@
+import type { Logger } from '../core/log.ts';
+import type { DigestMap } from '../core/schemas.ts';
+
+/**
+ * Publishes digests of pieces read from the origin, batching whatever
+ * completed while the previous call was in flight. A piece is advertised to
+ * children only after its digest is published, so they can always verify it.
+ */
+export class DigestPublisher {
+  private pending = new Map<number, { digest: string; done: Array<(ok: boolean) => void> }>();
+  private flushing = false;
+
+  constructor(private readonly send: (digests: DigestMap) => Promise<unknown>, private readonly log: Logger) {}
+
+  /** Resolves true once published, false if the scheduler refused it. */
+  publish(index: number, digest: string): Promise<boolean> {
+    return new Promise((resolve) => {
+      const entry = this.pending.get(index) ?? { digest, done: [] };
+      entry.done.push(resolve);
+      this.pending.set(index, entry);
+      void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    if (this.flushing || this.pending.size === 0) return;
+    this.flushing = true;
+    const batch = this.pending;
+    this.pending = new Map();
+    const map: DigestMap = {};
+    for (const [index, { digest }] of batch) map[String(index)] = digest;
+    let ok = true;
+    try {
+      await this.send(map);
+    } catch (error) {
+      ok = false;
+      this.log.warn('publishing digests failed', { error, pieces: batch.size });
+    }
+    for (const { done } of batch.values()) for (const resolve of done) resolve(ok);
+    this.flushing = false;
+    void this.flush();
+  }
+}

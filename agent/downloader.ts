@@ -1,0 +1,297 @@
+import type { Bitfield } from '../core/bitfield.ts';
+import { IntegrityError, MayflyError, NotFoundError, UnavailableError } from '../core/errors.ts';
+import type { Logger } from '../core/log.ts';
+import type { S3Location } from '../core/origin-url.ts';
+import type { ParentInfo, TaskInfo } from '../core/schemas.ts';
+import type { DigestPublisher } from './digest-publisher.ts';
+import type { Manifest } from './manifest.ts';
+import type { OriginFetcher } from './origin.ts';
+import { PeerTransferError, type PeerClient } from './peer-client.ts';
+import type { TaskFiles } from './piece-store.ts';
+
+export interface DownloadLimits {
+  /** Pieces in flight across all sources. */
+  readonly maxInflight: number;
+  readonly perParent: number;
+  readonly originInflight: number;
+  readonly bitfieldPollMs: number;
+  /** Transfer failures before a parent is dropped. */
+  readonly maxParentFailures: number;
+}
+
+export const DEFAULT_DOWNLOAD_LIMITS: DownloadLimits = {
+  maxInflight: 12,
+  perParent: 3,
+  originInflight: 4,
+  bitfieldPollMs: 300,
+  maxParentFailures: 3,
+};
+
+export interface DownloaderOptions {
+  readonly task: TaskInfo;
+  readonly location: S3Location;
+  readonly files: TaskFiles;
+  /** Pieces this pull needs (all of them, or those overlapping a range). */
+  readonly wanted: readonly number[];
+  readonly manifest: Manifest;
+  readonly peers: PeerClient;
+  readonly origin: OriginFetcher;
+  readonly publisher: DigestPublisher;
+  readonly log: Logger;
+  readonly limits?: Partial<DownloadLimits>;
+  /** Called when no parent has anything this pull needs. */
+  readonly onStarved: () => void;
+  readonly onPiece?: (index: number, bytes: number, fromOrigin: boolean) => void;
+}
+
+interface ParentState {
+  info: ParentInfo;
+  bitfield?: Bitfield;
+  inflight: number;
+  failures: number;
+  busyUntil: number;
+  lastPoll: number;
+  polling: boolean;
+  dead: boolean;
+}
+
+/**
+ * Piece scheduling for one pull: several pieces in flight across several
+ * parents, rarest first, every piece verified against the manifest before it
+ * is marked as stored; the origin is used only while the scheduler grants it,
+ * and only for pieces no parent has.
+ */
+export class Downloader {
+  bytesFromPeers = 0;
+  bytesFromOrigin = 0;
+  /** Parents caught serving bad bytes, to be reported to the scheduler. */
+  readonly badParents = new Set<string>();
+  private readonly limits: DownloadLimits;
+  private readonly parents = new Map<string, ParentState>();
+  private readonly missing: Set<number>;
+  private readonly inflight = new Map<number, string>();
+  private readonly controller = new AbortController();
+  private originAllowed = false;
+  private originActive = 0;
+  private originFailures = 0;
+  private fatal?: unknown;
+  private wakeUp?: () => void;
+
+  constructor(private readonly options: DownloaderOptions) {
+    this.limits = { ...DEFAULT_DOWNLOAD_LIMITS, ...options.limits };
+    this.missing = new Set(options.wanted.filter((index) => !options.files.bitfield.has(index)));
+  }
+
+  get remaining(): number {
+    return this.missing.size;
+  }
+
+  setParents(list: readonly ParentInfo[]): void {
+    for (const info of list) {
+      if (this.badParents.has(info.peerId)) continue;
+      const existing = this.parents.get(info.peerId);
+      if (existing && !existing.dead) existing.info = info;
+      else this.parents.set(info.peerId, { info, inflight: 0, failures: 0, busyUntil: 0, lastPoll: 0, polling: false, dead: false });
+    }
+    this.wake();
+  }
+
+  setOriginAllowed(allowed: boolean): void {
+    if (allowed !== this.originAllowed) this.options.log.info(allowed ? 'back-to-source enabled' : 'back-to-source withdrawn');
+    this.originAllowed = allowed;
+    this.wake();
+  }
+
+  abort(reason: unknown): void {
+    this.fatal ??= reason;
+    this.controller.abort(reason);
+    this.wake();
+  }
+
+  async run(): Promise<void> {
+    try {
+      while (this.missing.size > 0) {
+        if (this.fatal) throw this.fatal;
+        this.pollBitfields();
+        const started = this.assign();
+        if (!started && this.inflight.size === 0) this.options.onStarved();
+        await this.waitForWake(this.inflight.size === 0 ? 100 : 500);
+      }
+      if (this.fatal) throw this.fatal;
+    } finally {
+      this.controller.abort(new Error('download finished'));
+    }
+  }
+
+  private assign(): boolean {
+    const candidates = [...this.missing].filter((index) => !this.inflight.has(index));
+    if (candidates.length === 0) return false;
+    const now = Date.now();
+    const usable = [...this.parents.values()].filter((p) => !p.dead && p.bitfield && p.busyUntil <= now);
+    const availability = new Map<number, number>();
+    for (const index of candidates) {
+      let count = 0;
+      for (const parent of usable) if (parent.bitfield!.has(index)) count++;
+      availability.set(index, count);
+    }
+    shuffle(candidates);
+    candidates.sort((a, b) => availability.get(a)! - availability.get(b)!);
+
+    let started = false;
+    for (const index of candidates) {
+      if (this.inflight.size >= this.limits.maxInflight) break;
+      if (availability.get(index)! > 0) {
+        const parent = pickParent(usable, index, this.limits.perParent);
+        if (parent) {
+          this.fromParent(index, parent);
+          started = true;
+        }
+      } else if (this.originAllowed && this.originActive < this.limits.originInflight) {
+        this.fromOrigin(index);
+        started = true;
+      }
+    }
+    return started;
+  }
+
+  private fromParent(index: number, parent: ParentState): void {
+    const { files, task, manifest, peers } = this.options;
+    parent.inflight++;
+    this.inflight.set(index, parent.info.peerId);
+    const writer = files.pieceWriter(index);
+    peers
+      .piece(parent.info.addr, task.id, index, task.pieceCount, writer, this.controller.signal)
+      .then(async (bitfield) => {
+        if (bitfield) parent.bitfield = bitfield;
+        const digest = writer.digest();
+        const expected = await manifest.require(index);
+        if (!expected) throw new PeerTransferError(`no published digest for piece ${index}`);
+        if (digest !== expected) {
+          throw new IntegrityError(`piece ${index} from ${parent.info.peerId} failed verification`, {
+            context: { taskId: task.id, peerId: parent.info.peerId, index },
+          });
+        }
+        files.markVerified(index, digest);
+        this.missing.delete(index);
+        this.bytesFromPeers += writer.written;
+        parent.failures = 0;
+        this.options.onPiece?.(index, writer.written, false);
+      })
+      .catch((error) => this.parentFailed(parent, index, error))
+      .finally(() => {
+        parent.inflight--;
+        this.inflight.delete(index);
+        this.wake();
+      });
+  }
+
+  private parentFailed(parent: ParentState, index: number, error: unknown): void {
+    if (this.controller.signal.aborted) return;
+    const peerId = parent.info.peerId;
+    if (error instanceof IntegrityError) {
+      this.options.log.warn('parent served a corrupt piece; dropping and reporting it', { parent: peerId, index });
+      this.badParents.add(peerId);
+      parent.dead = true;
+    } else if (error instanceof NotFoundError) {
+      parent.bitfield?.clear(index);
+      parent.lastPoll = 0;
+    } else if (error instanceof UnavailableError) {
+      parent.busyUntil = Date.now() + error.retryAfterMs;
+    } else if (error instanceof MayflyError && error.code === 'StorageFailure') {
+      this.abort(error);
+    } else {
+      parent.failures++;
+      this.options.log.warn('piece transfer failed', { parent: peerId, index, error });
+      if (parent.failures >= this.limits.maxParentFailures) parent.dead = true;
+    }
+  }
+
+  private fromOrigin(index: number): void {
+    const { files, task, location, origin, publisher, manifest, log } = this.options;
+    this.originActive++;
+    this.inflight.set(index, 'origin');
+    origin
+      .fetchPiece(task, location, () => files.pieceWriter(index), index, this.controller.signal)
+      .then(async (writer) => {
+        const digest = writer.digest();
+        this.bytesFromOrigin += writer.written;
+        manifest.set(index, digest);
+        // Advertise the piece only once children can verify it.
+        if (!(await publisher.publish(index, digest))) log.warn('digest not published; piece kept locally', { index });
+        files.markVerified(index, digest);
+        this.missing.delete(index);
+        this.originFailures = 0;
+        this.options.onPiece?.(index, writer.written, true);
+      })
+      .catch((error) => {
+        if (this.controller.signal.aborted) return;
+        if (!(error instanceof UnavailableError) || ++this.originFailures >= 3) this.abort(error);
+        else log.warn('origin read failed; will retry', { index, error });
+      })
+      .finally(() => {
+        this.originActive--;
+        this.inflight.delete(index);
+        this.wake();
+      });
+  }
+
+  private pollBitfields(): void {
+    const now = Date.now();
+    const { peers, task } = this.options;
+    for (const parent of this.parents.values()) {
+      if (parent.dead || parent.polling || parent.bitfield?.complete) continue;
+      if (now - parent.lastPoll < this.limits.bitfieldPollMs) continue;
+      parent.polling = true;
+      parent.lastPoll = now;
+      peers
+        .bitfield(parent.info.addr, task.id, task.pieceCount, this.controller.signal)
+        .then((bitfield) => {
+          parent.bitfield = bitfield;
+        })
+        .catch((error) => {
+          if (error instanceof NotFoundError) return; // it has not opened the task yet
+          if (++parent.failures >= this.limits.maxParentFailures) parent.dead = true;
+        })
+        .finally(() => {
+          parent.polling = false;
+          this.wake();
+        });
+    }
+  }
+
+  private wake(): void {
+    const wake = this.wakeUp;
+    this.wakeUp = undefined;
+    wake?.();
+  }
+
+  private waitForWake(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.wakeUp = undefined;
+        resolve();
+      }, ms);
+      this.wakeUp = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+}
+
+function pickParent(parents: readonly ParentState[], index: number, perParent: number): ParentState | undefined {
+  let best: ParentState | undefined;
+  for (const parent of parents) {
+    if (parent.inflight >= perParent || !parent.bitfield!.has(index)) continue;
+    // Fewest transfers in flight first; seeds and finished parents break ties.
+    if (!best || parent.inflight < best.inflight || (parent.inflight === best.inflight && Math.random() < 0.5)) best = parent;
+  }
+  return best;
+}
+
+function shuffle<T>(items: T[]): void {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [items[i], items[j]] = [items[j], items[i]];
+  }
+}

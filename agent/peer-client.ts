@@ -1,0 +1,102 @@
+import { Agent, request, type IncomingMessage } from 'node:http';
+import { Bitfield } from '../core/bitfield.ts';
+import { MayflyError, NotFoundError, UnavailableError } from '../core/errors.ts';
+import { BITFIELD_HEADER } from './peer-server.ts';
+import type { PieceWriter } from './piece-store.ts';
+
+/** A parent failed to deliver: timeout, reset, wrong length, HTTP error. */
+export class PeerTransferError extends MayflyError {
+  override readonly code = 'PeerTransferFailed';
+}
+
+export interface PeerClientOptions {
+  /** Abort a transfer when no byte arrives for this long. */
+  readonly idleTimeoutMs: number;
+  readonly maxSocketsPerParent: number;
+}
+
+/** The data plane's fetching side: bitfields and pieces from parents over plain HTTP. */
+export class PeerClient {
+  private readonly agent: Agent;
+
+  constructor(private readonly options: PeerClientOptions) {
+    this.agent = new Agent({ keepAlive: true, maxSockets: options.maxSocketsPerParent, scheduling: 'lifo' });
+  }
+
+  async bitfield(addr: string, taskId: string, pieceCount: number, signal?: AbortSignal): Promise<Bitfield> {
+    const res = await this.get(`${addr}/v1/tasks/${taskId}/bitfield`, signal);
+    const chunks: Buffer[] = [];
+    for await (const chunk of res) chunks.push(chunk as Buffer);
+    await this.check(res, Buffer.concat(chunks));
+    const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { pieceCount: number; bitfield: string };
+    if (body.pieceCount !== pieceCount) throw new PeerTransferError(`parent reports ${body.pieceCount} pieces, expected ${pieceCount}`);
+    return Bitfield.fromBase64(pieceCount, body.bitfield);
+  }
+
+  /**
+   * Streams piece `index` into `writer`. Returns the parent's bitfield as sent
+   * with the piece, when it sent one.
+   */
+  async piece(addr: string, taskId: string, index: number, pieceCount: number, writer: PieceWriter, signal?: AbortSignal): Promise<Bitfield | undefined> {
+    const res = await this.get(`${addr}/v1/tasks/${taskId}/pieces/${index}`, signal);
+    if (res.statusCode !== 200) {
+      const chunks: Buffer[] = [];
+      for await (const chunk of res) chunks.push(chunk as Buffer);
+      await this.check(res, Buffer.concat(chunks));
+    }
+    const length = Number(res.headers['content-length']);
+    if (length !== writer.expectedLength) {
+      res.destroy();
+      throw new PeerTransferError(`parent sent ${length} bytes for a ${writer.expectedLength}-byte piece`);
+    }
+    let bitfield: Bitfield | undefined;
+    const header = res.headers[BITFIELD_HEADER];
+    if (typeof header === 'string') {
+      try {
+        bitfield = Bitfield.fromBase64(pieceCount, header);
+      } catch {
+        bitfield = undefined;
+      }
+    }
+    try {
+      for await (const chunk of res) await writer.write(chunk as Buffer);
+    } catch (error) {
+      res.destroy();
+      if (error instanceof MayflyError && error.code === 'StorageFailure') throw error;
+      throw new PeerTransferError(`transfer of piece ${index} broke: ${(error as Error).message}`, { cause: error });
+    }
+    if (writer.written !== writer.expectedLength) {
+      throw new PeerTransferError(`parent closed piece ${index} after ${writer.written} bytes`);
+    }
+    return bitfield;
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+
+  private get(url: string, signal?: AbortSignal): Promise<IncomingMessage> {
+    return new Promise((resolve, reject) => {
+      const req = request(url, { agent: this.agent, signal, timeout: this.options.idleTimeoutMs }, resolve);
+      req.on('timeout', () => req.destroy(new PeerTransferError(`no answer from ${url} for ${this.options.idleTimeoutMs} ms`)));
+      req.on('error', (error) =>
+        reject(error instanceof MayflyError ? error : new PeerTransferError(`request to ${url} failed: ${error.message}`, { cause: error })),
+      );
+      req.end();
+    });
+  }
+
+  private async check(res: IncomingMessage, body: Buffer): Promise<void> {
+    const status = res.statusCode ?? 0;
+    if (status === 200) return;
+    let message = `parent answered ${status}`;
+    try {
+      message = (JSON.parse(body.toString('utf8')) as { message?: string }).message ?? message;
+    } catch {
+      // keep the status line
+    }
+    if (status === 404) throw new NotFoundError(message);
+    if (status === 503) throw new UnavailableError(message, { context: { retryAfterMs: 200 } });
+    throw new PeerTransferError(message, { context: { status } });
+  }
+}

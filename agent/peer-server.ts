@@ -1,0 +1,103 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { pipeline } from 'node:stream/promises';
+import { NotFoundError, UnavailableError } from '../core/errors.ts';
+import type { Logger } from '../core/log.ts';
+import { isHexId } from '../core/task-id.ts';
+import { sendError, sendJson } from './http-json.ts';
+import type { PieceStore } from './piece-store.ts';
+
+export const BITFIELD_HEADER = 'x-mayfly-bitfield';
+
+export interface PeerServerOptions {
+  readonly store: PieceStore;
+  readonly log: Logger;
+  readonly host: string;
+  readonly port: number;
+  /** Uploads served at once; more get 503 with a retry hint. */
+  readonly uploadConcurrency: number;
+}
+
+export interface UploadStats {
+  active: number;
+  piecesServed: number;
+  bytesServed: number;
+  rejectedBusy: number;
+}
+
+const PIECE_PATH = /^\/v1\/tasks\/([^/]+)\/pieces\/(\d{1,9})$/;
+const BITFIELD_PATH = /^\/v1\/tasks\/([^/]+)\/bitfield$/;
+
+/**
+ * The data plane's serving side: a task's bitfield and its verified pieces,
+ * streamed from disk. Each piece answer also carries the current bitfield so
+ * children learn new pieces without polling.
+ */
+export class PeerServer {
+  readonly stats: UploadStats = { active: 0, piecesServed: 0, bytesServed: 0, rejectedBusy: 0 };
+  private server?: Server;
+
+  constructor(private readonly options: PeerServerOptions) {}
+
+  async start(): Promise<number> {
+    this.server = createServer({ maxHeaderSize: 16 * 1024 }, (req, res) => {
+      this.route(req, res).catch((error) => sendError(res, error));
+    });
+    this.server.keepAliveTimeout = 30_000;
+    await new Promise<void>((resolve) => this.server!.listen(this.options.port, this.options.host, resolve));
+    return (this.server.address() as AddressInfo).port;
+  }
+
+  async stop(): Promise<void> {
+    if (!this.server) return;
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server!.close(() => resolve()));
+  }
+
+  private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      sendJson(res, 405, { error: 'MethodNotAllowed', message: 'peer API is read-only' }, { allow: 'GET, HEAD' });
+      return;
+    }
+    if (path === '/v1/health') return sendJson(res, 200, { ok: true, uploads: this.stats.active });
+    let match = PIECE_PATH.exec(path);
+    if (match) return this.servePiece(res, match[1], Number(match[2]));
+    match = BITFIELD_PATH.exec(path);
+    if (match) {
+      const files = this.files(match[1]);
+      return sendJson(res, 200, { pieceCount: files.task.pieceCount, bitfield: files.bitfield.toBase64() });
+    }
+    throw new NotFoundError(`no route for ${path}`);
+  }
+
+  private files(taskId: string) {
+    if (!isHexId(taskId)) throw new NotFoundError('task id must be 64 hex characters');
+    const files = this.options.store.get(taskId);
+    if (!files) throw new NotFoundError(`task ${taskId} is not here`);
+    return files;
+  }
+
+  private async servePiece(res: ServerResponse, taskId: string, index: number): Promise<void> {
+    const files = this.files(taskId);
+    if (!files.bitfield.has(index)) throw new NotFoundError(`piece ${index} is not here`);
+    if (this.stats.active >= this.options.uploadConcurrency) {
+      this.stats.rejectedBusy++;
+      throw new UnavailableError('upload slots are full', { context: { retryAfterMs: 200 } });
+    }
+    const range = files.range(index);
+    this.stats.active++;
+    try {
+      res.writeHead(200, {
+        'content-type': 'application/octet-stream',
+        'content-length': range.end - range.start,
+        [BITFIELD_HEADER]: files.bitfield.toBase64(),
+      });
+      await pipeline(files.readStream(range), res);
+      this.stats.piecesServed++;
+      this.stats.bytesServed += range.end - range.start;
+    } finally {
+      this.stats.active--;
+    }
+  }
+}

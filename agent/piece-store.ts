@@ -1,0 +1,234 @@
+import { mkdir, open, readFile, readdir, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
+import { createReadStream, type ReadStream } from 'node:fs';
+import { createHash, type Hash } from 'node:crypto';
+import { join } from 'node:path';
+import { Bitfield } from '../core/bitfield.ts';
+import { MayflyError, NotFoundError, StorageError } from '../core/errors.ts';
+import { pieceRange, type ByteRange } from '../core/piece-math.ts';
+import { taskInfoSchema, type TaskInfo } from '../core/schemas.ts';
+import { isHexId } from '../core/task-id.ts';
+
+interface TaskState {
+  readonly task: TaskInfo;
+  readonly bitfield: string;
+  readonly digests: Record<string, string>;
+  readonly lastUsedAt: number;
+}
+
+/**
+ * One cached task on disk: a preallocated data file plus a small state file
+ * (verified-piece bitfield and digests) rewritten atomically, so a restarted
+ * agent resumes from the pieces it had verified.
+ */
+export class TaskFiles {
+  readonly bitfield: Bitfield;
+  readonly digests = new Map<number, string>();
+  lastUsedAt: number;
+  private handle?: FileHandle;
+  private persistTimer?: NodeJS.Timeout;
+  private persisting: Promise<void> = Promise.resolve();
+
+  constructor(readonly task: TaskInfo, readonly dir: string, state?: TaskState) {
+    this.bitfield = state ? Bitfield.fromBase64(task.pieceCount, state.bitfield) : new Bitfield(task.pieceCount);
+    for (const [index, digest] of Object.entries(state?.digests ?? {})) this.digests.set(Number(index), digest);
+    this.lastUsedAt = state?.lastUsedAt ?? Date.now();
+  }
+
+  get dataPath(): string {
+    return join(this.dir, 'data');
+  }
+
+  get complete(): boolean {
+    return this.bitfield.complete;
+  }
+
+  get completedBytes(): number {
+    let bytes = 0;
+    for (let i = 0; i < this.task.pieceCount; i++) if (this.bitfield.has(i)) bytes += this.range(i).end - this.range(i).start;
+    return bytes;
+  }
+
+  range(index: number): ByteRange {
+    return pieceRange(index, this.task.size, this.task.pieceLength);
+  }
+
+  /** Opens (and on first use preallocates) the data file. */
+  async prepare(): Promise<void> {
+    if (this.handle) return;
+    await guard(this.dataPath, async () => {
+      await mkdir(this.dir, { recursive: true });
+      const exists = await stat(this.dataPath).then((s) => s.size === this.task.size, () => false);
+      this.handle = await open(this.dataPath, exists ? 'r+' : 'w+');
+      if (!exists) await this.handle.truncate(this.task.size);
+    });
+    if (!(await stat(join(this.dir, 'state.json')).catch(() => undefined))) await this.persistNow();
+  }
+
+  /** A writer for one piece: bytes go straight to their place in the data file while being hashed. */
+  pieceWriter(index: number): PieceWriter {
+    if (!this.handle) throw new StorageError('task files are not prepared', { context: { taskId: this.task.id } });
+    return new PieceWriter(this.handle, this.range(index), this.dataPath);
+  }
+
+  /** Marks a piece as verified; only now may it be served. */
+  markVerified(index: number, digest: string): void {
+    this.digests.set(index, digest);
+    this.bitfield.set(index);
+    this.lastUsedAt = Date.now();
+    this.schedulePersist();
+  }
+
+  readStream(range: ByteRange, highWaterMark = 256 * 1024): ReadStream {
+    return createReadStream(this.dataPath, { start: range.start, end: range.end - 1, highWaterMark });
+  }
+
+  touch(): void {
+    this.lastUsedAt = Date.now();
+    this.schedulePersist();
+  }
+
+  async flush(): Promise<void> {
+    if (this.persistTimer) {
+      clearTimeout(this.persistTimer);
+      this.persistTimer = undefined;
+    }
+    await this.persistNow();
+  }
+
+  async close(): Promise<void> {
+    await this.flush();
+    await this.handle?.close();
+    this.handle = undefined;
+  }
+
+  private schedulePersist(): void {
+    if (this.persistTimer) return;
+    this.persistTimer = setTimeout(() => {
+      this.persistTimer = undefined;
+      void this.persistNow().catch(() => {});
+    }, 200);
+  }
+
+  private persistNow(): Promise<void> {
+    const state: TaskState = {
+      task: this.task,
+      bitfield: this.bitfield.toBase64(),
+      digests: Object.fromEntries([...this.digests].map(([i, d]) => [String(i), d])),
+      lastUsedAt: this.lastUsedAt,
+    };
+    const path = join(this.dir, 'state.json');
+    // Chain writes so an older state never lands after a newer one.
+    this.persisting = this.persisting.then(() =>
+      guard(path, async () => {
+        const temp = `${path}.${process.pid}.tmp`;
+        await writeFile(temp, JSON.stringify(state));
+        await rename(temp, path);
+      }),
+    );
+    return this.persisting;
+  }
+}
+
+export class PieceWriter {
+  private readonly hash: Hash = createHash('sha256');
+  private position: number;
+  written = 0;
+
+  constructor(private readonly handle: FileHandle, readonly range: ByteRange, private readonly path: string) {
+    this.position = range.start;
+  }
+
+  get expectedLength(): number {
+    return this.range.end - this.range.start;
+  }
+
+  async write(chunk: Uint8Array): Promise<void> {
+    if (this.written + chunk.length > this.expectedLength) {
+      throw new StorageError('piece is longer than expected', { context: { expected: this.expectedLength } });
+    }
+    this.hash.update(chunk);
+    await guard(this.path, async () => {
+      let offset = 0;
+      while (offset < chunk.length) {
+        const { bytesWritten } = await this.handle.write(chunk, offset, chunk.length - offset, this.position);
+        offset += bytesWritten;
+        this.position += bytesWritten;
+      }
+    });
+    this.written += chunk.length;
+  }
+
+  /** The piece's sha256, once all its bytes have been written. */
+  digest(): string {
+    if (this.written !== this.expectedLength) {
+      throw new StorageError(`piece ended after ${this.written} of ${this.expectedLength} bytes`);
+    }
+    return this.hash.digest('hex');
+  }
+}
+
+/** All cached tasks under `<root>/tasks/<taskId>/`. */
+export class PieceStore {
+  private readonly tasks = new Map<string, TaskFiles>();
+
+  constructor(readonly root: string) {}
+
+  /** Loads what a previous run left; tasks with unreadable state are removed. */
+  async load(): Promise<void> {
+    const dir = join(this.root, 'tasks');
+    await guard(dir, () => mkdir(dir, { recursive: true }));
+    for (const name of await readdir(dir)) {
+      if (!isHexId(name)) continue;
+      const taskDir = join(dir, name);
+      try {
+        const state = JSON.parse(await readFile(join(taskDir, 'state.json'), 'utf8')) as TaskState;
+        const task = taskInfoSchema.parse(state.task);
+        if (task.id !== name) throw new Error('task id mismatch');
+        this.tasks.set(name, new TaskFiles(task, taskDir, state));
+      } catch {
+        await rm(taskDir, { recursive: true, force: true });
+      }
+    }
+  }
+
+  get(taskId: string): TaskFiles | undefined {
+    return this.tasks.get(taskId);
+  }
+
+  async open(task: TaskInfo): Promise<TaskFiles> {
+    let files = this.tasks.get(task.id);
+    if (!files) {
+      files = new TaskFiles(task, join(this.root, 'tasks', task.id));
+      this.tasks.set(task.id, files);
+    }
+    await files.prepare();
+    return files;
+  }
+
+  list(): TaskFiles[] {
+    return [...this.tasks.values()];
+  }
+
+  async remove(taskId: string): Promise<void> {
+    const files = this.tasks.get(taskId);
+    if (!files) throw new NotFoundError(`task ${taskId} is not cached`);
+    this.tasks.delete(taskId);
+    await files.close().catch(() => {});
+    await rm(files.dir, { recursive: true, force: true });
+  }
+
+  async closeAll(): Promise<void> {
+    await Promise.all(this.list().map((files) => files.close().catch(() => {})));
+  }
+}
+
+export async function guard<T>(path: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (error) {
+    if (error instanceof MayflyError) throw error;
+    const code = (error as NodeJS.ErrnoException).code ?? 'EIO';
+    const reason = code === 'ENOSPC' ? 'disk full' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code;
+    throw new StorageError(`cache storage failed at ${path}: ${reason}`, { cause: error, context: { path, errno: code } });
+  }
+}

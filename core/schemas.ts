@@ -1,0 +1,103 @@
+import { z } from 'zod';
+import { LIMITS } from './constants.ts';
+import { BadRequestError } from './errors.ts';
+
+/** Wire schemas of the scheduler API, validated at both edges. */
+
+export const hexIdSchema = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex characters');
+export const sha256HexSchema = z.string().regex(/^[0-9a-f]{64}$/, 'must be a sha256 hex digest');
+export const peerIdSchema = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 . _ -');
+export const siteSchema = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 . _ -');
+const countSchema = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+/** Where other agents reach this agent's peer server: http://host:port. */
+export const peerAddrSchema = z
+  .string()
+  .max(256)
+  .regex(/^http:\/\/[A-Za-z0-9.:[\]-]+:\d{1,5}$/, 'must look like http://host:port');
+
+export const announceEventSchema = z.enum(['register', 'progress', 'finished', 'failed']);
+export type AnnounceEvent = z.infer<typeof announceEventSchema>;
+
+export const announceRequestSchema = z.strictObject({
+  url: z.string().min(1).max(LIMITS.maxUrlLength),
+  /** Known after the first answer; lets the scheduler skip the URL lookup. */
+  taskId: hexIdSchema.optional(),
+  peerId: peerIdSchema,
+  addr: peerAddrSchema,
+  site: siteSchema.optional(),
+  seed: z.boolean().optional(),
+  event: announceEventSchema,
+  /** Pieces this peer holds, verified. */
+  completed: countSchema.max(LIMITS.maxPieces).optional(),
+  /** Digests the agent already holds, so unchanged manifests are not resent. */
+  digestsKnown: countSchema.max(LIMITS.maxPieces).optional(),
+  bytesFromPeers: countSchema.optional(),
+  bytesFromOrigin: countSchema.optional(),
+  /** Active uploads, a load hint for parent choice. */
+  uploads: countSchema.max(100_000).optional(),
+  /** Set when the agent ran out of useful parents. */
+  starved: z.boolean().optional(),
+  /** Peers this agent caught serving bad data. */
+  badParents: z.array(peerIdSchema).max(32).optional(),
+});
+export type AnnounceRequest = z.infer<typeof announceRequestSchema>;
+
+export const taskInfoSchema = z.object({
+  id: hexIdSchema,
+  url: z.string(),
+  size: countSchema,
+  etag: z.string(),
+  pieceLength: countSchema,
+  pieceCount: countSchema,
+});
+export type TaskInfo = z.infer<typeof taskInfoSchema>;
+
+export const parentInfoSchema = z.object({
+  peerId: peerIdSchema,
+  addr: peerAddrSchema,
+  site: siteSchema,
+  seed: z.boolean(),
+  completed: countSchema,
+  finished: z.boolean(),
+  source: z.boolean(),
+});
+export type ParentInfo = z.infer<typeof parentInfoSchema>;
+
+/** Piece index (decimal string) → sha256 hex. Sparse while the manifest grows. */
+export const digestMapSchema = z.record(z.string().regex(/^\d{1,7}$/), sha256HexSchema);
+export type DigestMap = z.infer<typeof digestMapSchema>;
+
+export const announceResponseSchema = z.object({
+  task: taskInfoSchema,
+  parents: z.array(parentInfoSchema),
+  backToSource: z.boolean(),
+  /** Present when the scheduler holds more digests than the agent said it knows. */
+  digests: digestMapSchema.optional(),
+  digestCount: countSchema,
+  announceIntervalMs: countSchema,
+});
+export type AnnounceResponse = z.infer<typeof announceResponseSchema>;
+
+export const publishDigestsRequestSchema = z.strictObject({
+  peerId: peerIdSchema,
+  site: siteSchema.optional(),
+  digests: digestMapSchema.refine((map) => Object.keys(map).length <= 1024, 'at most 1024 digests per call'),
+});
+export type PublishDigestsRequest = z.infer<typeof publishDigestsRequestSchema>;
+
+export const publishDigestsResponseSchema = z.object({ accepted: countSchema, digestCount: countSchema });
+export const manifestResponseSchema = z.object({ digests: digestMapSchema, digestCount: countSchema });
+export type ManifestResponse = z.infer<typeof manifestResponseSchema>;
+
+export const leaveRequestSchema = z.strictObject({ peerId: peerIdSchema, site: siteSchema.optional() });
+
+/** Parses `value` or throws a BadRequestError that names the first bad field. */
+export function parseWith<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const path = issue?.path.length ? issue.path.join('.') : '(body)';
+  throw new BadRequestError(`invalid ${what}: ${path}: ${issue?.message ?? 'invalid'}`, {
+    context: { field: path },
+  });
+}

@@ -1,0 +1,56 @@
+import { NotFoundError } from '../../core/errors.ts';
+import type { PeerRecord, PeerStore, TaskRecord, TaskStore } from '../scheduler/ports.ts';
+
+export interface TaskSummary {
+  readonly id: string;
+  readonly url: string;
+  readonly size: number;
+  readonly pieceCount: number;
+  readonly peerCount: number;
+  readonly createdAt: string;
+}
+
+export interface SwarmView {
+  readonly task: TaskSummary;
+  readonly peers: readonly PeerRecord[];
+  readonly bytesFromPeers: number;
+  readonly bytesFromOrigin: number;
+}
+
+export interface ManagerServiceOptions {
+  readonly tasks: TaskStore;
+  readonly peers: PeerStore;
+}
+
+/** The operator's read model over the same stores the scheduler writes. */
+export class ManagerService {
+  constructor(private readonly deps: ManagerServiceOptions) {}
+
+  async listTasks(limit = 50): Promise<TaskSummary[]> {
+    const tasks = await this.deps.tasks.listTasks(Math.min(Math.max(limit, 1), 200));
+    return tasks.map(summarize);
+  }
+
+  async swarm(taskId: string): Promise<SwarmView> {
+    const task = await this.deps.tasks.getTask(taskId);
+    if (!task) throw new NotFoundError(`unknown task ${taskId}`, { context: { taskId } });
+    const peers = await this.deps.peers.list(taskId, task.shards);
+    return {
+      task: summarize(task),
+      peers,
+      bytesFromPeers: peers.reduce((sum, peer) => sum + peer.bytesFromPeers, 0),
+      bytesFromOrigin: peers.reduce((sum, peer) => sum + peer.bytesFromOrigin, 0),
+    };
+  }
+}
+
+function summarize(task: TaskRecord): TaskSummary {
+  return {
+    id: task.id,
+    url: task.url,
+    size: task.size,
+    pieceCount: task.pieceCount,
+    peerCount: task.peerCount,
+    createdAt: new Date(task.createdAt).toISOString(),
+  };
+}

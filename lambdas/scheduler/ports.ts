@@ -1,0 +1,77 @@
+import type { PeerCandidate } from '../../core/parent-selection.ts';
+
+/** The small interfaces the scheduler service needs; stores implement them. */
+
+export interface ObjectHead {
+  readonly size: number;
+  readonly etag: string;
+  readonly versionId?: string;
+}
+
+export interface OriginReader {
+  /** HeadObject; NotFoundError / ForbiddenError when S3 says so. */
+  head(bucket: string, key: string, versionId?: string): Promise<ObjectHead>;
+}
+
+export interface UrlRecord {
+  readonly url: string;
+  readonly taskId: string;
+  readonly checkedAt: number;
+}
+
+export interface TaskRecord {
+  readonly id: string;
+  readonly url: string;
+  readonly etag: string;
+  readonly size: number;
+  readonly pieceLength: number;
+  readonly pieceCount: number;
+  readonly digestCount: number;
+  readonly peerCount: number;
+  readonly shards: number;
+  readonly createdAt: number;
+  /** Peers caught serving bad data for this task; never handed out again. */
+  readonly blocked: readonly string[];
+}
+
+export interface TaskStore {
+  getUrl(url: string): Promise<UrlRecord | undefined>;
+  putUrl(record: UrlRecord): Promise<void>;
+  getTask(taskId: string): Promise<TaskRecord | undefined>;
+  /** Creates the task unless it exists; returns what is stored. */
+  createTask(task: TaskRecord): Promise<TaskRecord>;
+  /** Counts a newly registered peer and widens the shard count when due. */
+  addPeer(taskId: string, peersPerShard: number, maxShards: number): Promise<void>;
+  listTasks(limit: number): Promise<TaskRecord[]>;
+  block(taskId: string, peerIds: readonly string[]): Promise<void>;
+}
+
+export interface PeerRecord extends PeerCandidate {
+  readonly taskId: string;
+  readonly bytesFromPeers: number;
+  readonly bytesFromOrigin: number;
+}
+
+export interface PeerStore {
+  put(peer: PeerRecord, shards: number, ttlSeconds: number): Promise<void>;
+  /** Reads up to `limit` peers from `shardCount` shards chosen at random. */
+  sample(taskId: string, shards: number, limit: number, random: () => number): Promise<PeerRecord[]>;
+  list(taskId: string, shards: number): Promise<PeerRecord[]>;
+  remove(taskId: string, peerId: string, shards: number): Promise<void>;
+}
+
+export interface SourceGrantStore {
+  /**
+   * Grants `peerId` a back-to-source lease for (task, site) if fewer than
+   * `limit` live leases exist or it already holds one. Returns true if held.
+   */
+  acquire(taskId: string, site: string, peerId: string, limit: number, leaseMs: number, now: number): Promise<boolean>;
+  holds(taskId: string, site: string, peerId: string, now: number): Promise<boolean>;
+  release(taskId: string, site: string, peerId: string): Promise<void>;
+}
+
+export interface ManifestStore {
+  /** Stores digests; returns how many were new. Conflicting digests throw ConflictError. */
+  put(taskId: string, digests: ReadonlyMap<number, string>): Promise<number>;
+  get(taskId: string): Promise<Map<number, string>>;
+}

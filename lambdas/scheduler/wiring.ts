@@ -1,0 +1,55 @@
+import { S3Client } from '@aws-sdk/client-s3';
+import { createLogger, type Logger } from '../../core/log.ts';
+import { createDynamoClient, type DynamoClientOptions } from '../stores/dynamo-client.ts';
+import { DynamoManifestStore } from '../stores/manifest-store.ts';
+import { DynamoPeerStore } from '../stores/peer-store.ts';
+import { S3OriginReader } from '../stores/s3-origin.ts';
+import { DynamoSourceGrantStore } from '../stores/source-grant-store.ts';
+import { DynamoTaskStore } from '../stores/task-store.ts';
+import { createSchedulerApp } from './app.ts';
+import { SchedulerService, type SchedulerSettings } from './service.ts';
+
+export interface SchedulerWiringOptions {
+  readonly tableName: string;
+  readonly dynamo?: DynamoClientOptions;
+  /** S3 client options for HeadObject (local endpoint, path style). */
+  readonly s3?: { endpoint?: string; region?: string; forcePathStyle?: boolean; credentials?: { accessKeyId: string; secretAccessKey: string } };
+  readonly token?: string;
+  readonly settings?: Partial<SchedulerSettings>;
+  readonly log?: Logger;
+}
+
+/** Builds the scheduler app from plain options; used by the Lambda handler and the Node server alike. */
+export function createScheduler(options: SchedulerWiringOptions) {
+  const log = options.log ?? createLogger({ sink: (line) => console.log(line), fields: { service: 'scheduler' } });
+  const dynamo = createDynamoClient(options.dynamo);
+  const s3 = new S3Client({ region: options.s3?.region ?? process.env.AWS_REGION ?? 'us-east-1', ...options.s3 });
+  const service = new SchedulerService({
+    tasks: new DynamoTaskStore(dynamo, options.tableName),
+    peers: new DynamoPeerStore(dynamo, options.tableName),
+    grants: new DynamoSourceGrantStore(dynamo, options.tableName),
+    manifests: new DynamoManifestStore(dynamo, options.tableName),
+    origin: new S3OriginReader(s3),
+    log,
+    settings: options.settings,
+  });
+  return { app: createSchedulerApp({ service, log, token: options.token }), service, dynamo, s3 };
+}
+
+/** Options from the Lambda environment (set by the CDK construct). */
+export function schedulerOptionsFromEnv(env: NodeJS.ProcessEnv): SchedulerWiringOptions {
+  const tableName = env.MAYFLY_TABLE;
+  if (!tableName) throw new Error('MAYFLY_TABLE is not set');
+  const allowed = env.MAYFLY_ALLOWED_ORIGINS?.split(',').map((entry) => entry.trim()).filter(Boolean);
+  return {
+    tableName,
+    dynamo: env.MAYFLY_DYNAMODB_ENDPOINT ? { endpoint: env.MAYFLY_DYNAMODB_ENDPOINT } : undefined,
+    s3: env.MAYFLY_S3_ENDPOINT ? { endpoint: env.MAYFLY_S3_ENDPOINT, forcePathStyle: true } : undefined,
+    token: env.MAYFLY_TOKEN || undefined,
+    settings: {
+      ...(allowed?.length ? { allowedOrigins: allowed } : {}),
+      ...(env.MAYFLY_BACK_TO_SOURCE_LIMIT ? { backToSourceLimit: Number(env.MAYFLY_BACK_TO_SOURCE_LIMIT) } : {}),
+      ...(env.MAYFLY_PARENT_LIMIT ? { parentLimit: Number(env.MAYFLY_PARENT_LIMIT) } : {}),
+    },
+  };
+}

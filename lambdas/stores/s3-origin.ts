@@ -1,0 +1,31 @@
+import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { ForbiddenError, NotFoundError, UnavailableError } from '../../core/errors.ts';
+import type { ObjectHead, OriginReader } from '../scheduler/ports.ts';
+
+/** The scheduler's one look at the origin: a HeadObject per task. */
+export class S3OriginReader implements OriginReader {
+  constructor(private readonly s3: S3Client) {}
+
+  async head(bucket: string, key: string, versionId?: string): Promise<ObjectHead> {
+    const where = `s3://${bucket}/${key}`;
+    try {
+      const head = await this.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key, VersionId: versionId }));
+      if (head.ContentLength === undefined || !head.ETag) {
+        throw new UnavailableError(`${where}: origin answered without size or ETag`);
+      }
+      return { size: head.ContentLength, etag: head.ETag, versionId: head.VersionId };
+    } catch (error) {
+      const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      const name = (error as { name?: string }).name;
+      if (status === 404 || name === 'NotFound' || name === 'NoSuchKey' || name === 'NoSuchBucket') {
+        throw new NotFoundError(`${where}: no such object`, { cause: error, context: { bucket, key } });
+      }
+      if (status === 403) throw new ForbiddenError(`${where}: access denied by S3`, { cause: error, context: { bucket, key } });
+      if (error instanceof UnavailableError) throw error;
+      throw new UnavailableError(`${where}: origin unavailable (${name ?? 'error'})`, {
+        cause: error,
+        context: { bucket, key, retryAfterMs: 1000 },
+      });
+    }
+  }
+}

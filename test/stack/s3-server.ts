@@ -1,0 +1,38 @@
+import { createRequire } from 'node:module';
+import { S3Client } from '@aws-sdk/client-s3';
+
+export interface S3Server {
+  readonly endpoint: string;
+  stop(): Promise<void>;
+}
+
+/** s3rver's default credentials; it checks the access key id. */
+export const LOCAL_S3_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
+
+const require = createRequire(import.meta.url);
+
+/** s3rver: an S3-compatible server on 127.0.0.1, storing under `directory`. */
+export async function startS3Server(directory: string, buckets: readonly string[]): Promise<S3Server> {
+  const S3rver = require('s3rver') as new (options: object) => { run(): Promise<{ port: number }>; close(): Promise<void> };
+  const server = new S3rver({
+    address: '127.0.0.1',
+    port: 0,
+    silent: true,
+    directory,
+    configureBuckets: buckets.map((name) => ({ name })),
+  });
+  const { port } = await server.run();
+  return { endpoint: `http://127.0.0.1:${port}`, stop: () => server.close() };
+}
+
+/** An SDK client for a local S3-compatible endpoint, set up as the notes in DESIGN.md say. */
+export function localS3Client(endpoint: string): S3Client {
+  return new S3Client({
+    endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: LOCAL_S3_CREDENTIALS,
+    // Otherwise streamed uploads are stored with aws-chunked framing.
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+  });
+}

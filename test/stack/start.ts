@@ -1,0 +1,102 @@
+/**
+ * `npm start`: the whole of Mayfly on this machine. Starts the local stack,
+ * puts a generated artifact in the demo bucket, has every agent pull it at
+ * once, prints the swarm report, then keeps running until Ctrl-C.
+ *
+ *   npm start -- [--agents N] [--size MiB] [--once] [--json]
+ */
+import { parseArgs } from 'node:util';
+import { LocalStack } from './local-stack.ts';
+import { swarmPull, type SwarmReport } from './swarm-pull.ts';
+import { MAYFLY_BIN } from './agent-process.ts';
+
+// Node 20 is a supported target here; the SDK's notice about its future plans is noise in a demo.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+const { values } = parseArgs({
+  options: {
+    agents: { type: 'string', default: '4' },
+    size: { type: 'string', default: '256' },
+    once: { type: 'boolean', default: false },
+    json: { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+});
+
+if (values.help) {
+  console.log('Usage: npm start -- [--agents N] [--size MiB] [--once] [--json]');
+  process.exit(0);
+}
+const agentCount = Number(values.agents);
+const sizeMiB = Number(values.size);
+if (!Number.isInteger(agentCount) || agentCount < 1 || agentCount > 32) fail('--agents must be an integer from 1 to 32');
+if (!Number.isFinite(sizeMiB) || sizeMiB <= 0 || sizeMiB > 16384) fail('--size must be a number of MiB from 1 to 16384');
+
+const say = (line: string) => {
+  if (!values.json) console.log(line);
+};
+
+const stack = await LocalStack.start();
+let stopping = false;
+const shutdown = async (code: number) => {
+  if (stopping) return;
+  stopping = true;
+  await stack.stop();
+  process.exit(code);
+};
+process.on('SIGINT', () => void shutdown(0));
+process.on('SIGTERM', () => void shutdown(0));
+
+try {
+  say(`DynamoDB-compatible server (${stack.dynamo.kind}) ${stack.dynamo.endpoint}`);
+  say(`S3-compatible server (s3rver), counted by a proxy at ${stack.origin.endpoint}`);
+  say(`scheduler ${stack.scheduler.url}   manager ${stack.manager.url}`);
+  const size = Math.round(sizeMiB * 1024 * 1024);
+  say(`uploading a ${sizeMiB} MiB artifact to s3://${stack.bucket}/ ...`);
+  const artifact = await stack.putArtifact(`artifacts/demo-${sizeMiB}MiB.bin`, size);
+  say(`starting ${agentCount} agents ...`);
+  const agents = await stack.startAgents(agentCount);
+  say(`all ${agentCount} agents pull ${artifact.url} at once ...\n`);
+  const report = await swarmPull(stack, artifact, agents);
+  if (values.json) console.log(JSON.stringify(withoutPaths(report), null, 2));
+  else printReport(report);
+  const ok = report.agents.every((agent) => agent.sha256ok);
+  if (values.once) await shutdown(ok ? 0 : 1);
+  else {
+    say(`\nThe stack keeps running. Pull more through any agent with the CLI, for example:\n`);
+    say(`  MAYFLY_API=${agents[0].apiUrl} node ${relative(MAYFLY_BIN)} get ${artifact.url} -o ./demo.bin`);
+    say(`  curl -s ${stack.manager.url}/v1/health`);
+    say(`\nPress Ctrl-C to stop.`);
+  }
+} catch (error) {
+  console.error(`mayfly start: ${(error as Error).message}`);
+  await shutdown(1);
+}
+
+function printReport(report: SwarmReport): void {
+  const mib = (bytes: number) => (bytes / 1024 / 1024).toFixed(1).padStart(8);
+  console.log('agent        seconds   from peers MiB  from S3 MiB  sha256');
+  for (const agent of report.agents) {
+    console.log(
+      `${agent.agent.padEnd(12)} ${agent.seconds.toFixed(2).padStart(7)}   ${mib(agent.bytesFromPeers)}       ${mib(agent.bytesFromOrigin)}     ${agent.sha256ok ? 'ok' : 'MISMATCH'}`,
+    );
+  }
+  const slowest = Math.max(...report.agents.map((agent) => agent.seconds));
+  console.log(
+    `\nobject ${(report.objectBytes / 1024 / 1024).toFixed(1)} MiB; S3 served ${(report.originBytes / 1024 / 1024).toFixed(1)} MiB ` +
+      `(${(report.originBytes / report.objectBytes).toFixed(2)} × the object) to ${report.agents.length} agents; slowest agent ${slowest.toFixed(2)} s`,
+  );
+}
+
+function withoutPaths(report: SwarmReport) {
+  return { ...report, agents: report.agents.map(({ output: _output, ...rest }) => rest) };
+}
+
+function relative(path: string): string {
+  return path.startsWith(process.cwd()) ? path.slice(process.cwd().length + 1) : path;
+}
+
+function fail(message: string): never {
+  console.error(`mayfly start: ${message}`);
+  process.exit(2);
+}

@@ -1,0 +1,138 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConflictError } from '../core/errors.ts';
+import { createDynamoClient } from '../lambdas/stores/dynamo-client.ts';
+import { DynamoManifestStore } from '../lambdas/stores/manifest-store.ts';
+import { DynamoPeerStore } from '../lambdas/stores/peer-store.ts';
+import { DynamoSourceGrantStore } from '../lambdas/stores/source-grant-store.ts';
+import { ensureTable } from '../lambdas/stores/table-schema.ts';
+import { DynamoTaskStore } from '../lambdas/stores/task-store.ts';
+import type { PeerRecord, TaskRecord } from '../lambdas/scheduler/ports.ts';
+import { startDynalite, startDynamoDbLocal, type DynamoServer } from './stack/dynamo-server.ts';
+
+const hex = (n: number) => n.toString(16).padStart(64, '0');
+const task = (n: number, overrides: Partial<TaskRecord> = {}): TaskRecord => ({
+  id: hex(n),
+  url: `s3://bucket/object-${n}`,
+  etag: '"etag"',
+  size: 100,
+  pieceLength: 4,
+  pieceCount: 25,
+  digestCount: 0,
+  peerCount: 0,
+  shards: 1,
+  createdAt: 1_700_000_000_000 + n,
+  blocked: [],
+  ...overrides,
+});
+const peer = (taskId: string, peerId: string, overrides: Partial<PeerRecord> = {}): PeerRecord => ({
+  taskId,
+  peerId,
+  addr: 'http://127.0.0.1:9000',
+  site: 'a',
+  seed: false,
+  finished: false,
+  source: false,
+  failed: false,
+  completed: 3,
+  uploads: 0,
+  updatedAt: Date.now(),
+  bytesFromPeers: 5,
+  bytesFromOrigin: 7,
+  ...overrides,
+});
+
+describe.each(['dynalite', 'dynamodb-local'] as const)('DynamoDB stores on %s', (kind) => {
+  let server: DynamoServer;
+  let tasks: DynamoTaskStore;
+  let peers: DynamoPeerStore;
+  let grants: DynamoSourceGrantStore;
+  let manifests: DynamoManifestStore;
+
+  beforeAll(async () => {
+    server = kind === 'dynalite' ? await startDynalite() : await startDynamoDbLocal();
+    const client = createDynamoClient({ endpoint: server.endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    await ensureTable(client, 'mayfly-test');
+    tasks = new DynamoTaskStore(client, 'mayfly-test');
+    peers = new DynamoPeerStore(client, 'mayfly-test');
+    grants = new DynamoSourceGrantStore(client, 'mayfly-test');
+    manifests = new DynamoManifestStore(client, 'mayfly-test');
+  });
+  afterAll(async () => server?.stop());
+
+  it('creates a task once and lists tasks newest first', async () => {
+    const created = await tasks.createTask(task(1));
+    expect(created.id).toBe(hex(1));
+    // A second create (a racing scheduler) returns what is stored, not its own copy.
+    const again = await tasks.createTask(task(1, { size: 999 }));
+    expect(again.size).toBe(100);
+    await tasks.createTask(task(2));
+    const listed = await tasks.listTasks(10);
+    expect(listed.map((t) => t.id)).toEqual([hex(2), hex(1)]);
+    expect(await tasks.getTask(hex(99))).toBeUndefined();
+  });
+
+  it('remembers which task a URL resolved to', async () => {
+    await tasks.putUrl({ url: 's3://bucket/object-1', taskId: hex(1), checkedAt: 123 });
+    expect(await tasks.getUrl('s3://bucket/object-1')).toEqual({ url: 's3://bucket/object-1', taskId: hex(1), checkedAt: 123 });
+    expect(await tasks.getUrl('s3://bucket/other')).toBeUndefined();
+  });
+
+  it('counts peers and widens shards as the swarm grows', async () => {
+    await tasks.createTask(task(3));
+    for (let i = 0; i < 5; i++) await tasks.addPeer(hex(3), 2, 8);
+    const stored = await tasks.getTask(hex(3));
+    expect(stored?.peerCount).toBe(5);
+    expect(stored?.shards).toBe(4);
+  });
+
+  it('records blocked peers on the task', async () => {
+    await tasks.createTask(task(4));
+    await tasks.block(hex(4), ['bad-1']);
+    await tasks.block(hex(4), ['bad-1', 'bad-2']);
+    expect([...(await tasks.getTask(hex(4)))!.blocked].sort()).toEqual(['bad-1', 'bad-2']);
+  });
+
+  it('stores, samples, lists and removes peers across shards', async () => {
+    const id = hex(5);
+    for (let i = 0; i < 30; i++) await peers.put(peer(id, `peer-${i}`), 4, 3600);
+    const all = await peers.list(id, 4);
+    expect(all).toHaveLength(30);
+    expect(all.find((p) => p.peerId === 'peer-7')).toMatchObject({ completed: 3, bytesFromPeers: 5, bytesFromOrigin: 7, site: 'a' });
+    const seen = new Set<string>();
+    for (let i = 0; i < 20; i++) for (const p of await peers.sample(id, 4, 3, Math.random)) seen.add(p.peerId);
+    // Random shards and random start keys: samples reach well beyond the first peers of one shard.
+    expect(seen.size).toBeGreaterThan(12);
+    await peers.remove(id, 'peer-7', 4);
+    expect((await peers.list(id, 4)).map((p) => p.peerId)).not.toContain('peer-7');
+  });
+
+  it('grants back-to-source to at most `limit` agents even when they race', async () => {
+    const id = hex(6);
+    const now = Date.now();
+    const results = await Promise.all(Array.from({ length: 10 }, (_, i) => grants.acquire(id, 'a', `agent-${i}`, 1, 10_000, now)));
+    expect(results.filter(Boolean)).toHaveLength(1);
+    const holder = `agent-${results.indexOf(true)}`;
+    expect(await grants.holds(id, 'a', holder, now)).toBe(true);
+    // The holder renews; another site has its own grant.
+    expect(await grants.acquire(id, 'a', holder, 1, 10_000, now + 1000)).toBe(true);
+    expect(await grants.acquire(id, 'b', 'agent-x', 1, 10_000, now)).toBe(true);
+    // After the lease lapses someone else may take over.
+    expect(await grants.acquire(id, 'a', 'agent-late', 1, 10_000, now + 20_000)).toBe(true);
+    expect(await grants.holds(id, 'a', holder, now + 20_000)).toBe(false);
+    await grants.release(id, 'a', 'agent-late');
+    expect(await grants.holds(id, 'a', 'agent-late', now + 20_000)).toBe(false);
+    expect(await grants.acquire(id, 'a', 'agent-next', 1, 10_000, now + 20_000)).toBe(true);
+  });
+
+  it('writes each digest once and refuses a different one', async () => {
+    const id = hex(7);
+    await tasks.createTask(task(7));
+    const a = 'a'.repeat(64);
+    const b = 'b'.repeat(64);
+    expect(await manifests.put(id, new Map([[0, a], [1, b]]))).toBe(2);
+    expect(await manifests.put(id, new Map([[1, b], [2, a]]))).toBe(1);
+    await expect(manifests.put(id, new Map([[0, b]]))).rejects.toBeInstanceOf(ConflictError);
+    expect(await manifests.get(id)).toEqual(new Map([[0, a], [1, b], [2, a]]));
+    expect((await tasks.getTask(id))?.digestCount).toBe(3);
+  });
+});
