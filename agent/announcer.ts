@@ -5,6 +5,7 @@ import type { SchedulerClient } from './scheduler-client.ts';
 
 export interface PeerIdentity {
   readonly peerId: string;
+  readonly cluster: string;
   readonly addr: string;
   readonly site: string;
   readonly seed: boolean;
@@ -56,6 +57,7 @@ export class Announcer {
       taskId: this.taskId,
       peerId: this.options.identity.peerId,
       addr: this.options.identity.addr,
+      cluster: this.options.identity.cluster,
       site: this.options.identity.site,
       seed: this.options.identity.seed,
       event,

@@ -29,12 +29,17 @@ export class DigestPublisher {
     this.pending = new Map();
     const map: DigestMap = {};
     for (const [index, { digest }] of batch) map[String(index)] = digest;
-    let ok = true;
-    try {
-      await this.send(map);
-    } catch (error) {
-      ok = false;
-      this.log.warn('publishing digests failed', { error, pieces: batch.size });
+    let ok = false;
+    // Retry a few times: a piece advertised without a published digest looks like a bad parent to children.
+    for (let attempt = 0; attempt < 4 && !ok; attempt++) {
+      try {
+        if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 250 * 2 ** attempt));
+        await this.send(map);
+        ok = true;
+      } catch (error) {
+        if ((error as { code?: string }).code === 'Forbidden') break; // lease lost: retrying cannot help
+        this.log.warn('publishing digests failed', { error: (error as Error).message, pieces: batch.size, attempt });
+      }
     }
     for (const { done } of batch.values()) for (const resolve of done) resolve(ok);
     this.flushing = false;

@@ -6,7 +6,7 @@ import type { ParentInfo, TaskInfo } from '../core/schemas.ts';
 import type { DigestPublisher } from './digest-publisher.ts';
 import type { Manifest } from './manifest.ts';
 import type { OriginFetcher } from './origin.ts';
-import { PeerTransferError, type PeerClient } from './peer-client.ts';
+import type { PeerClient } from './peer-client.ts';
 import type { TaskFiles } from './piece-store.ts';
 
 export interface DownloadLimits {
@@ -31,8 +31,8 @@ export interface DownloaderOptions {
   readonly task: TaskInfo;
   readonly location: S3Location;
   readonly files: TaskFiles;
-  /** Pieces this pull needs (all of them, or those overlapping a range). */
-  readonly wanted: readonly number[];
+  /** Pieces wanted from the start; more can be added with want(). */
+  readonly wanted?: readonly number[];
   readonly manifest: Manifest;
   readonly peers: PeerClient;
   readonly origin: OriginFetcher;
@@ -41,12 +41,18 @@ export interface DownloaderOptions {
   readonly limits?: Partial<DownloadLimits>;
   /** Called when no parent has anything this pull needs. */
   readonly onStarved: () => void;
+  /** This agent's current peer credential for the task (from the scheduler). */
+  readonly credential?: () => string | undefined;
   readonly onPiece?: (index: number, bytes: number, fromOrigin: boolean) => void;
 }
 
 interface ParentState {
   info: ParentInfo;
   bitfield?: Bitfield;
+  bitfieldAt: number;
+  /** Pieces it claimed in its bitfield but then did not have. */
+  lies: number;
+  deadUntil: number;
   inflight: number;
   failures: number;
   busyUntil: number;
@@ -70,7 +76,7 @@ export class Downloader {
   private readonly parents = new Map<string, ParentState>();
   private readonly missing: Set<number>;
   private readonly inflight = new Map<number, string>();
-  private readonly controller = new AbortController();
+  private controller = new AbortController();
   private originAllowed = false;
   private originActive = 0;
   private originFailures = 0;
@@ -79,7 +85,17 @@ export class Downloader {
 
   constructor(private readonly options: DownloaderOptions) {
     this.limits = { ...DEFAULT_DOWNLOAD_LIMITS, ...options.limits };
-    this.missing = new Set(options.wanted.filter((index) => !options.files.bitfield.has(index)));
+    this.missing = new Set((options.wanted ?? []).filter((index) => !options.files.bitfield.has(index)));
+  }
+
+  /** Adds pieces to fetch (a new range or a whole-object pull joining a partial one). */
+  want(indexes: Iterable<number>): void {
+    for (const index of indexes) if (!this.options.files.bitfield.has(index)) this.missing.add(index);
+    this.wake();
+  }
+
+  get failed(): unknown {
+    return this.fatal;
   }
 
   get remaining(): number {
@@ -90,8 +106,23 @@ export class Downloader {
     for (const info of list) {
       if (this.badParents.has(info.peerId)) continue;
       const existing = this.parents.get(info.peerId);
-      if (existing && !existing.dead) existing.info = info;
-      else this.parents.set(info.peerId, { info, inflight: 0, failures: 0, busyUntil: 0, lastPoll: 0, polling: false, dead: false });
+      if (existing && (!existing.dead || existing.deadUntil > Date.now())) {
+        // A parent that just failed stays dropped for a while, even if the scheduler offers it again.
+        existing.info = info;
+        continue;
+      }
+      this.parents.set(info.peerId, {
+        info,
+        bitfieldAt: 0,
+        lies: 0,
+        deadUntil: 0,
+        inflight: 0,
+        failures: 0,
+        busyUntil: 0,
+        lastPoll: 0,
+        polling: false,
+        dead: false,
+      });
     }
     this.wake();
   }
@@ -108,7 +139,9 @@ export class Downloader {
     this.wake();
   }
 
+  /** Fetches every wanted piece; resolves when none is missing. Can run again after want(). */
   async run(): Promise<void> {
+    if (this.controller.signal.aborted && !this.fatal) this.controller = new AbortController();
     try {
       while (this.missing.size > 0) {
         if (this.fatal) throw this.fatal;
@@ -160,12 +193,20 @@ export class Downloader {
     this.inflight.set(index, parent.info.peerId);
     const writer = files.pieceWriter(index);
     peers
-      .piece(parent.info.addr, task.id, index, task.pieceCount, writer, this.controller.signal)
+      .piece(parent.info.addr, task.id, index, task.pieceCount, writer, this.options.credential?.(), this.controller.signal)
       .then(async (bitfield) => {
-        if (bitfield) parent.bitfield = bitfield;
+        if (bitfield) {
+          parent.bitfield = bitfield;
+          parent.bitfieldAt = Date.now();
+        }
         const digest = writer.digest();
         const expected = await manifest.require(index);
-        if (!expected) throw new PeerTransferError(`no published digest for piece ${index}`);
+        // Sources publish a digest before advertising a piece, so an unverifiable piece is a bad parent.
+        if (!expected) {
+          throw new IntegrityError(`piece ${index} from ${parent.info.peerId} has no published digest`, {
+            context: { taskId: task.id, peerId: parent.info.peerId, index },
+          });
+        }
         if (digest !== expected) {
           throw new IntegrityError(`piece ${index} from ${parent.info.peerId} failed verification`, {
             context: { taskId: task.id, peerId: parent.info.peerId, index },
@@ -190,11 +231,15 @@ export class Downloader {
     const peerId = parent.info.peerId;
     if (error instanceof IntegrityError) {
       this.options.log.warn('parent served a corrupt piece; dropping and reporting it', { parent: peerId, index });
-      this.badParents.add(peerId);
-      parent.dead = true;
+      this.markBad(parent);
     } else if (error instanceof NotFoundError) {
       parent.bitfield?.clear(index);
       parent.lastPoll = 0;
+      // Pieces are never dropped while a task is in use, so a fresh claim that 404s is a lie.
+      if (Date.now() - parent.bitfieldAt < 2_000 && ++parent.lies >= this.limits.maxParentFailures) {
+        this.options.log.warn('parent keeps advertising pieces it does not serve; dropping and reporting it', { parent: peerId });
+        this.markBad(parent);
+      }
     } else if (error instanceof UnavailableError) {
       parent.busyUntil = Date.now() + error.retryAfterMs;
     } else if (error instanceof MayflyError && error.code === 'StorageFailure') {
@@ -202,8 +247,19 @@ export class Downloader {
     } else {
       parent.failures++;
       this.options.log.warn('piece transfer failed', { parent: peerId, index, error });
-      if (parent.failures >= this.limits.maxParentFailures) parent.dead = true;
+      if (parent.failures >= this.limits.maxParentFailures) this.markDead(parent);
     }
+  }
+
+  private markBad(parent: ParentState): void {
+    this.badParents.add(parent.info.peerId);
+    parent.dead = true;
+    parent.deadUntil = Number.POSITIVE_INFINITY;
+  }
+
+  private markDead(parent: ParentState): void {
+    parent.dead = true;
+    parent.deadUntil = Date.now() + 30_000;
   }
 
   private fromOrigin(index: number): void {
@@ -217,7 +273,10 @@ export class Downloader {
         this.bytesFromOrigin += writer.written;
         manifest.set(index, digest);
         // Advertise the piece only once children can verify it.
-        if (!(await publisher.publish(index, digest))) log.warn('digest not published; piece kept locally', { index });
+        if (!(await publisher.publish(index, digest))) {
+          log.warn('digest not published; piece kept locally but not served', { index });
+          files.unpublished.add(index);
+        }
         files.markVerified(index, digest);
         this.missing.delete(index);
         this.originFailures = 0;
@@ -244,13 +303,15 @@ export class Downloader {
       parent.polling = true;
       parent.lastPoll = now;
       peers
-        .bitfield(parent.info.addr, task.id, task.pieceCount, this.controller.signal)
+        .bitfield(parent.info.addr, task.id, task.pieceCount, this.options.credential?.(), this.controller.signal)
         .then((bitfield) => {
           parent.bitfield = bitfield;
+          parent.bitfieldAt = Date.now();
         })
         .catch((error) => {
           if (error instanceof NotFoundError) return; // it has not opened the task yet
-          if (++parent.failures >= this.limits.maxParentFailures) parent.dead = true;
+          if (error instanceof UnavailableError) return; // busy, or its peer key is not there yet
+          if (++parent.failures >= this.limits.maxParentFailures) this.markDead(parent);
         })
         .finally(() => {
           parent.polling = false;

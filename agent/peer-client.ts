@@ -1,6 +1,7 @@
 import { Agent, request, type IncomingMessage } from 'node:http';
 import { Bitfield } from '../core/bitfield.ts';
 import { MayflyError, NotFoundError, UnavailableError } from '../core/errors.ts';
+import { PEER_CREDENTIAL_HEADER } from '../core/peer-credential.ts';
 import { BITFIELD_HEADER } from './peer-server.ts';
 import type { PieceWriter } from './piece-store.ts';
 
@@ -23,8 +24,8 @@ export class PeerClient {
     this.agent = new Agent({ keepAlive: true, maxSockets: options.maxSocketsPerParent, scheduling: 'lifo' });
   }
 
-  async bitfield(addr: string, taskId: string, pieceCount: number, signal?: AbortSignal): Promise<Bitfield> {
-    const res = await this.get(`${addr}/v1/tasks/${taskId}/bitfield`, signal);
+  async bitfield(addr: string, taskId: string, pieceCount: number, credential: string | undefined, signal?: AbortSignal): Promise<Bitfield> {
+    const res = await this.get(`${addr}/v1/tasks/${taskId}/bitfield`, credential, signal);
     const chunks: Buffer[] = [];
     for await (const chunk of res) chunks.push(chunk as Buffer);
     await this.check(res, Buffer.concat(chunks));
@@ -37,8 +38,16 @@ export class PeerClient {
    * Streams piece `index` into `writer`. Returns the parent's bitfield as sent
    * with the piece, when it sent one.
    */
-  async piece(addr: string, taskId: string, index: number, pieceCount: number, writer: PieceWriter, signal?: AbortSignal): Promise<Bitfield | undefined> {
-    const res = await this.get(`${addr}/v1/tasks/${taskId}/pieces/${index}`, signal);
+  async piece(
+    addr: string,
+    taskId: string,
+    index: number,
+    pieceCount: number,
+    writer: PieceWriter,
+    credential: string | undefined,
+    signal?: AbortSignal,
+  ): Promise<Bitfield | undefined> {
+    const res = await this.get(`${addr}/v1/tasks/${taskId}/pieces/${index}`, credential, signal);
     if (res.statusCode !== 200) {
       const chunks: Buffer[] = [];
       for await (const chunk of res) chunks.push(chunk as Buffer);
@@ -75,9 +84,10 @@ export class PeerClient {
     this.agent.destroy();
   }
 
-  private get(url: string, signal?: AbortSignal): Promise<IncomingMessage> {
+  private get(url: string, credential: string | undefined, signal?: AbortSignal): Promise<IncomingMessage> {
     return new Promise((resolve, reject) => {
-      const req = request(url, { agent: this.agent, signal, timeout: this.options.idleTimeoutMs }, resolve);
+      const headers = credential ? { [PEER_CREDENTIAL_HEADER]: credential } : undefined;
+      const req = request(url, { agent: this.agent, signal, headers, timeout: this.options.idleTimeoutMs }, resolve);
       req.on('timeout', () => req.destroy(new PeerTransferError(`no answer from ${url} for ${this.options.idleTimeoutMs} ms`)));
       req.on('error', (error) =>
         reject(error instanceof MayflyError ? error : new PeerTransferError(`request to ${url} failed: ${error.message}`, { cause: error })),
@@ -96,6 +106,7 @@ export class PeerClient {
       // keep the status line
     }
     if (status === 404) throw new NotFoundError(message);
+    if (status === 401 || status === 403) throw new PeerTransferError(`parent refused access: ${message}`, { context: { status } });
     if (status === 503) throw new UnavailableError(message, { context: { retryAfterMs: 200 } });
     throw new PeerTransferError(message, { context: { status } });
   }

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { pipeline } from 'node:stream/promises';
 import { NotFoundError, UnavailableError } from '../core/errors.ts';
+import { PEER_CREDENTIAL_HEADER, verifyCredential } from '../core/peer-credential.ts';
 import type { Logger } from '../core/log.ts';
 import { isHexId } from '../core/task-id.ts';
 import { sendError, sendJson } from './http-json.ts';
@@ -62,13 +63,26 @@ export class PeerServer {
     }
     if (path === '/v1/health') return sendJson(res, 200, { ok: true, uploads: this.stats.active });
     let match = PIECE_PATH.exec(path);
-    if (match) return this.servePiece(res, match[1], Number(match[2]));
+    if (match) {
+      this.authorize(req, match[1]);
+      return this.servePiece(res, match[1], Number(match[2]));
+    }
     match = BITFIELD_PATH.exec(path);
     if (match) {
-      const files = this.files(match[1]);
-      return sendJson(res, 200, { pieceCount: files.task.pieceCount, bitfield: files.bitfield.toBase64() });
+      const files = this.authorize(req, match[1]);
+      return sendJson(res, 200, { pieceCount: files.task.pieceCount, bitfield: files.advertised().toBase64() });
     }
     throw new NotFoundError(`no route for ${path}`);
+  }
+
+  /** Children must show the credential the scheduler gave them for this task. */
+  private authorize(req: IncomingMessage, taskId: string) {
+    const files = this.files(taskId);
+    if (!this.options.store.peerAuthRequired) return files;
+    if (!files.peerKey) throw new UnavailableError('peer key for this task not known yet', { context: { retryAfterMs: 1000 } });
+    const header = req.headers[PEER_CREDENTIAL_HEADER];
+    verifyCredential(files.peerKey, taskId, typeof header === 'string' ? header : undefined, Date.now());
+    return files;
   }
 
   private files(taskId: string) {
@@ -80,7 +94,7 @@ export class PeerServer {
 
   private async servePiece(res: ServerResponse, taskId: string, index: number): Promise<void> {
     const files = this.files(taskId);
-    if (!files.bitfield.has(index)) throw new NotFoundError(`piece ${index} is not here`);
+    if (!files.bitfield.has(index) || files.unpublished.has(index)) throw new NotFoundError(`piece ${index} is not here`);
     if (this.stats.active >= this.options.uploadConcurrency) {
       this.stats.rejectedBusy++;
       throw new UnavailableError('upload slots are full', { context: { retryAfterMs: 200 } });
@@ -91,7 +105,7 @@ export class PeerServer {
       res.writeHead(200, {
         'content-type': 'application/octet-stream',
         'content-length': range.end - range.start,
-        [BITFIELD_HEADER]: files.bitfield.toBase64(),
+        [BITFIELD_HEADER]: files.advertised().toBase64(),
       });
       await pipeline(files.readStream(range), res);
       this.stats.piecesServed++;

@@ -13,6 +13,7 @@ interface TaskState {
   readonly bitfield: string;
   readonly digests: Record<string, string>;
   readonly lastUsedAt: number;
+  readonly unpublished?: number[];
 }
 
 /**
@@ -24,6 +25,13 @@ export class TaskFiles {
   readonly bitfield: Bitfield;
   readonly digests = new Map<number, string>();
   lastUsedAt: number;
+  /** Pulls currently reading or writing this task; eviction skips it while > 0. */
+  users = 0;
+  /** The task key from the scheduler that children's credentials are checked with (memory only). */
+  peerKey?: string;
+  /** Pieces read from the origin whose digest could not be published: kept, but never served. */
+  readonly unpublished = new Set<number>();
+  private readonly verifiedListeners = new Set<(index: number) => void>();
   private handle?: FileHandle;
   private persistTimer?: NodeJS.Timeout;
   private persisting: Promise<void> = Promise.resolve();
@@ -31,6 +39,7 @@ export class TaskFiles {
   constructor(readonly task: TaskInfo, readonly dir: string, state?: TaskState) {
     this.bitfield = state ? Bitfield.fromBase64(task.pieceCount, state.bitfield) : new Bitfield(task.pieceCount);
     for (const [index, digest] of Object.entries(state?.digests ?? {})) this.digests.set(Number(index), digest);
+    for (const index of state?.unpublished ?? []) this.unpublished.add(index);
     this.lastUsedAt = state?.lastUsedAt ?? Date.now();
   }
 
@@ -76,6 +85,32 @@ export class TaskFiles {
     this.bitfield.set(index);
     this.lastUsedAt = Date.now();
     this.schedulePersist();
+    for (const listener of this.verifiedListeners) listener(index);
+  }
+
+  /** What peers may see: verified pieces that children can check against the manifest. */
+  advertised(): Bitfield {
+    if (this.unpublished.size === 0) return this.bitfield;
+    const copy = new Bitfield(this.task.pieceCount, this.bitfield.toBytes());
+    for (const index of this.unpublished) copy.clear(index);
+    return copy;
+  }
+
+  /** Resolves once piece `index` is verified (at once if it already is). */
+  whenVerified(index: number, signal?: AbortSignal): Promise<void> {
+    if (this.bitfield.has(index)) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const listener = (verified: number) => {
+        if (verified !== index) return;
+        this.verifiedListeners.delete(listener);
+        resolve();
+      };
+      this.verifiedListeners.add(listener);
+      signal?.addEventListener('abort', () => {
+        this.verifiedListeners.delete(listener);
+        reject(signal.reason);
+      }, { once: true });
+    });
   }
 
   readStream(range: ByteRange, highWaterMark = 256 * 1024): ReadStream {
@@ -101,12 +136,13 @@ export class TaskFiles {
     this.handle = undefined;
   }
 
+  /** Persists soon: writes coalesce, so a crash loses at most the pieces verified in the last few ms. */
   private schedulePersist(): void {
     if (this.persistTimer) return;
     this.persistTimer = setTimeout(() => {
       this.persistTimer = undefined;
       void this.persistNow().catch(() => {});
-    }, 200);
+    }, 20);
   }
 
   private persistNow(): Promise<void> {
@@ -115,6 +151,7 @@ export class TaskFiles {
       bitfield: this.bitfield.toBase64(),
       digests: Object.fromEntries([...this.digests].map(([i, d]) => [String(i), d])),
       lastUsedAt: this.lastUsedAt,
+      unpublished: [...this.unpublished],
     };
     const path = join(this.dir, 'state.json');
     // Chain writes so an older state never lands after a newer one.
@@ -170,13 +207,25 @@ export class PieceWriter {
 /** All cached tasks under `<root>/tasks/<taskId>/`. */
 export class PieceStore {
   private readonly tasks = new Map<string, TaskFiles>();
+  /**
+   * Once the scheduler has handed out peer credentials, this agent refuses
+   * peers without one — also after a restart, before it has announced again.
+   */
+  peerAuthRequired = false;
 
   constructor(readonly root: string) {}
+
+  async requirePeerAuth(): Promise<void> {
+    if (this.peerAuthRequired) return;
+    this.peerAuthRequired = true;
+    await writeFile(join(this.root, 'peer-auth-required'), 'Peers must present a scheduler-issued credential.\n').catch(() => {});
+  }
 
   /** Loads what a previous run left; tasks with unreadable state are removed. */
   async load(): Promise<void> {
     const dir = join(this.root, 'tasks');
     await guard(dir, () => mkdir(dir, { recursive: true }));
+    this.peerAuthRequired = await stat(join(this.root, 'peer-auth-required')).then(() => true, () => false);
     for (const name of await readdir(dir)) {
       if (!isHexId(name)) continue;
       const taskDir = join(dir, name);

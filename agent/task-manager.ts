@@ -4,14 +4,14 @@ import { canonicalS3Url, parseS3Url, type S3Location } from '../core/origin-url.
 import { choosePieceLength, pieceCountOf } from '../core/piece-math.ts';
 import type { AnnounceResponse, TaskInfo } from '../core/schemas.ts';
 import { computeTaskId } from '../core/task-id.ts';
-import { Announcer, type AnnounceState, type PeerIdentity } from './announcer.ts';
-import { DigestPublisher } from './digest-publisher.ts';
-import { Downloader, type DownloadLimits } from './downloader.ts';
+import { Announcer, type PeerIdentity } from './announcer.ts';
+import type { DownloadLimits } from './downloader.ts';
 import { Manifest } from './manifest.ts';
 import type { OriginFetcher } from './origin.ts';
 import type { PeerClient } from './peer-client.ts';
 import type { PieceStore, TaskFiles } from './piece-store.ts';
 import type { SchedulerClient } from './scheduler-client.ts';
+import { TaskSession } from './task-session.ts';
 
 export interface PullProgress {
   readonly taskId: string;
@@ -39,196 +39,189 @@ export interface TaskManagerOptions {
   readonly log: Logger;
   readonly uploads: () => number;
   readonly limits?: Partial<DownloadLimits>;
-  /** How long the scheduler may be unreachable before a starved pull reads S3 directly. */
   readonly schedulerGraceMs?: number;
 }
 
-interface ActivePull {
-  readonly promise: Promise<{ result: PullResult; files: TaskFiles }>;
-  readonly listeners: Set<(progress: PullProgress) => void>;
-}
-
 /**
- * Runs pulls: one download per task however many callers ask (single
- * flight), then keeps the finished task announced so others can use it.
+ * Finds or starts the session of a URL's current task. Concurrent pulls of
+ * one task share one session (single flight); finished tasks keep being
+ * announced so other agents can use them.
  */
 export class TaskManager {
-  private readonly active = new Map<string, ActivePull>();
-  private readonly seeding = new Map<string, Announcer>();
+  private readonly sessions = new Map<string, TaskSession>();
+  private readonly opening = new Map<string, Promise<TaskSession>>();
+  private readonly progressListeners = new Map<string, Set<(progress: PullProgress) => void>>();
 
   constructor(private readonly options: TaskManagerOptions) {}
 
-  pull(url: string, onProgress?: (progress: PullProgress) => void): Promise<{ result: PullResult; files: TaskFiles }> {
+  /** Resolves the URL to its task (one announce) and returns the task's session. */
+  open(url: string): Promise<TaskSession> {
     const location = parseS3Url(url);
     const key = canonicalS3Url(location);
-    let entry = this.active.get(key);
-    if (!entry) {
-      const listeners = new Set<(progress: PullProgress) => void>();
-      const promise = this.run(location, key, (progress) => listeners.forEach((listener) => listener(progress))).finally(() =>
-        this.active.delete(key),
-      );
-      entry = { promise, listeners };
-      this.active.set(key, entry);
+    let pending = this.opening.get(key);
+    if (!pending) {
+      pending = this.start(location, key).finally(() => this.opening.delete(key));
+      this.opening.set(key, pending);
     }
-    if (onProgress) entry.listeners.add(onProgress);
-    return entry.promise;
+    return pending;
+  }
+
+  /** Pulls the whole object into the cache. */
+  async pull(url: string, onProgress?: (progress: PullProgress) => void): Promise<{ result: PullResult; files: TaskFiles }> {
+    const started = Date.now();
+    const session = await this.open(url);
+    const { files, task } = session;
+    const before = files.completedBytes;
+    const peersBefore = session.downloader.bytesFromPeers;
+    const originBefore = session.downloader.bytesFromOrigin;
+    const listeners = this.listenersOf(task.id);
+    if (onProgress) listeners.add(onProgress);
+    files.users++;
+    try {
+      await session.ensure(Array.from({ length: task.pieceCount }, (_, i) => i));
+    } finally {
+      files.users--;
+      if (onProgress) listeners.delete(onProgress);
+    }
+    files.touch();
+    const progress = {
+      ...this.progress(session),
+      // Bytes this pull moved; a cached or shared task reports only what arrived meanwhile.
+      bytesFromPeers: session.downloader.bytesFromPeers - peersBefore,
+      bytesFromOrigin: session.downloader.bytesFromOrigin - originBefore,
+    };
+    onProgress?.(progress);
+    return {
+      files,
+      result: { ...progress, url: task.url, seconds: (Date.now() - started) / 1000, cached: before === task.size, direct: session.direct },
+    };
   }
 
   /** Announce every complete cached task, so a restarted agent keeps serving. */
   resumeSeeding(): void {
     for (const files of this.options.store.list()) {
-      if (files.complete && !this.seeding.has(files.task.id)) this.seed(files, undefined);
+      if (!files.complete || this.sessions.has(files.task.id)) continue;
+      const location = parseS3Url(files.task.url);
+      const session = this.createSession(files.task, location, files, this.newAnnouncer(files.task.url, () => session));
+      session.seed(true);
     }
   }
 
-  stopSeeding(taskId: string): void {
-    this.seeding.get(taskId)?.stop();
-    this.seeding.delete(taskId);
+  /** Sessions by task id (for stats and eviction). */
+  session(taskId: string): TaskSession | undefined {
+    return this.sessions.get(taskId);
+  }
+
+  forget(taskId: string): void {
+    this.sessions.get(taskId)?.stop();
+    this.sessions.delete(taskId);
   }
 
   async shutdown(): Promise<void> {
     const { identity, scheduler } = this.options;
-    const leaving = [...this.seeding.entries()].map(([taskId, announcer]) => {
-      announcer.stop();
-      return scheduler.leave(taskId, identity.peerId, identity.site).catch(() => {});
+    const leaving = [...this.sessions.values()].map((session) => {
+      session.stop();
+      if (session.direct) return Promise.resolve();
+      return scheduler.leave(session.task.id, identity.peerId, identity.site).catch(() => {});
     });
-    this.seeding.clear();
+    this.sessions.clear();
     await Promise.race([Promise.all(leaving), new Promise((resolve) => setTimeout(resolve, 1000))]);
   }
 
-  private async run(location: S3Location, url: string, emit: (progress: PullProgress) => void): Promise<{ result: PullResult; files: TaskFiles }> {
-    const started = Date.now();
-    const { store, scheduler, identity, log: baseLog } = this.options;
-    let files: TaskFiles | undefined;
-    let downloader: Downloader | undefined;
-    let taskId: string | undefined;
-    const manifest: Manifest = new Manifest(async () => (taskId ? (await scheduler.manifest(taskId)).digests : {}));
-    const onAnswer = (answer: AnnounceResponse): void => {
-      manifest.merge(answer.digests);
-      downloader?.setParents(answer.parents);
-      downloader?.setOriginAllowed(answer.backToSource);
-    };
-    const announcer: Announcer = new Announcer({
-      client: scheduler,
-      identity,
-      url,
-      log: baseLog,
-      onAnswer,
-      state: (): AnnounceState => ({
-        completed: files?.bitfield.count ?? 0,
-        digestsKnown: manifest.size,
-        bytesFromPeers: downloader?.bytesFromPeers ?? 0,
-        bytesFromOrigin: downloader?.bytesFromOrigin ?? 0,
-        uploads: this.options.uploads(),
-        badParents: [...(downloader?.badParents ?? [])],
-      }),
-    });
-
-    let first: AnnounceResponse | undefined;
-    let task: TaskInfo;
+  private async start(location: S3Location, url: string): Promise<TaskSession> {
+    let session: TaskSession | undefined;
+    const announcer = this.newAnnouncer(url, () => session);
+    let answer: AnnounceResponse | undefined;
     try {
-      first = await announcer.announce('register');
-      task = first.task;
+      answer = await announcer.announce(this.hasSessionFor(url) ? 'progress' : 'register');
     } catch (error) {
       if (!(error instanceof UnavailableError)) throw error;
-      baseLog.warn('scheduler unavailable; pulling straight from S3', { url, error });
-      task = await this.directTask(location, url);
+      this.options.log.warn('scheduler unavailable; pulling straight from S3', { url, error });
     }
-    taskId = task.id;
-    const log = baseLog.child({ taskId: task.id });
-    files = await store.open(task);
-    const finish = (direct: boolean): { result: PullResult; files: TaskFiles } => {
-      const progress = this.progress(files!, downloader);
-      emit(progress);
-      return {
-        files: files!,
-        result: { ...progress, url, seconds: (Date.now() - started) / 1000, cached: !downloader, direct },
-      };
-    };
-    if (files.complete) {
-      files.touch();
-      if (first) this.seed(files, announcer);
-      return finish(false);
+    const task = answer?.task ?? (await this.directTask(location, url));
+    const existing = this.sessions.get(task.id);
+    if (existing && !existing.failed) {
+      // A direct session keeps going without the swarm; it is dropped when done.
+      if (answer && !existing.direct) existing.onAnswer(answer);
+      return existing;
     }
+    const files = await this.options.store.open(task);
+    session = this.createSession(task, location, files, answer ? announcer : undefined);
+    if (answer) session.onAnswer(answer);
+    this.sessions.set(task.id, session);
+    return session;
+  }
 
-    const direct = first === undefined;
-    const granted = first;
-    const publisher = new DigestPublisher(
-      (digests) => (direct ? Promise.resolve() : scheduler.publishDigests(task.id, identity.peerId, identity.site, digests)),
-      log,
-    );
-    const grace = this.options.schedulerGraceMs ?? 3_000;
-    downloader = new Downloader({
+  private createSession(task: TaskInfo, location: S3Location, files: TaskFiles, announcer: Announcer | undefined): TaskSession {
+    const { scheduler } = this.options;
+    const log = this.options.log.child({ taskId: task.id });
+    if (announcer) announcer.taskId = task.id;
+    const manifest = new Manifest(async () => (announcer ? (await scheduler.manifest(task.id)).digests : {}));
+    for (const [index, digest] of files.digests) manifest.set(index, digest);
+    const session: TaskSession = new TaskSession({
+      ...this.options,
       task,
       location,
       files,
-      wanted: Array.from({ length: task.pieceCount }, (_, i) => i),
       manifest,
-      peers: this.options.peers,
-      origin: this.options.origin,
-      publisher,
+      announcer,
       log,
-      limits: this.options.limits,
-      onStarved: () => {
-        if (direct) return;
-        announcer.poke();
-        const failingSince = announcer.failingSince;
-        if (failingSince !== undefined && Date.now() - failingSince > grace) downloader!.setOriginAllowed(true);
+      onComplete: (done) => {
+        log.info('task complete', { bytesFromPeers: done.downloader.bytesFromPeers, bytesFromOrigin: done.downloader.bytesFromOrigin });
+        // A direct pull ends here; the next pull announces the cached task to the swarm.
+        if (done.direct) this.sessions.delete(task.id);
+        else done.seed();
       },
-      onPiece: () => emit(this.progress(files!, downloader)),
+      onFailed: (failed, error) => {
+        log.warn('pull failed', { error });
+        if (this.sessions.get(task.id) === failed) this.sessions.delete(task.id);
+      },
+      onPeerAuth: () => this.options.store.requirePeerAuth(),
+      onPiece: () => {
+        const listeners = this.progressListeners.get(task.id);
+        if (listeners?.size) {
+          const progress = this.progress(session);
+          for (const listener of listeners) listener(progress);
+        }
+      },
     });
-    if (granted) onAnswer(granted);
-    else downloader.setOriginAllowed(true);
-    if (!direct) announcer.start('progress');
-    try {
-      await downloader.run();
-    } catch (error) {
-      announcer.stop();
-      if (!direct) await announcer.announce('failed').catch(() => undefined);
-      throw error;
-    }
-    await files.flush();
-    announcer.stop();
-    if (!direct) {
-      await announcer.announce('finished').catch((error) => log.warn('finished announce failed', { error }));
-      this.seed(files, announcer);
-    }
-    log.info('pull finished', { bytesFromPeers: downloader.bytesFromPeers, bytesFromOrigin: downloader.bytesFromOrigin });
-    return finish(direct);
+    return session;
   }
 
-  private seed(files: TaskFiles, announcer: Announcer | undefined): void {
-    if (this.seeding.has(files.task.id)) return;
+  private newAnnouncer(url: string, session: () => TaskSession | undefined): Announcer {
     const { scheduler, identity, log } = this.options;
-    const heartbeat =
-      announcer ??
-      new Announcer({
-        client: scheduler,
-        identity,
-        url: files.task.url,
-        log,
-        onAnswer: () => {},
-        state: () => ({
-          completed: files.task.pieceCount,
-          digestsKnown: files.task.pieceCount,
-          bytesFromPeers: 0,
-          bytesFromOrigin: 0,
-          uploads: this.options.uploads(),
-          badParents: [],
-        }),
-      });
-    heartbeat.taskId = files.task.id;
-    this.seeding.set(files.task.id, heartbeat);
-    heartbeat.start('progress');
+    return new Announcer({
+      client: scheduler,
+      identity,
+      url,
+      log,
+      onAnswer: (answer) => session()?.onAnswer(answer),
+      state: () =>
+        session()?.state() ?? { completed: 0, digestsKnown: 0, bytesFromPeers: 0, bytesFromOrigin: 0, uploads: this.options.uploads(), badParents: [] },
+    });
   }
 
-  private progress(files: TaskFiles, downloader: Downloader | undefined): PullProgress {
+  private hasSessionFor(url: string): boolean {
+    for (const session of this.sessions.values()) if (session.task.url === url) return true;
+    return false;
+  }
+
+  private listenersOf(taskId: string): Set<(progress: PullProgress) => void> {
+    let listeners = this.progressListeners.get(taskId);
+    if (!listeners) {
+      listeners = new Set();
+      this.progressListeners.set(taskId, listeners);
+    }
+    return listeners;
+  }
+
+  private progress(session: TaskSession): PullProgress {
     return {
-      taskId: files.task.id,
-      size: files.task.size,
-      completedBytes: files.completedBytes,
-      bytesFromPeers: downloader?.bytesFromPeers ?? 0,
-      bytesFromOrigin: downloader?.bytesFromOrigin ?? 0,
+      taskId: session.task.id,
+      size: session.task.size,
+      completedBytes: session.files.completedBytes,
+      bytesFromPeers: session.downloader.bytesFromPeers,
+      bytesFromOrigin: session.downloader.bytesFromOrigin,
     };
   }
 

@@ -8,6 +8,9 @@ export const TABLE_TTL_ATTRIBUTE = 'expiresAt';
 
 export const API_VERSION = 'v1';
 
+/** The agent's peer-server port; the CDK fleet opens it only to members of the fleet. */
+export const DEFAULT_PEER_PORT = 7402;
+
 /** Header that carries the control-plane token (local stack; SigV4 in AWS). */
 export const AUTH_HEADER = 'authorization';
 
@@ -16,9 +19,9 @@ export const DEFAULTS = {
   backToSourceLimit: 1,
   site: 'default',
   /** A peer that has not announced for this long is not handed out as a parent. */
-  peerStaleMs: 15_000,
+  peerStaleMs: 5_000,
   /** Lease of a back-to-source grant; the holder renews it on every announce. */
-  sourceLeaseMs: 10_000,
+  sourceLeaseMs: 6_000,
   /** How long the scheduler trusts a HeadObject of a URL before checking again. */
   originRecheckMs: 30_000,
   minAnnounceIntervalMs: 1_000,

@@ -1,33 +1,83 @@
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+export type FaultKind =
+  /** 503 with S3's SlowDown error body. */
+  | 'slowdown'
+  /** 500 with a JSON error body (a failing control plane). */
+  | 'error500'
+  /** The connection is dropped before any answer (a process that is down). */
+  | 'reset'
+  /** The answer starts, then the connection breaks halfway through the body. */
+  | 'reset-midway';
+
+export interface Fault {
+  readonly kind: FaultKind;
+  /** Inject on every n-th request (1 = all). */
+  readonly every?: number;
+}
+
 export interface CountingProxy {
   readonly endpoint: string;
-  /** Response body bytes the origin sent through this proxy. */
+  /** Response body bytes the upstream sent through this proxy. */
   readonly bytesOut: () => number;
   readonly requests: () => number;
+  readonly faultsInjected: () => number;
+  setFault(fault: Fault | undefined): void;
   reset(): void;
   stop(): Promise<void>;
 }
 
 /**
- * An HTTP proxy in front of the S3-compatible server that counts the bytes S3
- * serves, so origin egress is measured on the S3 side, not reported by agents.
+ * An HTTP proxy in front of a real server (the S3-compatible server, or the
+ * scheduler) that counts the bytes it serves — so origin egress is measured at
+ * the S3 side, not reported by agents — and can inject faults for real.
  */
 export async function startCountingProxy(target: string): Promise<CountingProxy> {
   const upstream = new URL(target);
   let bytes = 0;
   let count = 0;
+  let injected = 0;
+  let fault: Fault | undefined;
   const server: Server = createServer((req, res) => {
     count++;
+    const active = fault && count % (fault.every ?? 1) === 0 ? fault.kind : undefined;
+    if (active) injected++;
+    if (active === 'reset') {
+      req.socket.destroy();
+      return;
+    }
+    if (active === 'slowdown') {
+      res.writeHead(503, { 'content-type': 'application/xml', 'retry-after': '1' });
+      res.end('<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>');
+      return;
+    }
+    if (active === 'error500') {
+      res.writeHead(500, { 'content-type': 'application/json' });
+      res.end('{"error":"Internal","message":"injected fault"}');
+      return;
+    }
     const forward = request(
       { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
       (answer) => {
         res.writeHead(answer.statusCode ?? 502, answer.headers);
+        const length = Number(answer.headers['content-length'] ?? 0);
+        let sent = 0;
         answer.on('data', (chunk: Buffer) => {
+          if (active === 'reset-midway' && sent + chunk.length > length / 2) {
+            answer.destroy();
+            res.socket?.destroy();
+            return;
+          }
+          sent += chunk.length;
           bytes += chunk.length;
+          if (!res.write(chunk)) {
+            answer.pause();
+            res.once('drain', () => answer.resume());
+          }
         });
-        answer.pipe(res);
+        answer.on('end', () => res.end());
+        answer.on('error', () => res.destroy());
       },
     );
     forward.on('error', () => res.destroy());
@@ -41,9 +91,14 @@ export async function startCountingProxy(target: string): Promise<CountingProxy>
     endpoint: `http://127.0.0.1:${port}`,
     bytesOut: () => bytes,
     requests: () => count,
+    faultsInjected: () => injected,
+    setFault: (next) => {
+      fault = next;
+    },
     reset: () => {
       bytes = 0;
       count = 0;
+      injected = 0;
     },
     stop: () =>
       new Promise((resolve) => {
