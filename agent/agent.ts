@@ -4,19 +4,28 @@ import type { AgentConfig } from './config.ts';
 import type { DownloadLimits } from './downloader.ts';
 import { LocalApi } from './local-api.ts';
 import { createAgentLogger } from './logger.ts';
-import { OriginFetcher } from './origin.ts';
-import { PeerClient } from './peer-client.ts';
 import { PeerServer } from './peer-server.ts';
 import { PieceStore } from './piece-store.ts';
 import { SchedulerClient } from './scheduler-client.ts';
-import { TaskManager } from './task-manager.ts';
+import { createSigV4Signer } from './sigv4-signer.ts';
+import type { TaskManager } from './task-manager.ts';
+import { HostHeartbeat } from './host-heartbeat.ts';
+import { MeteredOriginFetcher, MeteredPeerClient, MeteredTaskManager } from './metered.ts';
+import { AgentMetrics } from './metrics.ts';
+import { PreheatWorker } from './preheat-worker.ts';
+import { S3Endpoint } from './s3-endpoint.ts';
+import { Throttle } from './throttle.ts';
+import { CacheJanitor } from './cache-janitor.ts';
 
 export interface RunningAgent {
   readonly peerId: string;
   readonly peerPort: number;
   readonly apiPort: number;
+  /** The S3-compatible read endpoint (GetObject, HeadObject). */
+  readonly s3Port: number;
   readonly tasks: TaskManager;
   readonly peerServer: PeerServer;
+  readonly metrics: AgentMetrics;
   stop(): Promise<void>;
 }
 
@@ -28,10 +37,17 @@ export interface AgentOverrides {
 /** Wires one agent from its config: cache, peer server, scheduler client, local API. */
 export async function startAgent(config: AgentConfig, overrides: AgentOverrides = {}): Promise<RunningAgent> {
   const log = overrides.log ?? createAgentLogger({ peerId: config.peerId, site: config.site }, config.logLevel);
-  const store = new PieceStore(config.dataDir);
+  const store = new PieceStore(config.dataDir, config.downloadLimit ? new Throttle(config.downloadLimit) : undefined);
   await store.load();
 
-  const peerServer = new PeerServer({ store, log, host: config.peerHost, port: config.peerPort, uploadConcurrency: config.uploadConcurrency });
+  const peerServer = new PeerServer({
+    store,
+    log,
+    host: config.peerHost,
+    port: config.peerPort,
+    uploadConcurrency: config.uploadConcurrency,
+    throttle: config.uploadLimit ? new Throttle(config.uploadLimit) : undefined,
+  });
   const peerPort = await peerServer.start();
   const s3 = new S3Client({
     region: config.s3.region,
@@ -39,29 +55,67 @@ export async function startAgent(config: AgentConfig, overrides: AgentOverrides 
     forcePathStyle: config.s3.forcePathStyle,
     maxAttempts: 3,
   });
-  const tasks = new TaskManager({
+  const metrics = new AgentMetrics({ peerId: config.peerId, site: config.site, cluster: config.cluster, seed: config.seed });
+  const scheduler = new SchedulerClient({
+    baseUrl: config.schedulerUrl,
+    token: config.token,
+    // In AWS the scheduler's Function URL checks SigV4 (AWS_IAM auth) instead of a token.
+    sign: config.auth === 'sigv4' ? createSigV4Signer() : undefined,
+  });
+  const tasks = new MeteredTaskManager(metrics, {
     store,
-    scheduler: new SchedulerClient({ baseUrl: config.schedulerUrl, token: config.token }),
-    identity: { peerId: config.peerId, addr: `http://${config.advertiseHost}:${peerPort}`, site: config.site, seed: config.seed },
-    peers: new PeerClient({ idleTimeoutMs: 10_000, maxSocketsPerParent: 8 }),
-    origin: new OriginFetcher({ s3 }),
+    scheduler,
+    identity: { peerId: config.peerId, cluster: config.cluster, addr: `http://${config.advertiseHost}:${peerPort}`, site: config.site, seed: config.seed },
+    peers: new MeteredPeerClient(metrics, { idleTimeoutMs: 10_000, maxSocketsPerParent: 8 }),
+    origin: new MeteredOriginFetcher(metrics, { s3 }),
     log,
     uploads: () => peerServer.stats.active,
     limits: overrides.limits,
   });
-  const api = new LocalApi({ tasks, store, log, host: config.apiHost, port: config.apiPort });
+  const cache = new CacheJanitor({ store, tasks, log, quotaBytes: config.cacheQuota });
+  cache.start();
+  const api = new LocalApi({ tasks, store, log, host: config.apiHost, port: config.apiPort, metrics, cache, swarm: (url) => scheduler.swarm(url, config.cluster) });
   const apiPort = await api.start();
+  const s3Endpoint = new S3Endpoint({ tasks, log, host: config.apiHost, port: config.s3Port });
+  const s3Port = await s3Endpoint.start();
+  metrics.attach({
+    activeTasks: () => tasks.activeTasks,
+    cacheBytes: () => store.list().reduce((sum, files) => sum + files.completedBytes, 0),
+    cachedTasks: () => store.list().length,
+    activeUploads: () => peerServer.stats.active,
+    served: () => ({ pieces: peerServer.stats.piecesServed, bytes: peerServer.stats.bytesServed, rejectedBusy: peerServer.stats.rejectedBusy }),
+  });
+  // Heartbeat: the manager's host list, and preheat jobs for seeds.
+  const preheat = new PreheatWorker({ pull: (url) => tasks.pull(url), log, onReport: () => heartbeat.poke() });
+  const heartbeat: HostHeartbeat = new HostHeartbeat({
+    baseUrl: config.schedulerUrl,
+    token: config.token,
+    sign: config.auth === 'sigv4' ? createSigV4Signer() : undefined,
+    identity: { peerId: config.peerId, cluster: config.cluster, site: config.site, seed: config.seed, addr: `http://${config.advertiseHost}:${peerPort}` },
+    load: () => ({ uploads: peerServer.stats.active, activeTasks: tasks.activeTasks, cacheBytes: store.list().reduce((sum, files) => sum + files.completedBytes, 0) }),
+    takeReports: () => preheat.takeReports(),
+    returnReports: (reports) => preheat.returnReports(reports),
+    onAssignments: (jobs) => (config.seed ? preheat.accept(jobs) : undefined),
+    log,
+  });
+  heartbeat.start();
   tasks.resumeSeeding();
-  log.info('agent ready', { peerPort, apiPort, dataDir: config.dataDir });
+  log.info('agent ready', { peerPort, apiPort, s3Port, dataDir: config.dataDir });
 
   return {
     peerId: config.peerId,
     peerPort,
     apiPort,
+    s3Port,
     tasks,
     peerServer,
+    metrics,
     async stop() {
+      cache.stop();
+      heartbeat.stop();
+      preheat.stop();
       await tasks.shutdown();
+      await s3Endpoint.stop();
       await api.stop();
       await peerServer.stop();
       await store.closeAll();

@@ -1,15 +1,19 @@
 import { hostname, networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { BadRequestError } from '../core/errors.ts';
-import { DEFAULTS } from '../core/constants.ts';
+import { DEFAULTS, DEFAULT_PEER_PORT } from '../core/constants.ts';
+import { parseByteSize } from '../core/token-bucket.ts';
 
 export interface AgentConfig {
   readonly peerId: string;
+  readonly cluster: string;
   readonly site: string;
   readonly seed: boolean;
   readonly dataDir: string;
   readonly schedulerUrl: string;
   readonly token?: string;
+  /** `token`: bearer token (local stack); `sigv4`: sign with the host's AWS credentials. */
+  readonly auth: AgentAuth;
   /** Where the peer server listens, and the address other agents are told. */
   readonly peerHost: string;
   readonly peerPort: number;
@@ -17,7 +21,14 @@ export interface AgentConfig {
   /** The local API (CLI, users) listens on loopback by default. */
   readonly apiHost: string;
   readonly apiPort: number;
+  /** The S3-compatible read endpoint (GetObject, HeadObject) listens on apiHost too. */
+  readonly s3Port: number;
   readonly uploadConcurrency: number;
+  /** Bytes per second; undefined = unlimited. */
+  readonly uploadLimit?: number;
+  readonly downloadLimit?: number;
+  /** Disk cache quota in bytes. */
+  readonly cacheQuota: number;
   readonly s3: {
     readonly endpoint?: string;
     readonly region: string;
@@ -27,7 +38,10 @@ export interface AgentConfig {
 }
 
 export const DEFAULT_API_PORT = 7401;
-export const DEFAULT_PEER_PORT = 7402;
+export const DEFAULT_S3_PORT = 7403;
+export { DEFAULT_PEER_PORT };
+
+export type AgentAuth = 'token' | 'sigv4';
 
 /** Flags win over MAYFLY_* environment variables, which win over defaults. */
 export function loadAgentConfig(flags: Record<string, string | boolean | undefined>, env: NodeJS.ProcessEnv): AgentConfig {
@@ -48,21 +62,29 @@ export function loadAgentConfig(flags: Record<string, string | boolean | undefin
   const peerHost = pick('peer-host', 'MAYFLY_PEER_HOST') ?? '0.0.0.0';
   const peerId = pick('peer-id', 'MAYFLY_PEER_ID') ?? `${hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 40)}-${process.pid}`;
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(peerId)) throw new BadRequestError('--peer-id must be 1-64 characters of A-Z a-z 0-9 . _ -');
+  const auth = pick('auth', 'MAYFLY_AUTH') ?? 'token';
+  if (auth !== 'token' && auth !== 'sigv4') throw new BadRequestError(`--auth must be token or sigv4, got ${JSON.stringify(auth)}`);
   const concurrency = Number(pick('upload-concurrency', 'MAYFLY_UPLOAD_CONCURRENCY') ?? 16);
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new BadRequestError('--upload-concurrency must be a positive integer');
   return {
     peerId,
+    cluster: pick('cluster', 'MAYFLY_CLUSTER') ?? DEFAULTS.site,
     site: pick('site', 'MAYFLY_SITE') ?? DEFAULTS.site,
     seed: flags.seed === true || env.MAYFLY_SEED === 'true',
     dataDir: pick('data-dir', 'MAYFLY_DATA_DIR') ?? join(process.cwd(), '.mayfly'),
     schedulerUrl: schedulerUrl.replace(/\/$/, ''),
     token: pick('token', 'MAYFLY_TOKEN'),
+    auth,
     peerHost,
     peerPort: port('peer-port', 'MAYFLY_PEER_PORT', DEFAULT_PEER_PORT),
     advertiseHost: pick('advertise', 'MAYFLY_ADVERTISE_HOST') ?? (peerHost === '0.0.0.0' ? primaryAddress() : peerHost),
     apiHost: pick('api-host', 'MAYFLY_API_HOST') ?? '127.0.0.1',
     apiPort: port('api-port', 'MAYFLY_API_PORT', DEFAULT_API_PORT),
+    s3Port: port('s3-port', 'MAYFLY_S3_PORT', DEFAULT_S3_PORT),
     uploadConcurrency: concurrency,
+    uploadLimit: size(pick('upload-limit', 'MAYFLY_UPLOAD_LIMIT'), 'upload-limit'),
+    downloadLimit: size(pick('download-limit', 'MAYFLY_DOWNLOAD_LIMIT'), 'download-limit'),
+    cacheQuota: size(pick('cache-quota', 'MAYFLY_CACHE_QUOTA'), 'cache-quota') ?? 20 * 1024 ** 3,
     s3: {
       endpoint: pick('s3-endpoint', 'MAYFLY_S3_ENDPOINT'),
       region: env.AWS_REGION ?? 'us-east-1',
@@ -70,6 +92,15 @@ export function loadAgentConfig(flags: Record<string, string | boolean | undefin
     },
     logLevel: (pick('log-level', 'MAYFLY_LOG_LEVEL') as AgentConfig['logLevel']) ?? 'info',
   };
+}
+
+function size(raw: string | undefined, flag: string): number | undefined {
+  if (raw === undefined) return undefined;
+  try {
+    return parseByteSize(raw);
+  } catch (error) {
+    throw new BadRequestError(`--${flag}: ${(error as Error).message}`);
+  }
 }
 
 function primaryAddress(): string {

@@ -235,8 +235,11 @@ export class Downloader {
     } else if (error instanceof NotFoundError) {
       parent.bitfield?.clear(index);
       parent.lastPoll = 0;
-      // Pieces are never dropped while a task is in use, so a fresh claim that 404s is a lie.
-      if (Date.now() - parent.bitfieldAt < 2_000 && ++parent.lies >= this.limits.maxParentFailures) {
+      // A parent that holds the task never un-verifies a piece, so a piece it advertised moments
+      // ago and now says it lacks (while the task is still there) is a lie. Eviction removes the
+      // whole task, which answers differently.
+      const pieceLevel = error.context.piece === true;
+      if (pieceLevel && Date.now() - parent.bitfieldAt < 2_000 && ++parent.lies >= 2) {
         this.options.log.warn('parent keeps advertising pieces it does not serve; dropping and reporting it', { parent: peerId });
         this.markBad(parent);
       }

@@ -18,7 +18,8 @@ export function sendError(res: ServerResponse, error: unknown): void {
   if (error instanceof MayflyError) {
     const headers: Record<string, string> = {};
     if (status === 503) headers['retry-after'] = '1';
-    sendJson(res, status, { error: error.code, message: error.message }, headers);
+    const scope = error.context.piece === true ? { scope: 'piece' } : {};
+    sendJson(res, status, { error: error.code, message: error.message, ...scope }, headers);
   } else {
     sendJson(res, 500, { error: 'Internal', message: 'internal error' });
   }

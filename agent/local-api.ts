@@ -2,14 +2,22 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { isAbsolute } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
 import { z } from 'zod';
 import { BadRequestError, MayflyError, NotFoundError, httpStatusOf } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
 import { parseWith } from '../core/schemas.ts';
+import { canonicalS3Url, parseS3Url } from '../core/origin-url.ts';
+import { parseByteRange, type ByteRange } from '../core/piece-math.ts';
+import type { SwarmResponse } from '../core/swarm-schemas.ts';
+import { readRange } from './range-reader.ts';
 import { readJsonBody, sendError, sendJson } from './http-json.ts';
 import { writeOutput } from './output-writer.ts';
-import type { PieceStore } from './piece-store.ts';
+import type { PieceStore, TaskFiles } from './piece-store.ts';
 import type { PullProgress, TaskManager } from './task-manager.ts';
+import type { AgentMetrics } from './metrics.ts';
+import type { CacheJanitor } from './cache-janitor.ts';
+import { assertTaskId } from '../core/task-id.ts';
 
 const pullRequestSchema = z.strictObject({
   url: z.string().min(1).max(2048),
@@ -24,13 +32,20 @@ export interface LocalApiOptions {
   readonly log: Logger;
   readonly host: string;
   readonly port: number;
+  /** Prometheus text at GET /metrics. */
+  readonly metrics?: AgentMetrics;
+  /** Disk cache quota and eviction, for /v1/cache (`mayfly cache`). */
+  readonly cache?: CacheJanitor;
+  /** The scheduler's view of a URL's swarm, for GET /v1/stat (`mayfly stat`). */
+  readonly swarm?: (url: string) => Promise<SwarmResponse>;
 }
 
 /**
  * The agent's local entry point for the CLI and for programs on this host:
  *   POST /v1/pulls            pull a URL (to a file, or just into the cache);
  *                             with Accept: application/x-ndjson progress lines stream first
- *   GET  /v1/objects?url=…    pull and stream the bytes back
+ *   GET  /v1/objects?url=…    stream the bytes back as pieces are verified (Range: 206, 416)
+ *   GET  /v1/stat?url=…       the URL's swarm as the scheduler sees it, plus this cache
  *   GET  /v1/tasks            what the cache holds
  */
 export class LocalApi {
@@ -64,10 +79,19 @@ export class LocalApi {
     switch (route) {
       case 'GET /v1/health':
         return sendJson(res, 200, { ok: true });
+      case 'GET /metrics': {
+        if (!this.options.metrics) throw new NotFoundError('metrics are off');
+        const text = this.options.metrics.render();
+        res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+        res.end(text);
+        return;
+      }
       case 'POST /v1/pulls':
         return this.pull(req, res);
       case 'GET /v1/objects':
-        return this.stream(url, res);
+        return this.stream(url, req, res);
+      case 'GET /v1/stat':
+        return this.stat(url, res);
       case 'GET /v1/tasks':
         return sendJson(res, 200, {
           tasks: this.options.store.list().map((files) => ({
@@ -79,9 +103,36 @@ export class LocalApi {
             lastUsedAt: new Date(files.lastUsedAt).toISOString(),
           })),
         });
-      default:
+      case 'GET /v1/cache':
+        return sendJson(res, 200, { ...this.requireCache().summary(), tasks: this.requireCache().list() });
+      case 'POST /v1/cache/gc':
+        return sendJson(res, 200, { evicted: await this.requireCache().collect(), ...this.requireCache().summary() });
+      default: {
+        const removal = /^DELETE \/v1\/cache\/([^/]+)$/.exec(route);
+        if (removal) {
+          const taskId = assertTaskId(removal[1]);
+          await this.requireCache().remove(taskId);
+          return sendJson(res, 200, { removed: taskId, ...this.requireCache().summary() });
+        }
         throw new NotFoundError(`no route for ${route}`);
+      }
     }
+  }
+
+  /** Copies a finished task to the user's file (in use meanwhile, so never evicted mid-copy), then enforces the quota. */
+  private async written(files: TaskFiles, output: string, digest: string | undefined): Promise<{ sha256?: string }> {
+    files.users++;
+    try {
+      return await writeOutput(files, output, digest?.slice(7));
+    } finally {
+      files.users--;
+      void this.options.cache?.collect();
+    }
+  }
+
+  private requireCache(): CacheJanitor {
+    if (!this.options.cache) throw new NotFoundError('cache management is off');
+    return this.options.cache;
   }
 
   private async pull(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -90,7 +141,7 @@ export class LocalApi {
     const streaming = (req.headers.accept ?? '').includes('application/x-ndjson');
     if (!streaming) {
       const { result, files } = await this.options.tasks.pull(body.url);
-      const written = body.output ? await writeOutput(files, body.output, body.digest?.slice(7)) : {};
+      const written = body.output ? await this.written(files, body.output, body.digest) : {};
       return sendJson(res, 200, { ...result, ...written, output: body.output });
     }
     res.writeHead(200, { 'content-type': 'application/x-ndjson' });
@@ -104,7 +155,7 @@ export class LocalApi {
     };
     try {
       const { result, files } = await this.options.tasks.pull(body.url, onProgress);
-      const written = body.output ? await writeOutput(files, body.output, body.digest?.slice(7)) : {};
+      const written = body.output ? await this.written(files, body.output, body.digest) : {};
       line({ type: 'result', ...result, ...written, output: body.output });
     } catch (error) {
       const typed = error instanceof MayflyError ? error : undefined;
@@ -114,11 +165,43 @@ export class LocalApi {
     res.end();
   }
 
-  private async stream(url: URL, res: ServerResponse): Promise<void> {
+  private async stream(url: URL, req: IncomingMessage, res: ServerResponse): Promise<void> {
     const target = url.searchParams.get('url');
     if (!target) throw new BadRequestError('query parameter url is required');
-    const { files } = await this.options.tasks.pull(target);
-    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': files.task.size });
-    await pipeline(files.readStream({ start: 0, end: files.task.size }), res);
+    const session = await this.options.tasks.open(target);
+    const { task } = session;
+    let range: ByteRange | undefined;
+    try {
+      range = parseByteRange(req.headers.range, task.size);
+    } catch (error) {
+      if (!(error instanceof BadRequestError) || error.context.unsatisfiable !== true) throw error;
+      return sendJson(res, 416, { error: 'InvalidRange', message: error.message }, { 'content-range': `bytes */${task.size}` });
+    }
+    const bytes = range ?? { start: 0, end: task.size };
+    res.writeHead(range ? 206 : 200, {
+      'content-type': 'application/octet-stream',
+      'content-length': bytes.end - bytes.start,
+      'accept-ranges': 'bytes',
+      etag: task.etag,
+      ...(range ? { 'content-range': `bytes ${bytes.start}-${bytes.end - 1}/${task.size}` } : {}),
+    });
+    // Only the pieces overlapping the range are fetched; bytes leave as each piece is verified.
+    const controller = new AbortController();
+    res.once('close', () => controller.abort(new Error('client closed the connection')));
+    try {
+      await pipeline(Readable.from(readRange(session, bytes, controller.signal), { objectMode: false, highWaterMark: 1024 * 1024 }), res);
+    } catch (error) {
+      if (controller.signal.aborted && !res.writableFinished) return;
+      throw error;
+    }
+  }
+
+  private async stat(url: URL, res: ServerResponse): Promise<void> {
+    const target = url.searchParams.get('url');
+    if (!target) throw new BadRequestError('query parameter url is required');
+    if (!this.options.swarm) throw new NotFoundError('stat is not available on this agent');
+    const swarm = await this.options.swarm(canonicalS3Url(parseS3Url(target)));
+    const files = this.options.store.get(swarm.task.id);
+    sendJson(res, 200, { ...swarm, local: files ? { completedBytes: files.completedBytes, complete: files.complete } : null });
   }
 }

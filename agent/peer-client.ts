@@ -100,12 +100,15 @@ export class PeerClient {
     const status = res.statusCode ?? 0;
     if (status === 200) return;
     let message = `parent answered ${status}`;
+    let scope: string | undefined;
     try {
-      message = (JSON.parse(body.toString('utf8')) as { message?: string }).message ?? message;
+      const parsed = JSON.parse(body.toString('utf8')) as { message?: string; scope?: string };
+      message = parsed.message ?? message;
+      scope = parsed.scope;
     } catch {
       // keep the status line
     }
-    if (status === 404) throw new NotFoundError(message);
+    if (status === 404) throw new NotFoundError(message, { context: { piece: scope === 'piece' } });
     if (status === 401 || status === 403) throw new PeerTransferError(`parent refused access: ${message}`, { context: { status } });
     if (status === 503) throw new UnavailableError(message, { context: { retryAfterMs: 200 } });
     throw new PeerTransferError(message, { context: { status } });

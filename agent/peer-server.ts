@@ -7,6 +7,7 @@ import type { Logger } from '../core/log.ts';
 import { isHexId } from '../core/task-id.ts';
 import { sendError, sendJson } from './http-json.ts';
 import type { PieceStore } from './piece-store.ts';
+import type { Throttle } from './throttle.ts';
 
 export const BITFIELD_HEADER = 'x-mayfly-bitfield';
 
@@ -17,6 +18,8 @@ export interface PeerServerOptions {
   readonly port: number;
   /** Uploads served at once; more get 503 with a retry hint. */
   readonly uploadConcurrency: number;
+  /** Upload bandwidth limit shared by all children. */
+  readonly throttle?: Throttle;
 }
 
 export interface UploadStats {
@@ -94,7 +97,8 @@ export class PeerServer {
 
   private async servePiece(res: ServerResponse, taskId: string, index: number): Promise<void> {
     const files = this.files(taskId);
-    if (!files.bitfield.has(index) || files.unpublished.has(index)) throw new NotFoundError(`piece ${index} is not here`);
+    // `piece: true` tells children the task is here but this piece is not (see the downloader's lie check).
+    if (!files.bitfield.has(index) || files.unpublished.has(index)) throw new NotFoundError(`piece ${index} is not here`, { context: { piece: true } });
     if (this.stats.active >= this.options.uploadConcurrency) {
       this.stats.rejectedBusy++;
       throw new UnavailableError('upload slots are full', { context: { retryAfterMs: 200 } });
@@ -107,7 +111,8 @@ export class PeerServer {
         'content-length': range.end - range.start,
         [BITFIELD_HEADER]: files.advertised().toBase64(),
       });
-      await pipeline(files.readStream(range), res);
+      if (this.options.throttle) await pipeline(files.readStream(range), this.options.throttle.stream(), res);
+      else await pipeline(files.readStream(range), res);
       this.stats.piecesServed++;
       this.stats.bytesServed += range.end - range.start;
     } finally {

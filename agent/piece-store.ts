@@ -7,6 +7,7 @@ import { MayflyError, NotFoundError, StorageError } from '../core/errors.ts';
 import { pieceRange, type ByteRange } from '../core/piece-math.ts';
 import { taskInfoSchema, type TaskInfo } from '../core/schemas.ts';
 import { isHexId } from '../core/task-id.ts';
+import type { Throttle } from './throttle.ts';
 
 interface TaskState {
   readonly task: TaskInfo;
@@ -36,7 +37,7 @@ export class TaskFiles {
   private persistTimer?: NodeJS.Timeout;
   private persisting: Promise<void> = Promise.resolve();
 
-  constructor(readonly task: TaskInfo, readonly dir: string, state?: TaskState) {
+  constructor(readonly task: TaskInfo, readonly dir: string, state?: TaskState, private readonly throttle?: Throttle) {
     this.bitfield = state ? Bitfield.fromBase64(task.pieceCount, state.bitfield) : new Bitfield(task.pieceCount);
     for (const [index, digest] of Object.entries(state?.digests ?? {})) this.digests.set(Number(index), digest);
     for (const index of state?.unpublished ?? []) this.unpublished.add(index);
@@ -76,7 +77,7 @@ export class TaskFiles {
   /** A writer for one piece: bytes go straight to their place in the data file while being hashed. */
   pieceWriter(index: number): PieceWriter {
     if (!this.handle) throw new StorageError('task files are not prepared', { context: { taskId: this.task.id } });
-    return new PieceWriter(this.handle, this.range(index), this.dataPath);
+    return new PieceWriter(this.handle, this.range(index), this.dataPath, this.throttle);
   }
 
   /** Marks a piece as verified; only now may it be served. */
@@ -171,7 +172,7 @@ export class PieceWriter {
   private position: number;
   written = 0;
 
-  constructor(private readonly handle: FileHandle, readonly range: ByteRange, private readonly path: string) {
+  constructor(private readonly handle: FileHandle, readonly range: ByteRange, private readonly path: string, private readonly throttle?: Throttle) {
     this.position = range.start;
   }
 
@@ -183,6 +184,8 @@ export class PieceWriter {
     if (this.written + chunk.length > this.expectedLength) {
       throw new StorageError('piece is longer than expected', { context: { expected: this.expectedLength } });
     }
+    // Pausing here (inside the caller's read loop) makes the download limit hold on the wire.
+    await this.throttle?.consume(chunk.length);
     this.hash.update(chunk);
     await guard(this.path, async () => {
       let offset = 0;
@@ -213,7 +216,7 @@ export class PieceStore {
    */
   peerAuthRequired = false;
 
-  constructor(readonly root: string) {}
+  constructor(readonly root: string, private readonly downloadThrottle?: Throttle) {}
 
   async requirePeerAuth(): Promise<void> {
     if (this.peerAuthRequired) return;
@@ -233,7 +236,7 @@ export class PieceStore {
         const state = JSON.parse(await readFile(join(taskDir, 'state.json'), 'utf8')) as TaskState;
         const task = taskInfoSchema.parse(state.task);
         if (task.id !== name) throw new Error('task id mismatch');
-        this.tasks.set(name, new TaskFiles(task, taskDir, state));
+        this.tasks.set(name, new TaskFiles(task, taskDir, state, this.downloadThrottle));
       } catch {
         await rm(taskDir, { recursive: true, force: true });
       }
@@ -247,7 +250,7 @@ export class PieceStore {
   async open(task: TaskInfo): Promise<TaskFiles> {
     let files = this.tasks.get(task.id);
     if (!files) {
-      files = new TaskFiles(task, join(this.root, 'tasks', task.id));
+      files = new TaskFiles(task, join(this.root, 'tasks', task.id), undefined, this.downloadThrottle);
       this.tasks.set(task.id, files);
     }
     await files.prepare();

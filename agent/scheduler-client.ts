@@ -10,11 +10,15 @@ import {
   type ManifestResponse,
 } from '../core/schemas.ts';
 import type { z } from 'zod';
+import { swarmResponseSchema, type SwarmResponse } from '../core/swarm-schemas.ts';
 import { jitteredBackoff, sleep } from './origin.ts';
+import type { RequestSigner } from './sigv4-signer.ts';
 
 export interface SchedulerClientOptions {
   readonly baseUrl: string;
   readonly token?: string;
+  /** Signs each attempt (SigV4 for a Function URL with AWS_IAM auth); replaces the token. */
+  readonly sign?: RequestSigner;
   readonly timeoutMs?: number;
   /** Attempts for 5xx and network errors; 4xx answers are final. */
   readonly attempts?: number;
@@ -36,6 +40,12 @@ export class SchedulerClient {
     return this.call('GET', `/v1/tasks/${taskId}/digests`, undefined, manifestResponseSchema);
   }
 
+  /** The URL's current task and its swarm, without joining it (for `mayfly stat`). */
+  swarm(url: string, cluster?: string): Promise<SwarmResponse> {
+    const query = new URLSearchParams({ url, ...(cluster ? { cluster } : {}) });
+    return this.call('GET', `/v1/tasks?${query}`, undefined, swarmResponseSchema);
+  }
+
   async leave(taskId: string, peerId: string, site: string): Promise<void> {
     await this.call('POST', `/v1/tasks/${taskId}/leave`, { peerId, site }, undefined);
   }
@@ -47,13 +57,18 @@ export class SchedulerClient {
       if (attempt > 0) await sleep(jitteredBackoff(200, attempt));
       let response: Response;
       try {
-        response = await fetch(`${this.options.baseUrl}${path}`, {
+        const url = `${this.options.baseUrl}${path}`;
+        const payload = body === undefined ? undefined : JSON.stringify(body);
+        let headers: Record<string, string> = {
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...(this.options.token && !this.options.sign ? { authorization: `Bearer ${this.options.token}` } : {}),
+        };
+        // Signed per attempt: a SigV4 signature carries its time and expires.
+        if (this.options.sign) headers = await this.options.sign({ method, url, headers, body: payload });
+        response = await fetch(url, {
           method,
-          headers: {
-            ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-            ...(this.options.token ? { authorization: `Bearer ${this.options.token}` } : {}),
-          },
-          body: body === undefined ? undefined : JSON.stringify(body),
+          headers,
+          body: payload,
           signal: AbortSignal.timeout(this.options.timeoutMs ?? 5_000),
         });
       } catch (cause) {

@@ -24,6 +24,8 @@ export const announceRequestSchema = z.strictObject({
   taskId: hexIdSchema.optional(),
   peerId: peerIdSchema,
   addr: peerAddrSchema,
+  /** The cluster whose settings (allowlist, limits) apply; "default" if absent. */
+  cluster: siteSchema.optional(),
   site: siteSchema.optional(),
   seed: z.boolean().optional(),
   event: announceEventSchema,
@@ -75,6 +77,13 @@ export const announceResponseSchema = z.object({
   digests: digestMapSchema.optional(),
   digestCount: countSchema,
   announceIntervalMs: countSchema,
+  /**
+   * Peer access for this task (see core/peer-credential.ts): the key a parent
+   * checks children with, and this agent's own credential for its parents.
+   */
+  peerAuth: z
+    .object({ taskKey: z.string().min(16).max(128), credential: z.string().max(256), expiresAt: countSchema })
+    .optional(),
 });
 export type AnnounceResponse = z.infer<typeof announceResponseSchema>;
 

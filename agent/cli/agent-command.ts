@@ -10,7 +10,9 @@ Runs the agent: serves pieces to peers, pulls for local users.
 Options (each also as an environment variable):
   --scheduler URL          scheduler endpoint (MAYFLY_SCHEDULER_URL, required)
   --token TOKEN            control-plane bearer token (MAYFLY_TOKEN)
+  --auth MODE              token | sigv4: sign with the host's AWS credentials (MAYFLY_AUTH, default token)
   --data-dir DIR           cache folder (MAYFLY_DATA_DIR, default ./.mayfly)
+  --cluster NAME           cluster whose settings apply (MAYFLY_CLUSTER, default "default")
   --site NAME              site or availability zone (MAYFLY_SITE, default "default")
   --peer-id ID             stable id of this agent (MAYFLY_PEER_ID, default host-pid)
   --peer-host ADDR         peer server bind address (MAYFLY_PEER_HOST, default 0.0.0.0)
@@ -18,7 +20,11 @@ Options (each also as an environment variable):
   --advertise ADDR         address other agents use (MAYFLY_ADVERTISE_HOST)
   --api-host ADDR          local API bind address (MAYFLY_API_HOST, default 127.0.0.1)
   --api-port N             local API port (MAYFLY_API_PORT, default 7401, 0 = any)
+  --s3-port N              S3-compatible GetObject/HeadObject endpoint on --api-host (MAYFLY_S3_PORT, default 7403, 0 = any)
   --upload-concurrency N   uploads served at once (MAYFLY_UPLOAD_CONCURRENCY, default 16)
+  --upload-limit RATE      upload bandwidth, e.g. 50MiB or 400Mbit (MAYFLY_UPLOAD_LIMIT, default unlimited)
+  --download-limit RATE    download bandwidth (MAYFLY_DOWNLOAD_LIMIT, default unlimited)
+  --cache-quota SIZE       disk cache quota, e.g. 20GiB (MAYFLY_CACHE_QUOTA, default 20GiB)
   --s3-endpoint URL        S3-compatible endpoint instead of AWS (MAYFLY_S3_ENDPOINT)
   --seed                   act as a seed agent (MAYFLY_SEED=true)
   --log-level LEVEL        debug | info | warn | error
@@ -26,7 +32,7 @@ Options (each also as an environment variable):
 
 export async function agentCommand(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
   const { positionals, flags } = parseArgs(argv, {
-    strings: ['scheduler', 'token', 'data-dir', 'site', 'peer-id', 'peer-host', 'peer-port', 'advertise', 'api-host', 'api-port', 'upload-concurrency', 's3-endpoint', 'log-level'],
+    strings: ['scheduler', 'token', 'auth', 'data-dir', 'cluster', 'site', 'peer-id', 'peer-host', 'peer-port', 'advertise', 'api-host', 'api-port', 's3-port', 'upload-concurrency', 'upload-limit', 'download-limit', 'cache-quota', 's3-endpoint', 'log-level'],
     booleans: ['seed', 'help'],
     aliases: { h: 'help' },
   });
@@ -40,7 +46,7 @@ export async function agentCommand(argv: readonly string[], env: NodeJS.ProcessE
   }
   const agent = await startAgent(loadAgentConfig(flags, env));
   // One machine-readable line on stdout so supervisors and tests learn the ports.
-  process.stdout.write(`${JSON.stringify({ ready: true, peerId: agent.peerId, peerPort: agent.peerPort, apiPort: agent.apiPort })}\n`);
+  process.stdout.write(`${JSON.stringify({ ready: true, peerId: agent.peerId, peerPort: agent.peerPort, apiPort: agent.apiPort, s3Port: agent.s3Port })}\n`);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);

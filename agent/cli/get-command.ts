@@ -1,22 +1,35 @@
-import { resolve } from 'node:path';
-import { BadRequestError } from '../../core/errors.ts';
+import { stat } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { BadRequestError, StorageError } from '../../core/errors.ts';
 import { parseS3Url } from '../../core/origin-url.ts';
 import { DEFAULT_API_PORT } from '../config.ts';
 import { parseArgs } from './args.ts';
 import { EXIT, exitCodeFor } from './exit-codes.ts';
 import { ProgressBar, formatBytes } from './progress-bar.ts';
+import { streamObject } from './stream-object.ts';
 
-export const GET_HELP = `Usage: mayfly get s3://BUCKET/KEY -o FILE [options]
+export const GET_HELP = `Usage: mayfly get s3://BUCKET/KEY -o FILE|- [options]
 
 Pulls an object through the local agent (from peers, or from S3 when the
-scheduler says so) and writes it atomically to FILE.
+scheduler says so) and writes it atomically to FILE, or to stdout with -o -.
 
 Options:
-  -o, --output FILE      where to write the object (required)
-      --digest sha256:HEX  verify the content; on mismatch nothing is written
+  -o, --output FILE|-    where to write the object (required); - streams it to
+                         stdout as its pieces are verified (nothing else is
+                         written there; stderr stays quiet unless a terminal)
+      --range START-END  only these bytes, inclusive as in HTTP (0-1048575,
+                         1048576- to the end, -512 the last 512); only the
+                         pieces that overlap them are fetched
+      --digest sha256:HEX  verify the whole object; on mismatch nothing is written
+                         (with -o -, the bytes are out already: exit 5 says so)
       --api URL          the local agent's API (default http://127.0.0.1:${DEFAULT_API_PORT}, or MAYFLY_API)
-  -q, --quiet            no progress bar
+  -q, --quiet            no progress bar or summary
   -h, --help             this help
+
+Examples:
+  mayfly get s3://models/llm.bin -o ./llm.bin --digest sha256:…
+  mayfly get s3://models/llm.bin -o - | tar -x
+  mayfly get s3://models/llm.bin --range 0-1023 -o header.bin
 
 Exit codes: 0 ok, 2 usage, 3 not found, 4 access denied, 5 integrity failure,
 6 unavailable, 7 local storage error, 1 other failure.`;
@@ -36,7 +49,7 @@ interface PullLine {
 
 export async function getCommand(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
   const { positionals, flags } = parseArgs(argv, {
-    strings: ['output', 'digest', 'api'],
+    strings: ['output', 'digest', 'api', 'range'],
     booleans: ['quiet', 'help'],
     aliases: { o: 'output', q: 'quiet', h: 'help' },
   });
@@ -52,8 +65,16 @@ export async function getCommand(argv: readonly string[], env: NodeJS.ProcessEnv
   if (digest !== undefined && (typeof digest !== 'string' || !/^sha256:[0-9a-f]{64}$/.test(digest))) {
     throw new BadRequestError('--digest must be sha256:<64 lowercase hex characters>');
   }
-  const output = resolve(flags.output);
+  const range = flags.range === undefined ? undefined : parseRangeFlag(flags.range);
+  if (range !== undefined && digest !== undefined) throw new BadRequestError('--digest checks the whole object; it cannot be combined with --range');
   const api = (typeof flags.api === 'string' ? flags.api : env.MAYFLY_API ?? `http://127.0.0.1:${DEFAULT_API_PORT}`).replace(/\/$/, '');
+  // Stdout and ranges stream from GET /v1/objects; whole files go through the agent's atomic writer.
+  if (flags.output === '-' || range !== undefined) {
+    const output = flags.output === '-' ? undefined : resolve(flags.output);
+    if (output) await assertFolder(output);
+    return streamObject({ api, url, range, digest: digest?.slice(7), output, quiet: flags.quiet === true });
+  }
+  const output = resolve(flags.output);
 
   let response: Response;
   try {
@@ -99,4 +120,19 @@ export async function getCommand(argv: readonly string[], env: NodeJS.ProcessEnv
     `${output}: ${formatBytes(final.size ?? 0)} in ${(final.seconds ?? 0).toFixed(2)}s, ${formatBytes(final.bytesFromPeers ?? 0)} from peers, ${formatBytes(final.bytesFromOrigin ?? 0)} from S3${source}\n`,
   );
   return EXIT.ok;
+}
+
+/** `START-END` (inclusive), `START-` or `-SUFFIX`, checked here so a typo is a usage error. */
+export function parseRangeFlag(value: string | boolean): string {
+  const match = typeof value === 'string' ? /^(\d*)-(\d*)$/.exec(value.trim()) : null;
+  if (!match || (match[1] === '' && match[2] === '')) throw new BadRequestError('--range must be START-END (inclusive), START- or -SUFFIX, in bytes');
+  const [, start, end] = match;
+  if (start !== '' && end !== '' && Number(end) < Number(start)) throw new BadRequestError(`--range ${value}: END is before START`);
+  if (start === '' && Number(end) === 0) throw new BadRequestError('--range -0 selects no bytes');
+  return `bytes=${start}-${end}`;
+}
+
+async function assertFolder(output: string): Promise<void> {
+  const folder = await stat(dirname(output)).catch(() => undefined);
+  if (!folder?.isDirectory()) throw new StorageError(`output folder ${dirname(output)} does not exist`);
 }

@@ -1,19 +1,24 @@
 import { MayflyError } from '../../core/errors.ts';
-import { AGENT_HELP, agentCommand } from './agent-command.ts';
 import { EXIT, exitCodeOf } from './exit-codes.ts';
-import { GET_HELP, getCommand } from './get-command.ts';
 
 const HELP = `Usage: mayfly <command> [options]
 
 Commands:
   agent    run the agent on this host
-  get      pull s3://BUCKET/KEY to a file through the local agent
+  get      pull s3://BUCKET/KEY to a file or stdout (or a byte range of it) through the local agent
+  stat     show an object's swarm: peers, their progress, bytes from S3 and from peers
+  cache    list, remove or garbage-collect the local agent's cache
 
 Run 'mayfly <command> --help' for a command's options.`;
 
-const COMMANDS: Record<string, { run: (argv: readonly string[], env: NodeJS.ProcessEnv) => Promise<number>; help: string }> = {
-  agent: { run: agentCommand, help: AGENT_HELP },
-  get: { run: getCommand, help: GET_HELP },
+type Command = (argv: readonly string[], env: NodeJS.ProcessEnv) => Promise<number>;
+
+// Loaded on use: `mayfly get` and `mayfly stat` start without loading the agent and the AWS SDK.
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  agent: async () => (await import('./agent-command.ts')).agentCommand,
+  get: async () => (await import('./get-command.ts')).getCommand,
+  stat: async () => (await import('./stat-command.ts')).statCommand,
+  cache: async () => (await import('./cache-command.ts')).cacheCommand,
 };
 
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
@@ -22,13 +27,14 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     process.stdout.write(`${HELP}\n`);
     return name ? EXIT.ok : EXIT.usage;
   }
-  const command = COMMANDS[name];
-  if (!command) {
+  const load = COMMANDS[name];
+  if (!load) {
     process.stderr.write(`mayfly: unknown command ${JSON.stringify(name)}\n\n${HELP}\n`);
     return EXIT.usage;
   }
   try {
-    return await command.run(rest, env);
+    const run = await load();
+    return await run(rest, env);
   } catch (error) {
     const message = error instanceof MayflyError ? error.message : (error as Error).message;
     process.stderr.write(`mayfly ${name}: ${message}\n`);

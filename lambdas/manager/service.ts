@@ -10,11 +10,18 @@ export interface TaskSummary {
   readonly createdAt: string;
 }
 
+export interface SwarmPeer extends PeerRecord {
+  /** Share of the task's pieces this peer holds, 0..1. */
+  readonly progress: number;
+}
+
 export interface SwarmView {
   readonly task: TaskSummary;
-  readonly peers: readonly PeerRecord[];
+  readonly peers: readonly SwarmPeer[];
   readonly bytesFromPeers: number;
   readonly bytesFromOrigin: number;
+  /** Share of the swarm's received bytes that came from S3, 0..1 (0 before any byte moved). */
+  readonly originShare: number;
 }
 
 export interface ManagerServiceOptions {
@@ -35,11 +42,16 @@ export class ManagerService {
     const task = await this.deps.tasks.getTask(taskId);
     if (!task) throw new NotFoundError(`unknown task ${taskId}`, { context: { taskId } });
     const peers = await this.deps.peers.list(taskId, task.shards);
+    const bytesFromPeers = peers.reduce((sum, peer) => sum + peer.bytesFromPeers, 0);
+    const bytesFromOrigin = peers.reduce((sum, peer) => sum + peer.bytesFromOrigin, 0);
     return {
       task: summarize(task),
-      peers,
-      bytesFromPeers: peers.reduce((sum, peer) => sum + peer.bytesFromPeers, 0),
-      bytesFromOrigin: peers.reduce((sum, peer) => sum + peer.bytesFromOrigin, 0),
+      peers: peers
+        .map((peer) => ({ ...peer, progress: task.pieceCount === 0 ? 1 : Math.min(1, peer.completed / task.pieceCount) }))
+        .sort((a, b) => a.site.localeCompare(b.site) || a.peerId.localeCompare(b.peerId)),
+      bytesFromPeers,
+      bytesFromOrigin,
+      originShare: bytesFromPeers + bytesFromOrigin === 0 ? 0 : bytesFromOrigin / (bytesFromPeers + bytesFromOrigin),
     };
   }
 }

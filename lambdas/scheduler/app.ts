@@ -2,10 +2,14 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { LIMITS } from '../../core/constants.ts';
 import type { Logger } from '../../core/log.ts';
-import { announceRequestSchema, leaveRequestSchema, parseWith, publishDigestsRequestSchema } from '../../core/schemas.ts';
+import { announceRequestSchema, leaveRequestSchema, parseWith, publishDigestsRequestSchema, siteSchema } from '../../core/schemas.ts';
+import { BadRequestError } from '../../core/errors.ts';
 import { assertTaskId } from '../../core/task-id.ts';
 import { bearerAuth } from '../shared/auth.ts';
 import { installErrorHandling, readJson } from '../shared/http-errors.ts';
+import { heartbeatRequestSchema } from '../../core/manager-schemas.ts';
+import { announceMetrics, errorMetrics, type MetricEmitter } from '../shared/metrics.ts';
+import type { HeartbeatService } from './heartbeat.ts';
 import type { SchedulerService } from './service.ts';
 
 export interface SchedulerAppOptions {
@@ -13,6 +17,10 @@ export interface SchedulerAppOptions {
   readonly log: Logger;
   /** Bearer token agents must send; undefined when the platform authenticates (IAM). */
   readonly token?: string;
+  /** Host heartbeats and preheat hand-out; the route is absent without it. */
+  readonly heartbeat?: HeartbeatService;
+  /** CloudWatch embedded metrics (announces, latency, grants, bytes, errors). */
+  readonly metrics?: MetricEmitter;
 }
 
 /** Routes only translate HTTP to service calls. */
@@ -22,17 +30,38 @@ export function createSchedulerApp(options: SchedulerAppOptions): Hono {
   installErrorHandling(app, options.log);
   app.use('*', bodyLimit({ maxSize: LIMITS.maxBodyBytes, onError: (c) => c.json({ error: 'PayloadTooLarge', message: `body exceeds ${LIMITS.maxBodyBytes} bytes` }, 413) }));
   app.use('/v1/*', bearerAuth(options.token));
+  if (options.metrics) {
+    app.use('/v1/*', errorMetrics(options.metrics));
+    app.use('/v1/announce', announceMetrics(options.metrics));
+  }
 
   app.get('/v1/health', (c) => c.json({ ok: true, service: 'scheduler' }));
+
+  const heartbeat = options.heartbeat;
+  if (heartbeat) {
+    app.post('/v1/hosts/heartbeat', async (c) => {
+      const request = parseWith(heartbeatRequestSchema, await readJson(c), 'heartbeat');
+      return c.json(await heartbeat.heartbeat(request));
+    });
+  }
 
   app.post('/v1/announce', async (c) => {
     const request = parseWith(announceRequestSchema, await readJson(c), 'announce');
     return c.json(await service.announce(request));
   });
 
+  // GET /v1/tasks?url=s3://…[&cluster=…]: the URL's current task and swarm, without joining it.
+  app.get('/v1/tasks', async (c) => {
+    const url = c.req.query('url');
+    if (!url) throw new BadRequestError('query parameter url is required');
+    const cluster = c.req.query('cluster');
+    if (cluster !== undefined) parseWith(siteSchema, cluster, 'cluster');
+    return c.json(await service.swarmOf(url, cluster));
+  });
+
   app.get('/v1/tasks/:taskId', async (c) => {
-    const { task, peers } = await service.task(assertTaskId(c.req.param('taskId')));
-    return c.json({ task, peers });
+    const { task, peers, blocked } = await service.task(assertTaskId(c.req.param('taskId')));
+    return c.json({ task, peers, blocked });
   });
 
   app.get('/v1/tasks/:taskId/digests', async (c) => c.json(await service.manifest(assertTaskId(c.req.param('taskId')))));

@@ -75,3 +75,24 @@ export interface ManifestStore {
   put(taskId: string, digests: ReadonlyMap<number, string>): Promise<number>;
   get(taskId: string): Promise<Map<number, string>>;
 }
+
+/** Per-cluster settings the operator sets through the manager; absent fields use the defaults. */
+export interface ClusterSettings {
+  /** `bucket/prefix` entries a task URL must start with; undefined allows every bucket. */
+  readonly allowedOrigins?: readonly string[];
+  readonly parentLimit?: number;
+  readonly backToSourceLimit?: number;
+  /** Lower bound of the announce interval handed to agents. */
+  readonly minAnnounceIntervalMs?: number;
+}
+
+export interface ClusterSettingsSource {
+  /** Settings of `cluster`, or undefined when the operator has set none. Implementations cache. */
+  get(cluster: string): Promise<ClusterSettings | undefined>;
+}
+
+/** Seeds first: whether a normal agent should leave back-to-source to a live seed of its site. */
+export interface SeedPreference {
+  /** True while a live seed of (cluster, site) has been asked to fetch the task and may still join. */
+  deferToSeed(cluster: string, site: string, taskId: string, url: string, now: number): Promise<boolean>;
+}

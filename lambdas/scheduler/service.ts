@@ -13,8 +13,19 @@ import type {
   PublishDigestsRequest,
   TaskInfo,
 } from '../../core/schemas.ts';
+import { CREDENTIAL_LIFETIME_MS, deriveTaskKey, issueCredential } from '../../core/peer-credential.ts';
 import { computeTaskId } from '../../core/task-id.ts';
-import type { ManifestStore, OriginReader, PeerRecord, PeerStore, SourceGrantStore, TaskRecord, TaskStore } from './ports.ts';
+import type {
+  ClusterSettingsSource,
+  ManifestStore,
+  OriginReader,
+  PeerRecord,
+  PeerStore,
+  SeedPreference,
+  SourceGrantStore,
+  TaskRecord,
+  TaskStore,
+} from './ports.ts';
 
 export interface SchedulerSettings {
   readonly parentLimit: number;
@@ -40,6 +51,12 @@ export interface SchedulerServiceOptions {
   readonly origin: OriginReader;
   readonly log: Logger;
   readonly settings?: Partial<SchedulerSettings>;
+  /** Operator-set per-cluster settings; they override `settings`. */
+  readonly clusters?: ClusterSettingsSource;
+  /** Seeds first for back-to-source (absent: every agent is treated alike). */
+  readonly seeds?: SeedPreference;
+  /** Control-plane secret that peer credentials derive from; absent disables peer auth. */
+  readonly peerSecret?: string;
   readonly now?: () => number;
   readonly random?: () => number;
 }
@@ -58,19 +75,25 @@ export class SchedulerService {
 
   async announce(request: AnnounceRequest): Promise<AnnounceResponse> {
     const location = parseS3Url(request.url);
-    this.assertAllowed(location);
+    const settings = await this.settingsFor(request.cluster ?? DEFAULTS.site);
+    this.assertAllowed(location, settings);
     const url = canonicalS3Url(location);
     const task = await this.resolveTask(url, location, request.taskId);
     const now = this.now();
     const site = request.site ?? DEFAULTS.site;
     const completed = Math.min(request.completed ?? 0, task.pieceCount);
     const finished = request.event === 'finished' || completed === task.pieceCount;
-    const interval = announceIntervalFor(task.peerCount);
+    const interval = Math.max(settings.minAnnounceIntervalMs ?? 0, announceIntervalFor(task.peerCount));
     const log = this.deps.log.child({ taskId: task.id, peerId: request.peerId });
 
     if (request.event === 'register') await this.deps.tasks.addPeer(task.id, DEFAULTS.peersPerShard, DEFAULTS.maxShards);
+    if (task.blocked.includes(request.peerId)) {
+      throw new ForbiddenError('this peer was reported for serving bad data and is blocked for this task', { context: { taskId: task.id } });
+    }
     if (request.badParents?.length) {
       await this.deps.tasks.block(task.id, request.badParents);
+      // A blocked peer also loses any back-to-source grant, so an honest agent can take over.
+      await Promise.all(request.badParents.map((peerId) => this.deps.grants.release(task.id, site, peerId)));
       log.warn('parents reported for bad data', { badParents: request.badParents });
     }
 
@@ -81,7 +104,7 @@ export class SchedulerService {
       pieceCount: task.pieceCount,
       now,
       staleMs: Math.max(DEFAULTS.peerStaleMs, 3 * interval),
-      limit: this.settings.parentLimit,
+      limit: settings.parentLimit,
       blocked,
       random: this.random,
     };
@@ -93,8 +116,18 @@ export class SchedulerService {
       const candidates = await this.deps.peers.sample(task.id, task.shards, DEFAULTS.sampleSize, this.random);
       parents = selectParents(candidates, selection);
       // Starvation alone is no reason to read S3 while a complete source is reachable.
-      if (!hasCompleteSource(candidates, selection)) {
-        source = await this.deps.grants.acquire(task.id, site, request.peerId, this.settings.backToSourceLimit, this.settings.sourceLeaseMs, now);
+      // A peer claiming to be finished before the manifest is complete cannot be (it would be unverifiable).
+      const manifestComplete = task.digestCount >= task.pieceCount;
+      const credible = manifestComplete ? candidates : candidates.filter((peer) => !peer.finished || peer.source);
+      if (!hasCompleteSource(credible, selection)) {
+        const cluster = request.cluster ?? DEFAULTS.site;
+        // A holder keeps renewing its lease; only newcomers wait for the seed.
+        const defer =
+          !request.seed &&
+          (await this.deps.seeds?.deferToSeed(cluster, site, task.id, task.url, now)) &&
+          !(await this.deps.grants.holds(task.id, site, request.peerId, now));
+        if (defer) log.info('back-to-source left to a seed', { site });
+        else source = await this.deps.grants.acquire(task.id, site, request.peerId, settings.backToSourceLimit, Math.max(settings.sourceLeaseMs, 3 * interval), now);
         if (source) log.info('back-to-source granted', { site, event: request.event });
       }
     } else if (request.event === 'finished' || request.event === 'failed') {
@@ -131,7 +164,16 @@ export class SchedulerService {
       digests,
       digestCount: digests ? Object.keys(digests).length : task.digestCount,
       announceIntervalMs: interval,
+      peerAuth: this.peerAuth(task.id, request.peerId, now),
     };
+  }
+
+  /** Only agents that got this far (allowlist passed) receive the task's peer key. */
+  private peerAuth(taskId: string, peerId: string, now: number): AnnounceResponse['peerAuth'] {
+    if (!this.deps.peerSecret) return undefined;
+    const taskKey = deriveTaskKey(this.deps.peerSecret, taskId);
+    const expiresAt = now + CREDENTIAL_LIFETIME_MS;
+    return { taskKey, credential: issueCredential(taskKey, taskId, peerId, expiresAt), expiresAt };
   }
 
   /** Only an agent holding a back-to-source lease (it read the origin) may add digests. */
@@ -162,9 +204,20 @@ export class SchedulerService {
     await Promise.all([this.deps.peers.remove(taskId, peerId, task.shards), this.deps.grants.release(taskId, site, peerId)]);
   }
 
-  async task(taskId: string): Promise<{ task: TaskInfo; peers: PeerRecord[] }> {
+  /**
+   * A URL's current task and its swarm, for `mayfly stat`: resolves the URL as an
+   * announce would (allowlist, one HeadObject per task) but registers no peer.
+   */
+  async swarmOf(rawUrl: string, cluster: string = DEFAULTS.site): Promise<{ task: TaskInfo; peers: PeerRecord[]; blocked: readonly string[] }> {
+    const location = parseS3Url(rawUrl);
+    this.assertAllowed(location, await this.settingsFor(cluster));
+    const task = await this.resolveTask(canonicalS3Url(location), location);
+    return { task: toTaskInfo(task), peers: await this.deps.peers.list(task.id, task.shards), blocked: task.blocked };
+  }
+
+  async task(taskId: string): Promise<{ task: TaskInfo; peers: PeerRecord[]; blocked: readonly string[] }> {
     const task = await this.requireTask(taskId);
-    return { task: toTaskInfo(task), peers: await this.deps.peers.list(taskId, task.shards) };
+    return { task: toTaskInfo(task), peers: await this.deps.peers.list(taskId, task.shards), blocked: task.blocked };
   }
 
   private async requireTask(taskId: string): Promise<TaskRecord> {
@@ -173,8 +226,15 @@ export class SchedulerService {
     return task;
   }
 
-  private assertAllowed(location: S3Location): void {
-    const allowed = this.settings.allowedOrigins;
+  private async settingsFor(cluster: string): Promise<SchedulerSettings & { minAnnounceIntervalMs?: number }> {
+    const custom = await this.deps.clusters?.get(cluster);
+    if (!custom) return this.settings;
+    const defined = Object.fromEntries(Object.entries(custom).filter(([, value]) => value !== undefined));
+    return { ...this.settings, ...defined };
+  }
+
+  private assertAllowed(location: S3Location, settings: SchedulerSettings): void {
+    const allowed = settings.allowedOrigins;
     if (!allowed) return;
     const path = `${location.bucket}/${location.key}`;
     if (!allowed.some((prefix) => path.startsWith(prefix))) {

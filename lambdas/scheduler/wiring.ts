@@ -6,7 +6,13 @@ import { DynamoPeerStore } from '../stores/peer-store.ts';
 import { S3OriginReader } from '../stores/s3-origin.ts';
 import { DynamoSourceGrantStore } from '../stores/source-grant-store.ts';
 import { DynamoTaskStore } from '../stores/task-store.ts';
+import { CachedClusterSettings, DynamoClusterStore } from '../stores/cluster-store.ts';
+import { DynamoHostStore } from '../stores/host-store.ts';
+import { DynamoPreheatStore } from '../stores/preheat-store.ts';
+import { MetricEmitter } from '../shared/metrics.ts';
 import { createSchedulerApp } from './app.ts';
+import { DEFAULT_HEARTBEAT_INTERVAL_MS, HeartbeatService } from './heartbeat.ts';
+import { SeedTrigger } from './heartbeat-seeds.ts';
 import { SchedulerService, type SchedulerSettings } from './service.ts';
 
 export interface SchedulerWiringOptions {
@@ -15,8 +21,17 @@ export interface SchedulerWiringOptions {
   /** S3 client options for HeadObject (local endpoint, path style). */
   readonly s3?: { endpoint?: string; region?: string; forcePathStyle?: boolean; credentials?: { accessKeyId: string; secretAccessKey: string } };
   readonly token?: string;
+  /** Secret peer credentials derive from (MAYFLY_PEER_SECRET); required unless peer auth is off. */
+  readonly peerSecret?: string;
   readonly settings?: Partial<SchedulerSettings>;
   readonly log?: Logger;
+  /** How often agents heartbeat (default 5 s); seeds pick up preheat jobs with it. */
+  readonly heartbeatIntervalMs?: number;
+  /**
+   * Where embedded-metric lines go. Default: stdout (CloudWatch Logs in Lambda) when no `log`
+   * is given either; a caller with its own logger passes a sink or gets no metric lines.
+   */
+  readonly metricsSink?: (line: string) => void;
 }
 
 /** Builds the scheduler app from plain options; used by the Lambda handler and the Node server alike. */
@@ -24,6 +39,12 @@ export function createScheduler(options: SchedulerWiringOptions) {
   const log = options.log ?? createLogger({ sink: (line) => console.log(line), fields: { service: 'scheduler' } });
   const dynamo = createDynamoClient(options.dynamo);
   const s3 = new S3Client({ region: options.s3?.region ?? process.env.AWS_REGION ?? 'us-east-1', ...options.s3 });
+  const hosts = new DynamoHostStore(dynamo, options.tableName);
+  const preheat = new DynamoPreheatStore(dynamo, options.tableName);
+  const heartbeatIntervalMs = options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS;
+  const heartbeat = new HeartbeatService({ hosts, preheat, log, intervalMs: heartbeatIntervalMs });
+  const seeds = new SeedTrigger({ hosts, preheat, log, seedStaleMs: 3 * heartbeatIntervalMs, waitMs: 2 * heartbeatIntervalMs + 2_000 });
+  const metrics = new MetricEmitter(options.metricsSink ?? (options.log ? () => {} : (line) => console.log(line)), 'scheduler');
   const service = new SchedulerService({
     tasks: new DynamoTaskStore(dynamo, options.tableName),
     peers: new DynamoPeerStore(dynamo, options.tableName),
@@ -31,9 +52,12 @@ export function createScheduler(options: SchedulerWiringOptions) {
     manifests: new DynamoManifestStore(dynamo, options.tableName),
     origin: new S3OriginReader(s3),
     log,
+    peerSecret: options.peerSecret,
     settings: options.settings,
+    clusters: new CachedClusterSettings(new DynamoClusterStore(dynamo, options.tableName)),
+    seeds,
   });
-  return { app: createSchedulerApp({ service, log, token: options.token }), service, dynamo, s3 };
+  return { app: createSchedulerApp({ service, log, token: options.token, heartbeat, metrics }), service, dynamo, s3 };
 }
 
 /** Options from the Lambda environment (set by the CDK construct). */
@@ -46,6 +70,7 @@ export function schedulerOptionsFromEnv(env: NodeJS.ProcessEnv): SchedulerWiring
     dynamo: env.MAYFLY_DYNAMODB_ENDPOINT ? { endpoint: env.MAYFLY_DYNAMODB_ENDPOINT } : undefined,
     s3: env.MAYFLY_S3_ENDPOINT ? { endpoint: env.MAYFLY_S3_ENDPOINT, forcePathStyle: true } : undefined,
     token: env.MAYFLY_TOKEN || undefined,
+    peerSecret: env.MAYFLY_PEER_SECRET || undefined,
     settings: {
       ...(allowed?.length ? { allowedOrigins: allowed } : {}),
       ...(env.MAYFLY_BACK_TO_SOURCE_LIMIT ? { backToSourceLimit: Number(env.MAYFLY_BACK_TO_SOURCE_LIMIT) } : {}),

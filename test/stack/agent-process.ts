@@ -16,6 +16,8 @@ export interface AgentProcessOptions {
 export class AgentProcess {
   peerPort = 0;
   apiPort = 0;
+  /** The agent's S3-compatible endpoint (GetObject, HeadObject). */
+  s3Port = 0;
   private child?: ChildProcess;
 
   constructor(readonly options: AgentProcessOptions) {}
@@ -26,6 +28,11 @@ export class AgentProcess {
 
   get apiUrl(): string {
     return `http://127.0.0.1:${this.apiPort}`;
+  }
+
+  /** For an S3 client: `new S3Client({ endpoint: agent.s3Url, forcePathStyle: true, … })`. */
+  get s3Url(): string {
+    return `http://127.0.0.1:${this.s3Port}`;
   }
 
   get pid(): number | undefined {
@@ -44,7 +51,7 @@ export class AgentProcess {
       if (logs.length > 50) logs.shift();
       this.options.onLog?.(line);
     });
-    const ready = await new Promise<{ peerPort: number; apiPort: number }>((resolve, reject) => {
+    const ready = await new Promise<{ peerPort: number; apiPort: number; s3Port: number }>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`agent ${this.name} did not start in 30 s:\n${logs.join('\n')}`)), 30_000);
       createInterface({ input: child.stdout! }).once('line', (line) => {
         clearTimeout(timer);
@@ -61,6 +68,7 @@ export class AgentProcess {
     });
     this.peerPort = ready.peerPort;
     this.apiPort = ready.apiPort;
+    this.s3Port = ready.s3Port;
   }
 
   /** Graceful stop (SIGTERM), or SIGKILL to simulate a crash. */

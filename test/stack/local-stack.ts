@@ -6,6 +6,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { createLogger, type Logger } from '../../core/log.ts';
 import { createManager } from '../../lambdas/manager/wiring.ts';
 import { createScheduler } from '../../lambdas/scheduler/wiring.ts';
+import type { SchedulerSettings } from '../../lambdas/scheduler/service.ts';
 import { serveApp, type RunningServer } from '../../lambdas/shared/node-server.ts';
 import { ensureTable } from '../../lambdas/stores/table-schema.ts';
 import { AgentProcess } from './agent-process.ts';
@@ -23,6 +24,8 @@ export interface LocalStackOptions {
   readonly log?: Logger;
   /** Forward agents' JSON logs here. */
   readonly onAgentLog?: (agent: string, line: string) => void;
+  /** Scheduler settings for this stack (e.g. originRecheckMs: 0 to notice changed objects at once). */
+  readonly schedulerSettings?: Partial<SchedulerSettings>;
 }
 
 /**
@@ -33,12 +36,22 @@ export interface LocalStackOptions {
 export class LocalStack {
   readonly agents: AgentProcess[] = [];
   readonly token = randomBytes(16).toString('hex');
+  /** The control plane's secret for peer credentials. */
+  readonly peerSecret = randomBytes(32).toString('hex');
   readonly tableName = 'mayfly';
   readonly bucket: string;
   s3!: S3Client;
   origin!: CountingProxy;
   scheduler!: RunningServer;
+  /** Agents reach the scheduler through this proxy, so tests can make it fail. */
+  schedulerProxy!: CountingProxy;
   manager!: RunningServer;
+  /** The manager's services, e.g. `onS3Event` to deliver an S3 event notification as Lambda would. */
+  managerHandle!: ReturnType<typeof createManager>;
+  /** CloudWatch embedded-metric lines the scheduler and manager emitted (newest last). */
+  readonly metricLines: string[] = [];
+  /** Heartbeat interval the scheduler hands agents here (short, so seeds pick up preheats quickly). */
+  readonly heartbeatIntervalMs = 1_000;
   dynamo!: DynamoServer;
   private s3Server!: S3Server;
   root!: string;
@@ -76,12 +89,36 @@ export class LocalStack {
       dynamo,
       s3: { endpoint: this.s3Server.endpoint, forcePathStyle: true, credentials: LOCAL_S3_CREDENTIALS },
       token: this.token,
+      peerSecret: this.peerSecret,
+      settings: this.options.schedulerSettings,
       log: log.child({ service: 'scheduler' }),
+      heartbeatIntervalMs: this.heartbeatIntervalMs,
+      metricsSink: (line) => this.recordMetric(line),
     });
     await ensureTable(scheduler.dynamo, this.tableName);
     this.scheduler = await serveApp(scheduler.app);
-    const manager = createManager({ tableName: this.tableName, dynamo, token: this.token, log: log.child({ service: 'manager' }) });
+    this.schedulerProxy = await startCountingProxy(this.scheduler.url);
+    const manager = createManager({
+      tableName: this.tableName,
+      dynamo,
+      s3: { endpoint: this.s3Server.endpoint, forcePathStyle: true, credentials: LOCAL_S3_CREDENTIALS },
+      token: this.token,
+      log: log.child({ service: 'manager' }),
+      heartbeatIntervalMs: this.heartbeatIntervalMs,
+      metricsSink: (line) => this.recordMetric(line),
+    });
+    this.managerHandle = manager;
     this.manager = await serveApp(manager.app);
+  }
+
+  /** The console's address, with the token in the fragment (never sent to a server). */
+  get consoleUrl(): string {
+    return `${this.manager.url}/console#token=${this.token}`;
+  }
+
+  private recordMetric(line: string): void {
+    this.metricLines.push(line);
+    if (this.metricLines.length > 5_000) this.metricLines.splice(0, 1_000);
   }
 
   async putArtifact(key: string, size: number, seed?: string): Promise<Artifact> {
@@ -97,7 +134,7 @@ export class LocalStack {
       AWS_SECRET_ACCESS_KEY: LOCAL_S3_CREDENTIALS.secretAccessKey,
       AWS_REGION: 'us-east-1',
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-      MAYFLY_SCHEDULER_URL: this.scheduler.url,
+      MAYFLY_SCHEDULER_URL: this.schedulerProxy.endpoint,
       MAYFLY_TOKEN: this.token,
       MAYFLY_S3_ENDPOINT: this.origin.endpoint,
       MAYFLY_DATA_DIR: join(this.root, 'agents', name),
@@ -105,6 +142,7 @@ export class LocalStack {
       MAYFLY_PEER_HOST: '127.0.0.1',
       MAYFLY_PEER_PORT: '0',
       MAYFLY_API_PORT: '0',
+      MAYFLY_S3_PORT: '0',
       ...extra,
     };
   }
@@ -127,6 +165,7 @@ export class LocalStack {
 
   async stop(): Promise<void> {
     await Promise.all(this.agents.map((agent) => agent.stop().catch(() => {})));
+    await this.schedulerProxy?.stop().catch(() => {});
     await this.scheduler?.close().catch(() => {});
     await this.manager?.close().catch(() => {});
     await this.origin?.stop().catch(() => {});

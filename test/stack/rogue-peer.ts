@@ -48,7 +48,7 @@ export async function startRoguePeer(options: {
     requests++;
     if (options.mode === 'liar') {
       res.writeHead(404, { 'content-type': 'application/json' });
-      res.end('{"error":"NotFound","message":"gone"}');
+      res.end('{"error":"NotFound","message":"piece is not here","scope":"piece"}');
       return;
     }
     const index = Number(match[1]);

@@ -66,6 +66,10 @@ try {
     say(`\nThe stack keeps running. Pull more through any agent with the CLI, for example:\n`);
     say(`  MAYFLY_API=${agents[0].apiUrl} node ${relative(MAYFLY_BIN)} get ${artifact.url} -o ./demo.bin`);
     say(`  curl -s ${stack.manager.url}/v1/health`);
+    // A seed agent takes preheat jobs started from the console (and reads S3 first for new tasks).
+    const seed = await stack.startAgent('seed-1', { MAYFLY_SEED: 'true' });
+    say(`\nOperator console (the token rides in the #fragment):\n  ${stack.consoleUrl}`);
+    say(`Agent metrics (Prometheus): curl -s ${agents[0].apiUrl}/metrics   seed agent: ${seed.apiUrl}/metrics`);
     say(`\nPress Ctrl-C to stop.`);
   }
 } catch (error) {

@@ -1,0 +1,29 @@
+import { Transform, type TransformCallback } from 'node:stream';
+import { TokenBucket } from '../core/token-bucket.ts';
+
+/**
+ * A bandwidth limit shared by every transfer in one direction. Waiting in the
+ * read loop lets TCP backpressure slow the sender, so the limit holds on the wire.
+ */
+export class Throttle {
+  private readonly bucket: TokenBucket;
+
+  constructor(bytesPerSecond: number) {
+    // A burst of 1/20 s keeps pacing smooth without many tiny sleeps.
+    this.bucket = new TokenBucket(bytesPerSecond, Math.max(64 * 1024, bytesPerSecond / 20));
+  }
+
+  async consume(bytes: number): Promise<void> {
+    const wait = this.bucket.take(bytes);
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+  }
+
+  /** A pass-through stream that paces what flows through it. */
+  stream(): Transform {
+    return new Transform({
+      transform: (chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback) => {
+        this.consume(chunk.length).then(() => done(null, chunk), done);
+      },
+    });
+  }
+}

@@ -1,0 +1,187 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { TABLE_PARTITION_KEY, TABLE_SORT_KEY, TABLE_TTL_ATTRIBUTE } from '../../core/constants.ts';
+import { lambdaBundleCode } from './local-bundle.ts';
+import { allowedOriginEntries, originPrefixes, type MayflyOrigin } from './origin.ts';
+
+/** What agents need from a control plane: where to announce, and permission to. */
+export interface IMayflyScheduler {
+  /** The scheduler's HTTPS endpoint (a Function URL with AWS_IAM auth). */
+  readonly schedulerUrl: string;
+  /** Lets `grantee` call the scheduler endpoint (SigV4-signed requests). */
+  grantAnnounce(grantee: iam.IGrantable): iam.Grant;
+}
+
+export interface MayflyControlPlaneProps {
+  /** S3 locations agents may pull; the scheduler may read only these. */
+  readonly origins: MayflyOrigin[];
+  /**
+   * How long the Lambdas' logs are kept.
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * What happens to the table when the stack is deleted.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly tableRemovalPolicy?: RemovalPolicy;
+  /**
+   * Memory of each Lambda; CPU scales with it, and so does cold-start time.
+   * @default 1024
+   */
+  readonly memorySize?: number;
+  /**
+   * Agents per task per site allowed to read S3 at once.
+   * @default - the scheduler's default (1)
+   */
+  readonly backToSourceLimit?: number;
+  /**
+   * Parents handed to an agent per announce.
+   * @default - the scheduler's default (4)
+   */
+  readonly parentLimit?: number;
+  /**
+   * Map stack traces to the TypeScript sources (`--enable-source-maps`). Costs roughly
+   * 25 ms of cold start (docs/BENCHMARKS.md); the maps are shipped either way.
+   * @default true
+   */
+  readonly enableSourceMaps?: boolean;
+  /**
+   * Whether agents must present per-task peer credentials to each other, derived by the
+   * scheduler from a generated secret.
+   * @default true
+   */
+  readonly peerAuth?: boolean;
+}
+
+/**
+ * Mayfly's serverless control plane: one DynamoDB table, the scheduler and manager
+ * Lambdas (esbuild bundles, Node 22 on arm64), and an IAM-authenticated HTTPS endpoint each.
+ */
+export class MayflyControlPlane extends Construct implements IMayflyScheduler {
+  readonly table: dynamodb.Table;
+  readonly schedulerFunction: NodejsFunction;
+  readonly managerFunction: NodejsFunction;
+  /** Handles S3 ObjectCreated notifications: opens preheat jobs (the manager's `s3EventHandler`). */
+  readonly preheatFunction: NodejsFunction;
+  /** The secret agents' peer credentials derive from, when peer auth is on. */
+  readonly peerSecret?: secretsmanager.Secret;
+  readonly schedulerFunctionUrl: lambda.FunctionUrl;
+  readonly managerFunctionUrl: lambda.FunctionUrl;
+  readonly schedulerUrl: string;
+  readonly managerUrl: string;
+
+  constructor(scope: Construct, id: string, props: MayflyControlPlaneProps) {
+    super(scope, id);
+    if (props.origins.length === 0) throw new Error('MayflyControlPlane: at least one origin bucket is required');
+
+    this.table = new dynamodb.Table(this, 'Table', {
+      partitionKey: { name: TABLE_PARTITION_KEY, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: TABLE_SORT_KEY, type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      timeToLiveAttribute: TABLE_TTL_ATTRIBUTE,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      removalPolicy: props.tableRemovalPolicy ?? RemovalPolicy.RETAIN,
+    });
+
+    const environment: Record<string, string> = {
+      MAYFLY_TABLE: this.table.tableName,
+      // Stack traces point at the TypeScript sources through the bundled source map.
+      ...((props.enableSourceMaps ?? true) ? { NODE_OPTIONS: '--enable-source-maps' } : {}),
+    };
+    if (props.peerAuth ?? true) {
+      this.peerSecret = new secretsmanager.Secret(this, 'PeerSecret', {
+        description: 'Mayfly: per-task peer credentials derive from this',
+        generateSecretString: { passwordLength: 48, excludePunctuation: true },
+      });
+    }
+    this.schedulerFunction = this.createFunction('Scheduler', 'scheduler', 'handler', props, {
+      ...environment,
+      // A dynamic reference: CloudFormation resolves it at deploy time, so it is in no template.
+      ...(this.peerSecret ? { MAYFLY_PEER_SECRET: this.peerSecret.secretValue.unsafeUnwrap() } : {}),
+      MAYFLY_ALLOWED_ORIGINS: allowedOriginEntries(props.origins).join(','),
+      ...(props.backToSourceLimit === undefined ? {} : { MAYFLY_BACK_TO_SOURCE_LIMIT: String(props.backToSourceLimit) }),
+      ...(props.parentLimit === undefined ? {} : { MAYFLY_PARENT_LIMIT: String(props.parentLimit) }),
+    });
+    this.managerFunction = this.createFunction('Manager', 'manager', 'handler', props, environment);
+    this.preheatFunction = this.createFunction('Preheat', 'manager', 's3EventHandler', props, environment);
+
+    // HeadObject (task metadata) and ListObjectsV2 (prefix preheats) on the origins only.
+    for (const fn of [this.schedulerFunction, this.managerFunction, this.preheatFunction]) {
+      this.table.grantReadWriteData(fn);
+      for (const origin of props.origins) allowOriginReads(fn, origin);
+    }
+
+    this.schedulerFunctionUrl = this.schedulerFunction.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.AWS_IAM });
+    this.managerFunctionUrl = this.managerFunction.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.AWS_IAM });
+    this.schedulerUrl = this.schedulerFunctionUrl.url;
+    this.managerUrl = this.managerFunctionUrl.url;
+  }
+
+  /** Lets `grantee` (an agent's instance or task role) call the scheduler endpoint. */
+  grantAnnounce(grantee: iam.IGrantable): iam.Grant {
+    return this.schedulerFunction.grantInvokeUrl(grantee);
+  }
+
+  /** Lets `grantee` (an operator, a CI role) call the manager API. */
+  grantManage(grantee: iam.IGrantable): iam.Grant {
+    return this.managerFunction.grantInvokeUrl(grantee);
+  }
+
+  private createFunction(
+    id: string,
+    bundle: 'scheduler' | 'manager',
+    exportName: string,
+    props: MayflyControlPlaneProps,
+    environment: Record<string, string>,
+  ): NodejsFunction {
+    const logGroup = new logs.LogGroup(this, `${id}Logs`, {
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    return new NodejsFunction(this, id, {
+      description: `Mayfly ${id.toLowerCase()}`,
+      // Bundled by scripts/bundles.ts (minified ESM + source map); NodejsFunction's own
+      // bundling options are therefore unused.
+      code: lambdaBundleCode(bundle),
+      handler: `index.${exportName}`,
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: props.memorySize ?? 1024,
+      timeout: Duration.seconds(15),
+      environment,
+      logGroup,
+    });
+  }
+}
+
+/**
+ * HeadObject and the presigned GETs the scheduler hands out need s3:GetObject (and
+ * GetObjectVersion for pinned versions) on exactly the allowed keys. ListBucket, narrowed
+ * to the same prefixes, serves prefix preheats and lets S3 answer 404 rather than 403
+ * for a missing key.
+ */
+function allowOriginReads(fn: lambda.Function, origin: MayflyOrigin): void {
+  const prefixes = originPrefixes(origin);
+  fn.addToRolePolicy(
+    new iam.PolicyStatement({
+      actions: ['s3:GetObject', 's3:GetObjectVersion'],
+      resources: prefixes.map((prefix) => origin.bucket.arnForObjects(`${prefix}*`)),
+    }),
+  );
+  fn.addToRolePolicy(
+    new iam.PolicyStatement({
+      actions: ['s3:ListBucket'],
+      resources: [origin.bucket.bucketArn],
+      conditions: { StringLike: { 's3:prefix': prefixes.map((prefix) => `${prefix}*`) } },
+    }),
+  );
+  // Presigned reads of SSE-KMS objects are decrypted with the scheduler's credentials.
+  origin.bucket.encryptionKey?.grantDecrypt(fn);
+}

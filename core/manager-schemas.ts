@@ -1,0 +1,93 @@
+import { z } from 'zod';
+import { LIMITS } from './constants.ts';
+import { peerAddrSchema, peerIdSchema, siteSchema } from './schemas.ts';
+
+/**
+ * Wire schemas of the operator's side: the manager API (clusters, preheat
+ * jobs, tokens) and the host heartbeat agents send to the scheduler.
+ */
+
+export const clusterNameSchema = siteSchema;
+
+/** `bucket` or `bucket/prefix`, the way allowlists and preheat rules name S3 locations. */
+export const originPrefixSchema = z
+  .string()
+  .max(1024)
+  .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/[^\u0000-\u001f]*)?$/, 'must be bucket or bucket/prefix');
+
+export const clusterSettingsSchema = z.strictObject({
+  /** Task URLs must start with one of these; absent allows every bucket. */
+  allowedOrigins: z.array(originPrefixSchema).max(100).optional(),
+  parentLimit: z.number().int().min(1).max(32).optional(),
+  backToSourceLimit: z.number().int().min(1).max(64).optional(),
+  minAnnounceIntervalMs: z.number().int().min(0).max(300_000).optional(),
+  /** New objects under these prefixes (S3 ObjectCreated events) are preheated on this cluster's seeds. */
+  preheatOrigins: z.array(originPrefixSchema).max(100).optional(),
+});
+export type ClusterSettingsInput = z.infer<typeof clusterSettingsSchema>;
+
+export const putClusterRequestSchema = z.strictObject({
+  description: z.string().max(512).optional(),
+  settings: clusterSettingsSchema,
+});
+export type PutClusterRequest = z.infer<typeof putClusterRequestSchema>;
+
+export const preheatKindSchema = z.enum(['object', 'prefix']);
+
+export const createPreheatRequestSchema = z.strictObject({
+  /** s3://bucket/key (kind object) or s3://bucket/prefix (kind prefix: every object under it). */
+  url: z.string().min(1).max(LIMITS.maxUrlLength),
+  kind: preheatKindSchema.optional(),
+  cluster: clusterNameSchema.optional(),
+  /** Sites whose seeds must hold the object; absent: the sites that have live seeds now. */
+  sites: z.array(siteSchema).min(1).max(64).optional(),
+});
+export type CreatePreheatRequest = z.infer<typeof createPreheatRequestSchema>;
+
+export const preheatStateSchema = z.enum(['pending', 'running', 'done', 'failed']);
+export type PreheatState = z.infer<typeof preheatStateSchema>;
+
+export const createTokenRequestSchema = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9 ._@-]{1,64}$/, 'must be 1-64 characters of letters, digits, space . _ @ -'),
+  /** Days until the token stops working; absent: no expiry. */
+  expiresInDays: z.number().int().min(1).max(3650).optional(),
+});
+export type CreateTokenRequest = z.infer<typeof createTokenRequestSchema>;
+
+const countSchema = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+
+/** What a seed reports about a preheat job it was handed. */
+export const preheatReportSchema = z.strictObject({
+  jobId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be a job id'),
+  state: z.enum(['done', 'failed']),
+  taskId: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+  error: z.string().max(512).optional(),
+});
+export type PreheatReport = z.infer<typeof preheatReportSchema>;
+
+export const heartbeatRequestSchema = z.strictObject({
+  peerId: peerIdSchema,
+  cluster: clusterNameSchema.optional(),
+  site: siteSchema.optional(),
+  seed: z.boolean().optional(),
+  addr: peerAddrSchema.optional(),
+  hostname: z.string().max(255).optional(),
+  version: z.string().max(64).optional(),
+  /** Load: uploads being served, pulls running, bytes held in the cache. */
+  uploads: countSchema.max(100_000).optional(),
+  activeTasks: countSchema.max(100_000).optional(),
+  cacheBytes: countSchema.optional(),
+  /** Outcomes of preheat jobs handed to this seed. */
+  preheat: z.array(preheatReportSchema).max(100).optional(),
+});
+export type HeartbeatRequest = z.infer<typeof heartbeatRequestSchema>;
+
+export const preheatAssignmentSchema = z.object({ jobId: z.string(), url: z.string() });
+export type PreheatAssignment = z.infer<typeof preheatAssignmentSchema>;
+
+export const heartbeatResponseSchema = z.object({
+  intervalMs: countSchema,
+  /** Preheat jobs this seed should pull now (seeds only). */
+  preheat: z.array(preheatAssignmentSchema),
+});
+export type HeartbeatResponse = z.infer<typeof heartbeatResponseSchema>;

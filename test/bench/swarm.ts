@@ -1,0 +1,343 @@
+/**
+ * `npm run bench:swarm` — Mayfly against physics on a virtual network.
+ * Linux, as root: it builds network namespaces, veth pairs, bridges and tbf
+ * rate limits (see topology.ts), runs an S3-compatible origin, the scheduler
+ * with dynalite, and one agent per host, each in its own namespace.
+ *
+ * Phases (each host pulls the same object at the same moment):
+ *   mayfly    N hosts on one site pull through their agents
+ *   direct    the same N hosts pull straight from S3 (baseline, same network, same run)
+ *   two-site  N hosts split over two sites joined by a slow link, through agents
+ *
+ *   npm run bench:swarm -- [--hosts 16] [--size-mib 256] [--host-mbit 100] [--origin-mbit 100]
+ *                          [--inter-site-mbit 50] [--mtu 9000] [--phases mayfly,direct,two-site]
+ *                          [--json FILE] [--svg FILE]
+ */
+import { randomBytes } from 'node:crypto';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { fluidLowerBound, directLowerBound } from './fluid-bound.ts';
+import { NetnsSet, netnsUnsupportedReason, removeStaleNamespaces } from './netns.ts';
+import { NsProcess, killAllNsProcesses } from './ns-process.ts';
+import { cdfChart } from './svg-chart.ts';
+import { agentBinary, parseAgentKind } from './agent-binary.ts';
+import { round } from './stats.ts';
+import { REPO_ROOT, S3_PORT, SCHEDULER_PORT, baseEnv, benchScript, runPhase, type Artifact, type PhaseResult } from './swarm-phase.ts';
+import { buildTopology, type Topology, type TopologyOptions } from './topology.ts';
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+const { values } = parseArgs({
+  options: {
+    hosts: { type: 'string', default: '16' },
+    'size-mib': { type: 'string', default: '256' },
+    'host-mbit': { type: 'string', default: '100' },
+    'origin-mbit': { type: 'string', default: '100' },
+    'inter-site-mbit': { type: 'string', default: '50' },
+    mtu: { type: 'string', default: '9000' },
+    phases: { type: 'string', default: 'mayfly,direct,two-site' },
+    json: { type: 'string' },
+    svg: { type: 'string', default: join(REPO_ROOT, 'docs/bench-swarm-cdf.svg') },
+    'budget-s': { type: 'string', default: '570' },
+    'keep-logs': { type: 'string' },
+    agent: { type: 'string', default: 'bundle' },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+});
+if (values.help) {
+  console.log('Usage: npm run bench:swarm -- [--hosts 16] [--size-mib 256] [--host-mbit 100] [--origin-mbit 100] [--inter-site-mbit 50] [--mtu 9000] [--phases mayfly,direct,two-site] [--json FILE] [--svg FILE]');
+  process.exit(0);
+}
+
+const unsupported = netnsUnsupportedReason();
+if (unsupported) {
+  console.error(`bench:swarm cannot run here: ${unsupported}.\nRun it on Linux as root (it builds its own network namespaces and removes them afterwards).`);
+  process.exit(2);
+}
+
+const hostCount = Number(values.hosts);
+const size = Math.round(Number(values['size-mib']) * 1024 * 1024);
+const hostMbit = Number(values['host-mbit']);
+const originMbit = Number(values['origin-mbit']);
+const interSiteMbit = Number(values['inter-site-mbit']);
+const mtu = Number(values.mtu);
+const phases = new Set(values.phases!.split(',').map((phase) => phase.trim()));
+const budgetMs = Number(values['budget-s']) * 1000;
+const startedAt = Date.now();
+const remaining = () => budgetMs - (Date.now() - startedAt);
+
+// ---- lifecycle: everything created is removed on success, failure, signal or timeout ----
+const runDir = mkdtempSync(join(tmpdir(), 'mayfly-bench-swarm-'));
+const network = new NetnsSet();
+let cleaned = false;
+function cleanup(): void {
+  if (cleaned) return;
+  cleaned = true;
+  killAllNsProcesses();
+  network.destroy();
+  if (values['keep-logs']) copyLogs(runDir, values['keep-logs']);
+  rmSync(runDir, { recursive: true, force: true });
+}
+process.on('exit', cleanup);
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.on(signal, () => {
+    console.error(`\nbench:swarm: ${signal}; removing namespaces and processes`);
+    cleanup();
+    process.exit(130);
+  });
+}
+const watchdog = setTimeout(() => {
+  console.error(`bench:swarm: over its ${budgetMs / 1000} s budget; stopping`);
+  cleanup();
+  process.exit(3);
+}, budgetMs + 20_000);
+watchdog.unref();
+
+const log = (line: string) => console.log(line);
+const stale = removeStaleNamespaces();
+if (stale.length) log(`removed ${stale.length} namespaces left by an earlier, killed run`);
+
+interface SiteRun {
+  readonly topology: Topology;
+  readonly origin: NsProcess;
+  readonly control: NsProcess;
+  readonly artifact: Artifact;
+}
+
+async function bringUp(sites: 1 | 2): Promise<SiteRun> {
+  const options: TopologyOptions = { hosts: hostCount, sites, hostMbit, originMbit, interSiteMbit, mtu };
+  log(`network: ${hostCount} hosts on ${sites} site(s), hosts ${hostMbit} Mbit/s up and down, origin ${originMbit} Mbit/s per site` +
+    `${sites === 2 ? `, ${interSiteMbit} Mbit/s between sites` : ''}, MTU ${mtu}`);
+  const topology = buildTopology(network, options);
+  await mkdir(join(runDir, 'origin'), { recursive: true });
+  const origin = new NsProcess({
+    name: 'origin',
+    ns: topology.origin.ns,
+    command: process.execPath,
+    args: ['--import', 'tsx', benchScript('origin-host.ts'), '--dir', join(runDir, 'origin'), '--port', String(S3_PORT), '--size', String(size), '--key', `artifact-${size}.bin`],
+    cwd: REPO_ROOT,
+    env: baseEnv(),
+    logFile: join(runDir, 'origin.log'),
+    readyTimeoutMs: 180_000,
+  });
+  log(`origin: s3rver at ${topology.origin.addresses.join(', ')}:${S3_PORT}, storing a ${values['size-mib']} MiB artifact ...`);
+  const ready = await origin.start();
+  const control = new NsProcess({
+    name: 'control',
+    ns: topology.control.ns,
+    command: process.execPath,
+    args: ['--import', 'tsx', benchScript('control-host.ts'), '--port', String(SCHEDULER_PORT), '--s3-endpoint', `http://${topology.origin.addresses[0]}:${S3_PORT}`],
+    cwd: REPO_ROOT,
+    env: { ...baseEnv(), MAYFLY_TOKEN: token, MAYFLY_PEER_SECRET: peerSecret },
+    logFile: join(runDir, 'control.log'),
+  });
+  await control.start();
+  log(`control plane: scheduler + dynalite at ${topology.control.addresses.join(', ')}:${SCHEDULER_PORT}`);
+  return { topology, origin, control, artifact: { url: String(ready.url), size: Number(ready.size), sha256: String(ready.sha256) } };
+}
+
+async function tearDown(run: SiteRun): Promise<void> {
+  await Promise.all([run.origin.stop(), run.control.stop()]);
+  network.destroy();
+}
+
+const token = randomBytes(16).toString('hex');
+const peerSecret = randomBytes(32).toString('hex');
+const results: PhaseResult[] = [];
+const bound = fluidLowerBound({
+  bytes: size,
+  serverBps: originMbit * 1e6,
+  downloadBps: Array(hostCount).fill(hostMbit * 1e6),
+  uploadBps: Array(hostCount).fill(hostMbit * 1e6),
+});
+const directBound = directLowerBound({
+  bytes: size,
+  serverBps: originMbit * 1e6,
+  downloadBps: Array(hostCount).fill(hostMbit * 1e6),
+  uploadBps: Array(hostCount).fill(hostMbit * 1e6),
+});
+
+let exitCode = 0;
+let agentBin = '';
+try {
+  agentBin = await agentBinary(parseAgentKind(values.agent), runDir);
+  log(`agent program: ${values.agent} (${agentBin.startsWith(runDir) ? 'esbuild bundle, as installed on hosts' : agentBin})`);
+  if (phases.has('mayfly') || phases.has('direct')) {
+    const run = await bringUp(1);
+    for (const mode of ['mayfly', 'direct'] as const) {
+      if (!phases.has(mode)) continue;
+      log(`\nphase ${mode}: ${hostCount} hosts, one site${mode === 'direct' ? ` (expect about ${Math.round(directBound)} s)` : ''}`);
+      const result = await runPhase({
+        label: mode === 'mayfly' ? 'Mayfly, one site' : 'direct from S3, one site',
+        mode,
+        topology: run.topology,
+        artifact: run.artifact,
+        runDir,
+        token,
+        siteNames: ['site-a'],
+        timeoutMs: Math.max(30_000, remaining() - 60_000),
+        infra: { origin: run.origin, control: run.control },
+        log,
+        agentBin,
+      });
+      results.push(result);
+      printPhase(result);
+    }
+    await tearDown(run);
+  }
+  if (phases.has('two-site')) {
+    log('');
+    const run = await bringUp(2);
+    log(`\nphase two-site: ${hostCount} hosts over two sites`);
+    const result = await runPhase({
+      label: 'Mayfly, two sites',
+      mode: 'mayfly',
+      topology: run.topology,
+      artifact: run.artifact,
+      runDir,
+      token,
+      siteNames: ['site-a', 'site-b'],
+      timeoutMs: Math.max(30_000, remaining() - 30_000),
+      infra: { origin: run.origin, control: run.control },
+      log,
+      agentBin,
+    });
+    results.push(result);
+    printPhase(result);
+    await tearDown(run);
+  }
+  const summary = summarize(results);
+  printSummary(summary);
+  if (values.json) await writeFile(values.json, `${JSON.stringify({ summary, results }, null, 2)}\n`);
+  const mayfly = results.find((r) => r.label === 'Mayfly, one site');
+  const direct = results.find((r) => r.mode === 'direct');
+  if (mayfly && values.svg) {
+    const series = [{ label: `Mayfly (max ${mayfly.maxSeconds.toFixed(1)} s)`, color: '#1f77b4', values: mayfly.hosts.map((h) => h.seconds) }];
+    if (direct) series.push({ label: `direct from S3 (max ${direct.maxSeconds.toFixed(1)} s)`, color: '#d62728', values: direct.hosts.map((h) => h.seconds) });
+    await writeFile(
+      values.svg,
+      cdfChart({
+        title: `${hostCount} hosts pull ${values['size-mib']} MiB at once: completion times`,
+        subtitle: `hosts ${hostMbit} Mbit/s up/down, origin ${originMbit} Mbit/s (tc tbf, netns); ${new Date().toISOString().slice(0, 10)}`,
+        series,
+        markers: [{ label: `T_min ${bound.seconds.toFixed(1)} s`, x: bound.seconds, color: '#2ca02c' }],
+      }),
+    );
+    log(`chart written to ${values.svg}`);
+  }
+  if (results.some((r) => r.hosts.some((h) => !h.verified))) exitCode = 1;
+} catch (error) {
+  console.error(`bench:swarm failed: ${(error as Error).stack ?? error}`);
+  exitCode = 1;
+} finally {
+  cleanup();
+}
+process.exit(exitCode);
+
+/** Keeps the processes' logs (not the data) of a run for a closer look. */
+function copyLogs(from: string, to: string): void {
+  try {
+    cpSync(from, to, { recursive: true, filter: (source) => !/\.(bin|part)$|\/cache(\/|$)|\/origin(\/|$)/.test(source.slice(from.length)) });
+  } catch (error) {
+    console.error(`could not keep logs: ${(error as Error).message}`);
+  }
+}
+
+// ---- reporting ----
+
+function printPhase(result: PhaseResult): void {
+  const mib = (bytes: number) => (bytes / 1024 / 1024).toFixed(1).padStart(8);
+  log(`host   site  seconds  from peers MiB  from S3 MiB  sha256  agent CPU s`);
+  for (const host of [...result.hosts].sort((a, b) => a.seconds - b.seconds)) {
+    log(
+      `${host.host.padEnd(6)} ${String(host.site).padStart(4)}  ${host.seconds.toFixed(2).padStart(7)}  ${mib(host.bytesFromPeers)}        ${mib(host.bytesFromOrigin)}   ${host.verified ? 'ok    ' : 'FAILED'}  ${host.agentCpuSeconds?.toFixed(1) ?? '-'}` +
+        (host.error ? `  ${host.error}` : ''),
+    );
+  }
+  log(
+    `max ${result.maxSeconds.toFixed(2)} s, median ${result.medianSeconds.toFixed(2)} s; origin link sent ${(result.originLinkBytes / size).toFixed(3)} × F` +
+      (result.interSiteBytes !== undefined ? `; inter-site link carried ${(result.interSiteBytes / 1024 / 1024).toFixed(1)} MiB (${((100 * result.interSiteBytes) / size).toFixed(2)}% of F)` : ''),
+  );
+  printTimeline(result);
+  const cpu = Object.entries(result.cpuSecondsByRole).map(([role, seconds]) => `${role} ${seconds.toFixed(1)} s`).join(', ');
+  log(`CPU: machine ${(result.cpu.meanBusy * 100).toFixed(0)}% busy on average over ${result.cpu.cores} cores, ≥90% busy in ${(result.cpu.saturatedShare * 100).toFixed(0)}% of samples; ${cpu}`);
+}
+
+/** Aggregate rates every few seconds: origin out, all hosts' uploads, all hosts' downloads. */
+function printTimeline(result: PhaseResult): void {
+  const samples = result.timeline;
+  if (samples.length < 2) return;
+  const step = Math.max(1, Math.round(samples.length / 12));
+  const hostPorts = result.hosts.map((host) => host.host);
+  const originPorts = Object.keys(samples[0].ports).filter((port) => port.startsWith('o'));
+  const total = (i: number, ports: string[], direction: 0 | 1) => ports.reduce((acc, port) => acc + (samples[i].ports[port]?.[direction] ?? 0), 0);
+  const cells: string[] = [];
+  for (let i = step; i < samples.length; i += step) {
+    const dt = samples[i].t - samples[i - step].t;
+    const mbit = (ports: string[], direction: 0 | 1) => Math.round(((total(i, ports, direction) - total(i - step, ports, direction)) * 8) / dt / 1e6);
+    cells.push(`${samples[i].t.toFixed(0).padStart(4)} s: origin ${String(mbit(originPorts, 0)).padStart(4)}, hosts up ${String(mbit(hostPorts, 0)).padStart(5)}, down ${String(mbit(hostPorts, 1)).padStart(5)} Mbit/s`);
+  }
+  log(`link rates (switch counters):\n  ${cells.join('\n  ')}`);
+}
+
+function summarize(all: PhaseResult[]) {
+  const mayfly = all.find((r) => r.label === 'Mayfly, one site');
+  const direct = all.find((r) => r.mode === 'direct');
+  const two = all.find((r) => r.label === 'Mayfly, two sites');
+  return {
+    date: new Date().toISOString(),
+    hosts: hostCount,
+    objectBytes: size,
+    hostMbit,
+    originMbit,
+    interSiteMbit,
+    mtu,
+    tMinSeconds: round(bound.seconds, 2),
+    tMinTerm: bound.term,
+    directBoundSeconds: round(directBound, 2),
+    mayfly: mayfly && {
+      maxSeconds: round(mayfly.maxSeconds),
+      medianSeconds: round(mayfly.medianSeconds),
+      maxOverTmin: round(mayfly.maxSeconds / bound.seconds, 3),
+      originOverF: round(mayfly.originLinkBytes / size, 3),
+      cpuMeanBusy: round(mayfly.cpu.meanBusy, 2),
+      cpuSaturatedShare: round(mayfly.cpu.saturatedShare, 2),
+      targets: { maxOverTminLe1_3: mayfly.maxSeconds / bound.seconds <= 1.3, originLe1_05F: mayfly.originLinkBytes / size <= 1.05 },
+    },
+    direct: direct && {
+      maxSeconds: round(direct.maxSeconds),
+      medianSeconds: round(direct.medianSeconds),
+      maxOverTmin: round(direct.maxSeconds / bound.seconds, 3),
+      originOverF: round(direct.originLinkBytes / size, 3),
+    },
+    twoSite: two && {
+      maxSeconds: round(two.maxSeconds),
+      medianSeconds: round(two.medianSeconds),
+      originOverF: round(two.originLinkBytes / size, 3),
+      interSiteOverF: round((two.interSiteBytes ?? 0) / size, 4),
+      targets: { originAbout2F: Math.abs(two.originLinkBytes / size - 2) <= 0.1, interSiteLe5pct: (two.interSiteBytes ?? 0) / size <= 0.05 },
+    },
+  };
+}
+
+function printSummary(summary: ReturnType<typeof summarize>): void {
+  log(`\n==== summary: ${hostCount} hosts, ${values['size-mib']} MiB, hosts ${hostMbit} Mbit/s, origin ${originMbit} Mbit/s ====`);
+  log(`T_min = ${summary.tMinSeconds} s (${summary.tMinTerm} term); direct-from-S3 bound N·F/u_s = ${summary.directBoundSeconds} s`);
+  if (summary.mayfly) {
+    const m = summary.mayfly;
+    log(`Mayfly:  max ${m.maxSeconds} s, median ${m.medianSeconds} s, max/T_min ${m.maxOverTmin} (target ≤ 1.3: ${m.targets.maxOverTminLe1_3 ? 'met' : 'MISSED'}), ` +
+      `origin ${m.originOverF} × F (target ≤ 1.05: ${m.targets.originLe1_05F ? 'met' : 'MISSED'}), CPU ${Math.round(m.cpuMeanBusy * 100)}% busy`);
+  }
+  if (summary.direct) {
+    const d = summary.direct;
+    log(`direct:  max ${d.maxSeconds} s, median ${d.medianSeconds} s, max/T_min ${d.maxOverTmin}, origin ${d.originOverF} × F`);
+  }
+  if (summary.twoSite) {
+    const t = summary.twoSite;
+    log(`2 sites: max ${t.maxSeconds} s, median ${t.medianSeconds} s, origin ${t.originOverF} × F (target ≈ 2: ${t.targets.originAbout2F ? 'met' : 'MISSED'}), ` +
+      `inter-site ${(t.interSiteOverF * 100).toFixed(2)}% of F (target ≤ 5%: ${t.targets.interSiteLe5pct ? 'met' : 'MISSED'})`);
+  }
+}

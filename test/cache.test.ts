@@ -1,0 +1,102 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAYFLY_BIN, type AgentProcess } from './stack/agent-process.ts';
+import type { Artifact } from './stack/artifact.ts';
+import { LocalStack } from './stack/local-stack.ts';
+import { pullThrough, sha256File } from './stack/swarm-pull.ts';
+
+const MiB = 1024 * 1024;
+
+interface CacheView {
+  usedBytes: number;
+  quotaBytes: number;
+  tasks: Array<{ taskId: string; url: string; complete: boolean }>;
+}
+
+function mayfly(args: string[], api: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [MAYFLY_BIN, ...args], { env: { PATH: process.env.PATH, MAYFLY_API: api } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** The agent's disk cache: quota, LRU eviction, restarts, the cache CLI, and single flight. */
+describe('agent cache', () => {
+  let stack: LocalStack;
+  let agent: AgentProcess;
+  const objects: Artifact[] = [];
+  const cache = async (): Promise<CacheView> => (await fetch(`${agent.apiUrl}/v1/cache`)).json() as Promise<CacheView>;
+  const cachedUrls = async () => (await cache()).tasks.map((task) => task.url).sort();
+
+  beforeAll(async () => {
+    stack = await LocalStack.start();
+    for (const name of ['a', 'b', 'c', 'd']) objects.push(await stack.putArtifact(`cache/${name}.bin`, 9 * MiB, name));
+    agent = await stack.startAgent('cached', { MAYFLY_CACHE_QUOTA: '20MiB' });
+  });
+  afterAll(async () => stack?.stop());
+
+  it('evicts the least recently used task to stay within its quota', async () => {
+    const [a, b, c] = objects;
+    await pullThrough(agent, a.url, join(stack.root, 'a.bin'));
+    await pullThrough(agent, b.url, join(stack.root, 'b.bin'));
+    expect(await cachedUrls()).toEqual([a.url, b.url]);
+    await pullThrough(agent, c.url, join(stack.root, 'c.bin'));
+    expect(await cachedUrls()).toEqual([b.url, c.url]);
+    const view = await cache();
+    expect(view.usedBytes).toBeLessThanOrEqual(view.quotaBytes);
+    expect(view.quotaBytes).toBe(20 * MiB);
+  });
+
+  it('counts a cache hit as a use', async () => {
+    const [, b, c, d] = objects;
+    const before = stack.origin.bytesOut();
+    await pullThrough(agent, b.url, join(stack.root, 'b-again.bin'));
+    expect(stack.origin.bytesOut()).toBe(before);
+    await pullThrough(agent, d.url, join(stack.root, 'd.bin'));
+    // c was used longest ago now, so it went; b stayed.
+    expect(await cachedUrls()).toEqual([b.url, d.url]);
+    expect(await cachedUrls()).not.toContain(c.url);
+  });
+
+  it('survives a restart', async () => {
+    const before = await cachedUrls();
+    await agent.stop();
+    agent = await stack.startAgent('cached', { MAYFLY_CACHE_QUOTA: '20MiB' });
+    expect(await cachedUrls()).toEqual(before);
+    const served = stack.origin.bytesOut();
+    const output = join(stack.root, 'after-restart.bin');
+    await pullThrough(agent, objects[1].url, output);
+    expect(stack.origin.bytesOut()).toBe(served);
+    expect(await sha256File(output)).toBe(objects[1].sha256);
+  });
+
+  it('is managed with mayfly cache ls | rm | gc', async () => {
+    const listing = await mayfly(['cache', 'ls'], agent.apiUrl);
+    expect(listing.code).toBe(0);
+    expect(listing.stdout).toContain(objects[1].url);
+    expect(listing.stdout).toMatch(/cache: 18\.0 MiB of 20\.0 MiB quota/);
+    const victim = (await cache()).tasks.find((task) => task.url === objects[3].url)!;
+    const removed = await mayfly(['cache', 'rm', victim.taskId], agent.apiUrl);
+    expect(removed.code).toBe(0);
+    expect(await cachedUrls()).toEqual([objects[1].url]);
+    const gc = await mayfly(['cache', 'gc', '--json'], agent.apiUrl);
+    expect(JSON.parse(gc.stdout)).toMatchObject({ evicted: [], usedBytes: 9 * MiB });
+    expect((await mayfly(['cache', 'rm', 'not-a-task'], agent.apiUrl)).code).toBe(2);
+    expect((await mayfly(['cache', 'rm', 'f'.repeat(64)], agent.apiUrl)).code).toBe(3);
+  });
+
+  it('shares one download among concurrent pulls of the same object (single flight)', async () => {
+    const shared = await stack.putArtifact('cache/shared.bin', 16 * MiB, 'shared');
+    const fresh = await stack.startAgent('single-flight');
+    const before = stack.origin.bytesOut();
+    const outputs = [1, 2, 3, 4].map((i) => join(stack.root, `shared-${i}.bin`));
+    await Promise.all(outputs.map((output) => pullThrough(fresh, shared.url, output)));
+    expect(stack.origin.bytesOut() - before).toBe(shared.size);
+    for (const output of outputs) expect(await sha256File(output)).toBe(shared.sha256);
+  });
+});

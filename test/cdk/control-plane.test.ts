@@ -1,0 +1,136 @@
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { MayflyControlPlane } from '../../cdk/lib/control-plane.ts';
+import { TABLE_PARTITION_KEY, TABLE_SORT_KEY, TABLE_TTL_ATTRIBUTE } from '../../core/constants.ts';
+import { testApp } from './test-app.ts';
+import { allowStatements, wildcardActionGrants, wildcardDataGrants } from './iam-statements.ts';
+
+describe('MayflyControlPlane', () => {
+  let template: Template;
+  let assemblyDir: string;
+  let stackName: string;
+
+  beforeAll(() => {
+    // GIVEN one imported origin narrowed to two prefixes and one owned, whole-bucket origin
+    const app = testApp();
+    const stack = new Stack(app, 'ControlPlaneTest');
+    const models = s3.Bucket.fromBucketName(stack, 'Models', 'models-bucket');
+    const releases = new s3.Bucket(stack, 'Releases');
+    const controlPlane = new MayflyControlPlane(stack, 'ControlPlane', {
+      origins: [{ bucket: models, prefixes: ['llm/', 'vision/'] }, { bucket: releases }],
+      backToSourceLimit: 2,
+    });
+    const operator = new iam.Role(stack, 'Operator', { assumedBy: new iam.AccountRootPrincipal() });
+    controlPlane.grantManage(operator);
+    // WHEN the app is synthesized (the Lambda code is really bundled)
+    const assembly = app.synth();
+    assemblyDir = assembly.directory;
+    stackName = stack.stackName;
+    template = Template.fromJSON(assembly.getStackByName(stackName).template);
+  });
+
+  it('THEN one on-demand table has core/ key names, the TTL attribute and point-in-time recovery', () => {
+    template.resourceCountIs('AWS::DynamoDB::Table', 1);
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [
+        { AttributeName: TABLE_PARTITION_KEY, KeyType: 'HASH' },
+        { AttributeName: TABLE_SORT_KEY, KeyType: 'RANGE' },
+      ],
+      AttributeDefinitions: Match.arrayWith([{ AttributeName: TABLE_PARTITION_KEY, AttributeType: 'S' }]),
+      BillingMode: 'PAY_PER_REQUEST',
+      TimeToLiveSpecification: { AttributeName: TABLE_TTL_ATTRIBUTE, Enabled: true },
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+    });
+  });
+
+  it('THEN the Lambdas run the bundled ESM handlers on Node 22, arm64, with the table in their environment', () => {
+    const functions = template.findResources('AWS::Lambda::Function', { Properties: { Description: Match.stringLikeRegexp('^Mayfly ') } });
+    expect(Object.values(functions).map((fn) => `${fn.Properties.Description}: ${fn.Properties.Handler}`).sort()).toEqual([
+      'Mayfly manager: index.handler',
+      'Mayfly preheat: index.s3EventHandler',
+      'Mayfly scheduler: index.handler',
+    ]);
+    for (const fn of Object.values(functions)) {
+      expect(fn.Properties).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'] });
+      expect(fn.Properties.Environment.Variables.MAYFLY_TABLE).toEqual({ Ref: expect.stringMatching(/^ControlPlaneTable/) });
+      expect(fn.Properties.Environment.Variables.NODE_OPTIONS).toBe('--enable-source-maps');
+      // The staged asset is the minified bundle plus its source map.
+      const assetDir = join(assemblyDir, `asset.${String(fn.Properties.Code.S3Key).replace(/\.zip$/, '')}`);
+      expect(existsSync(join(assetDir, 'index.mjs.map'))).toBe(true);
+      expect(statSync(join(assetDir, 'index.mjs')).size).toBeLessThan(1024 * 1024);
+    }
+  });
+
+  it('THEN the scheduler is told the allowed origins and limits', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: 'Mayfly scheduler',
+      Environment: {
+        Variables: Match.objectLike({
+          MAYFLY_ALLOWED_ORIGINS: { 'Fn::Join': ['', ['models-bucket/llm/,models-bucket/vision/,', { Ref: Match.stringLikeRegexp('^Releases') }, '/']] },
+          MAYFLY_BACK_TO_SOURCE_LIMIT: '2',
+          // Resolved by CloudFormation at deploy time; the template holds only a reference.
+          MAYFLY_PEER_SECRET: { 'Fn::Join': ['', ['{{resolve:secretsmanager:', { Ref: Match.stringLikeRegexp('PeerSecret') }, ':SecretString:::}}']] },
+        }),
+      },
+    });
+  });
+
+  it('THEN every Function URL uses AWS_IAM auth', () => {
+    const urls = Object.values(template.findResources('AWS::Lambda::Url'));
+    expect(urls).toHaveLength(2);
+    for (const url of urls) expect(url.Properties.AuthType).toBe('AWS_IAM');
+  });
+
+  it('THEN logs are kept for a month, in log groups the functions use', () => {
+    template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 30 }, 3);
+    template.allResourcesProperties('AWS::Lambda::Function', { LoggingConfig: { LogGroup: { Ref: Match.stringLikeRegexp('Logs') } } });
+  });
+
+  it('THEN each function reads objects only under the configured prefixes, and lists only those', () => {
+    const s3Reads = allowStatements(template).filter(
+      (statement) => statement.actions.includes('s3:GetObject') && JSON.stringify(statement.resources).includes('models-bucket'),
+    );
+    expect(s3Reads.map((statement) => statement.where.replace(/ServiceRole.*/, '')).sort()).toEqual([
+      'ControlPlaneManager',
+      'ControlPlanePreheat',
+      'ControlPlaneScheduler',
+    ]);
+    for (const statement of s3Reads) {
+      expect(statement.actions.sort()).toEqual(['s3:GetObject', 's3:GetObjectVersion']);
+      const resources = JSON.stringify(statement.resources);
+      expect(resources).toContain(':s3:::models-bucket/llm/*');
+      expect(resources).toContain(':s3:::models-bucket/vision/*');
+      expect(resources).not.toContain('models-bucket/*');
+    }
+    const listings = allowStatements(template).filter(
+      (statement) => statement.actions.includes('s3:ListBucket') && JSON.stringify(statement.resources).includes('models-bucket'),
+    );
+    for (const listing of listings) expect(listing.conditions).toEqual({ StringLike: { 's3:prefix': ['llm/*', 'vision/*'] } });
+  });
+
+  it('THEN no role reads the peer secret: CloudFormation resolves it at deploy time', () => {
+    const readers = allowStatements(template).filter((statement) => statement.actions.includes('secretsmanager:GetSecretValue'));
+    expect(readers.map((statement) => statement.where)).toEqual([]);
+  });
+
+  it('THEN no IAM statement grants `*` actions, or data actions on `*` resources', () => {
+    const statements = allowStatements(template);
+    expect(wildcardActionGrants(statements)).toEqual([]);
+    expect(wildcardDataGrants(statements)).toEqual([]);
+  });
+
+  it('THEN grantManage lets a principal invoke only the manager URL', () => {
+    const operator = allowStatements(template).filter((statement) => statement.where.startsWith('Operator'));
+    expect(operator.flatMap((statement) => statement.actions)).toEqual(['lambda:InvokeFunctionUrl', 'lambda:InvokeFunction']);
+    for (const statement of operator) expect(statement.resources).toEqual([{ 'Fn::GetAtt': [expect.stringMatching(/^ControlPlaneManager/), 'Arn'] }]);
+  });
+
+  it('refuses to build a control plane with no origin', () => {
+    expect(() => new MayflyControlPlane(new Stack(testApp(), 'Empty'), 'ControlPlane', { origins: [] })).toThrow(/at least one origin/);
+  });
+});

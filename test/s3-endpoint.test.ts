@@ -1,0 +1,181 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AgentProcess } from './stack/agent-process.ts';
+import { artifactStream, type Artifact } from './stack/artifact.ts';
+import { LocalStack } from './stack/local-stack.ts';
+import { sha256File } from './stack/swarm-pull.ts';
+
+const MiB = 1024 * 1024;
+const hasAwsCli = spawnSync('aws', ['--version'], { stdio: 'ignore' }).status === 0;
+
+/** Bytes [start, end) of a generated artifact, recomputed from its seed. */
+async function expectedBytes(artifact: Artifact, start: number, end: number): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  let offset = 0;
+  for await (const chunk of artifactStream(artifact.size, artifact.key)) {
+    const buffer = chunk as Buffer;
+    const from = Math.max(start, offset);
+    const to = Math.min(end, offset + buffer.length);
+    if (from < to) parts.push(buffer.subarray(from - offset, to - offset));
+    offset += buffer.length;
+    if (offset >= end) break;
+  }
+  return Buffer.concat(parts);
+}
+
+async function errorOf(promise: Promise<unknown>): Promise<S3ServiceException> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as S3ServiceException;
+  }
+  throw new Error('expected the request to fail');
+}
+
+/** The real @aws-sdk/client-s3, pointed at a real agent process's S3-compatible endpoint. */
+describe('S3-compatible endpoint', () => {
+  let stack: LocalStack;
+  let agent: AgentProcess;
+  let small: Artifact;
+  let big: Artifact;
+  let s3: S3Client;
+
+  const cachedBytes = async (taskUrl: string): Promise<{ completedBytes: number; size: number }> => {
+    const { tasks } = (await (await fetch(`${agent.apiUrl}/v1/tasks`)).json()) as { tasks: { url: string; completedBytes: number; size: number }[] };
+    const task = tasks.find((entry) => entry.url === taskUrl);
+    if (!task) throw new Error(`${taskUrl} is not in the agent's cache`);
+    return task;
+  };
+
+  beforeAll(async () => {
+    stack = await LocalStack.start();
+    [small, big] = await Promise.all([stack.putArtifact('s3ep/tool.tar', 5 * MiB + 17), stack.putArtifact('s3ep/model.bin', 64 * MiB)]);
+    agent = await stack.startAgent('s3-agent');
+    s3 = new S3Client({
+      endpoint: agent.s3Url,
+      forcePathStyle: true,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
+    });
+  });
+  afterAll(async () => {
+    s3?.destroy();
+    await stack?.stop();
+  });
+
+  it('GetObject returns the whole object with S3 headers', async () => {
+    const answer = await s3.send(new GetObjectCommand({ Bucket: stack.bucket, Key: small.key }));
+    const hash = createHash('sha256');
+    for await (const chunk of answer.Body as AsyncIterable<Buffer>) hash.update(chunk);
+    expect(hash.digest('hex')).toBe(small.sha256);
+    expect(answer.$metadata.httpStatusCode).toBe(200);
+    expect(answer.ContentLength).toBe(small.size);
+    expect(answer.ContentType).toBe('application/octet-stream');
+    expect(answer.AcceptRanges).toBe('bytes');
+    const origin = await stack.s3.send(new HeadObjectCommand({ Bucket: stack.bucket, Key: small.key }));
+    expect(answer.ETag).toBe(origin.ETag);
+  });
+
+  it('GetObject with Range returns exactly those bytes (206)', async () => {
+    const answer = await s3.send(new GetObjectCommand({ Bucket: stack.bucket, Key: small.key, Range: 'bytes=100-1048675' }));
+    const body = Buffer.from(await answer.Body!.transformToByteArray());
+    expect(answer.$metadata.httpStatusCode).toBe(206);
+    expect(answer.ContentRange).toBe(`bytes 100-1048675/${small.size}`);
+    expect(answer.ContentLength).toBe(1048576);
+    expect(body.equals(await expectedBytes(small, 100, 1048676))).toBe(true);
+    // A suffix range, as HTTP allows.
+    const tail = await s3.send(new GetObjectCommand({ Bucket: stack.bucket, Key: small.key, Range: 'bytes=-17' }));
+    expect(Buffer.from(await tail.Body!.transformToByteArray()).equals(await expectedBytes(small, small.size - 17, small.size))).toBe(true);
+  });
+
+  it('HeadObject gives size, ETag and Last-Modified, and honours If-None-Match', async () => {
+    const head = await s3.send(new HeadObjectCommand({ Bucket: stack.bucket, Key: small.key }));
+    const origin = await stack.s3.send(new HeadObjectCommand({ Bucket: stack.bucket, Key: small.key }));
+    expect(head.ContentLength).toBe(small.size);
+    expect(head.ETag).toBe(origin.ETag);
+    expect(head.LastModified).toBeInstanceOf(Date);
+    const again = await s3.send(new HeadObjectCommand({ Bucket: stack.bucket, Key: small.key }));
+    expect(again.LastModified?.getTime()).toBe(head.LastModified?.getTime());
+    const notModified = await errorOf(s3.send(new HeadObjectCommand({ Bucket: stack.bucket, Key: small.key, IfNoneMatch: head.ETag })));
+    expect(notModified.$metadata.httpStatusCode).toBe(304);
+  });
+
+  it('answers a missing key with NoSuchKey (GetObject) and NotFound (HeadObject)', async () => {
+    const get = await errorOf(s3.send(new GetObjectCommand({ Bucket: stack.bucket, Key: 'no/such/key.bin' })));
+    expect(get.name).toBe('NoSuchKey');
+    expect(get.$metadata.httpStatusCode).toBe(404);
+    const head = await errorOf(s3.send(new HeadObjectCommand({ Bucket: stack.bucket, Key: 'no/such/key.bin' })));
+    expect(head.name).toBe('NotFound');
+    expect(head.$metadata.httpStatusCode).toBe(404);
+  });
+
+  it('answers an unsatisfiable range with InvalidRange (416)', async () => {
+    const error = await errorOf(s3.send(new GetObjectCommand({ Bucket: stack.bucket, Key: small.key, Range: `bytes=${small.size}-` })));
+    expect(error.name).toBe('InvalidRange');
+    expect(error.$metadata.httpStatusCode).toBe(416);
+  });
+
+  it('refuses what it does not implement in S3 XML, with 4xx/501 and never 500', async () => {
+    const list = await errorOf(s3.send(new ListObjectsV2Command({ Bucket: stack.bucket })));
+    expect(list.name).toBe('NotImplemented');
+    expect(list.$metadata.httpStatusCode).toBe(501);
+    const put = await errorOf(s3.send(new PutObjectCommand({ Bucket: stack.bucket, Key: 'x.bin', Body: 'hello' })));
+    expect(put.name).toBe('MethodNotAllowed');
+    expect(put.$metadata.httpStatusCode).toBe(405);
+    const bad = await errorOf(s3.send(new GetObjectCommand({ Bucket: 'Not_A_Bucket', Key: 'x.bin' })));
+    expect(bad.name).toBe('InvalidBucketName');
+    // The raw XML, as S3 writes it.
+    const raw = await fetch(`${agent.s3Url}/${stack.bucket}/no/such/key.bin`);
+    expect(raw.status).toBe(404);
+    expect(raw.headers.get('content-type')).toBe('application/xml');
+    expect(raw.headers.get('x-amz-request-id')).toMatch(/^[0-9A-F]{16}$/);
+    expect(await raw.text()).toMatch(
+      /^<\?xml version="1\.0" encoding="UTF-8"\?>\n<Error><Code>NoSuchKey<\/Code><Message>The specified key does not exist\.<\/Message><Key>no\/such\/key\.bin<\/Key><Resource>\/mayfly-demo\/no\/such\/key\.bin<\/Resource><RequestId>[0-9A-F]{16}<\/RequestId><\/Error>$/,
+    );
+  });
+
+  it('a 1 MiB range of a fresh 64 MiB object costs S3 at most the 2 pieces it overlaps', async () => {
+    const before = stack.origin.bytesOut();
+    const start = 4 * MiB - 512 * 1024; // straddles the first piece boundary (pieces are 4 MiB)
+    const answer = await s3.send(new GetObjectCommand({ Bucket: stack.bucket, Key: big.key, Range: `bytes=${start}-${start + MiB - 1}` }));
+    const body = Buffer.from(await answer.Body!.transformToByteArray());
+    expect(answer.$metadata.httpStatusCode).toBe(206);
+    expect(body.equals(await expectedBytes(big, start, start + MiB))).toBe(true);
+    expect(stack.origin.bytesOut() - before).toBeLessThanOrEqual(8 * MiB);
+    expect((await cachedBytes(big.url)).completedBytes).toBeLessThanOrEqual(8 * MiB);
+  });
+
+  it('streams: the first bytes arrive before the rest of the object is in the cache', async () => {
+    const answer = await s3.send(new GetObjectCommand({ Bucket: stack.bucket, Key: big.key }));
+    const iterator = (answer.Body as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+    const first = await iterator.next();
+    expect(first.done).toBe(false);
+    const cached = await cachedBytes(big.url);
+    expect(cached.completedBytes).toBeLessThan(cached.size);
+    const hash = createHash('sha256').update(first.value as Buffer);
+    for (let next = await iterator.next(); !next.done; next = await iterator.next()) hash.update(next.value);
+    expect(hash.digest('hex')).toBe(big.sha256);
+  });
+
+  it.skipIf(!hasAwsCli)('aws s3 cp pulls through the endpoint unchanged', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'mayfly-awscli-'));
+    const output = join(dir, 'model.bin');
+    // Async: the stack's scheduler and S3 server run in this process and must keep answering.
+    const result = await new Promise<{ status: number | null; stderr: string }>((resolve) => {
+      const child = spawn('aws', ['s3', 'cp', big.url, output, '--endpoint-url', agent.s3Url, '--no-progress'], {
+        env: { PATH: process.env.PATH, HOME: dir, AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'y', AWS_DEFAULT_REGION: 'us-east-1' },
+      });
+      let stderr = '';
+      child.stderr.on('data', (chunk) => (stderr += chunk));
+      child.on('exit', (status) => resolve({ status, stderr }));
+    });
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    expect(await sha256File(output)).toBe(big.sha256);
+  });
+});
