@@ -67,7 +67,7 @@ export async function startAgent(config: AgentConfig, overrides: AgentOverrides 
     scheduler,
     identity: { peerId: config.peerId, cluster: config.cluster, addr: `http://${config.advertiseHost}:${peerPort}`, site: config.site, seed: config.seed },
     peers: new MeteredPeerClient(metrics, { idleTimeoutMs: 10_000, maxSocketsPerParent: 8 }),
-    origin: new MeteredOriginFetcher(metrics, { s3 }),
+    origin: new MeteredOriginFetcher(metrics, { s3, direct: config.s3.access === 'direct' }),
     log,
     uploads: () => peerServer.stats.active,
     limits: overrides.limits,

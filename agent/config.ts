@@ -30,6 +30,8 @@ export interface AgentConfig {
   /** Disk cache quota in bytes. */
   readonly cacheQuota: number;
   readonly s3: {
+    /** 'auto': presigned URLs from the scheduler when it issues them; 'direct': always this host's credentials. */
+    readonly access: 'auto' | 'direct';
     readonly endpoint?: string;
     readonly region: string;
     readonly forcePathStyle: boolean;
@@ -86,12 +88,19 @@ export function loadAgentConfig(flags: Record<string, string | boolean | undefin
     downloadLimit: size(pick('download-limit', 'MAYFLY_DOWNLOAD_LIMIT'), 'download-limit'),
     cacheQuota: size(pick('cache-quota', 'MAYFLY_CACHE_QUOTA'), 'cache-quota') ?? 20 * 1024 ** 3,
     s3: {
+      access: originAccess(pick('origin-access', 'MAYFLY_ORIGIN_ACCESS')),
       endpoint: pick('s3-endpoint', 'MAYFLY_S3_ENDPOINT'),
       region: env.AWS_REGION ?? 'us-east-1',
       forcePathStyle: Boolean(pick('s3-endpoint', 'MAYFLY_S3_ENDPOINT')),
     },
     logLevel: (pick('log-level', 'MAYFLY_LOG_LEVEL') as AgentConfig['logLevel']) ?? 'info',
   };
+}
+
+function originAccess(raw: string | undefined): 'auto' | 'direct' {
+  if (raw === undefined || raw === 'auto') return 'auto';
+  if (raw === 'direct') return 'direct';
+  throw new BadRequestError(`--origin-access must be auto or direct, got ${JSON.stringify(raw)}`);
 }
 
 function size(raw: string | undefined, flag: string): number | undefined {

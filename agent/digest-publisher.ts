@@ -9,6 +9,7 @@ import type { DigestMap } from '../core/schemas.ts';
 export class DigestPublisher {
   private pending = new Map<number, { digest: string; done: Array<(ok: boolean) => void> }>();
   private flushing = false;
+  private idle: Array<() => void> = [];
 
   constructor(private readonly send: (digests: DigestMap) => Promise<unknown>, private readonly log: Logger) {}
 
@@ -43,6 +44,13 @@ export class DigestPublisher {
     }
     for (const { done } of batch.values()) for (const resolve of done) resolve(ok);
     this.flushing = false;
+    if (this.pending.size === 0) for (const resolve of this.idle.splice(0)) resolve();
     void this.flush();
+  }
+
+  /** Resolves when every digest handed in so far has been published (or given up on). */
+  drain(): Promise<void> {
+    if (!this.flushing && this.pending.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idle.push(resolve));
   }
 }

@@ -41,6 +41,8 @@ export interface DownloaderOptions {
   readonly limits?: Partial<DownloadLimits>;
   /** Called when no parent has anything this pull needs. */
   readonly onStarved: () => void;
+  /** The latest presigned origin URL from the scheduler, if it issues them. */
+  readonly presignedUrl?: () => string | undefined;
   /** This agent's current peer credential for the task (from the scheduler). */
   readonly credential?: () => string | undefined;
   readonly onPiece?: (index: number, bytes: number, fromOrigin: boolean) => void;
@@ -96,6 +98,11 @@ export class Downloader {
 
   get failed(): unknown {
     return this.fatal;
+  }
+
+  /** Waits until the digests of pieces read from the origin are published. */
+  settled(): Promise<void> {
+    return this.options.publisher.drain();
   }
 
   get remaining(): number {
@@ -270,17 +277,19 @@ export class Downloader {
     this.originActive++;
     this.inflight.set(index, 'origin');
     origin
-      .fetchPiece(task, location, () => files.pieceWriter(index), index, this.controller.signal)
+      .fetchPiece(task, location, () => files.pieceWriter(index), index, this.controller.signal, this.options.presignedUrl)
       .then(async (writer) => {
         const digest = writer.digest();
         this.bytesFromOrigin += writer.written;
         manifest.set(index, digest);
-        // Advertise the piece only once children can verify it.
-        if (!(await publisher.publish(index, digest))) {
-          log.warn('digest not published; piece kept locally but not served', { index });
-          files.unpublished.add(index);
-        }
+        // The piece counts for this pull at once, but is advertised to children only once
+        // its digest is published, so they can always verify it.
+        files.unpublished.add(index);
         files.markVerified(index, digest);
+        void publisher.publish(index, digest).then((published) => {
+          if (published) files.unpublished.delete(index);
+          else log.warn('digest not published; piece kept locally but not served', { index });
+        });
         this.missing.delete(index);
         this.originFailures = 0;
         this.options.onPiece?.(index, writer.written, true);

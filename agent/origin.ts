@@ -4,12 +4,15 @@ import { ForbiddenError, MayflyError, NotFoundError, OriginChangedError, Unavail
 import type { S3Location } from '../core/origin-url.ts';
 import type { TaskInfo } from '../core/schemas.ts';
 import type { PieceWriter } from './piece-store.ts';
+import { readPresignedRange } from './presigned-get.ts';
 
 export interface OriginOptions {
   readonly s3: S3Client;
   /** Attempts per piece for throttling and broken connections. */
   readonly attempts?: number;
   readonly baseDelayMs?: number;
+  /** Always read with this host's credentials, ignoring presigned URLs. */
+  readonly direct?: boolean;
 }
 
 /**
@@ -37,13 +40,27 @@ export class OriginFetcher {
     }
   }
 
-  async fetchPiece(task: TaskInfo, location: S3Location, writerFor: () => PieceWriter, index: number, signal?: AbortSignal): Promise<PieceWriter> {
+  /**
+   * Reads one piece, retrying with jittered backoff. `presignedUrl` gives the
+   * latest URL the scheduler issued; without one (or with `direct` access) the
+   * SDK reads with this host's credentials.
+   */
+  async fetchPiece(
+    task: TaskInfo,
+    location: S3Location,
+    writerFor: () => PieceWriter,
+    index: number,
+    signal?: AbortSignal,
+    presignedUrl?: () => string | undefined,
+  ): Promise<PieceWriter> {
     let lastError: unknown;
     for (let attempt = 0; attempt < this.attempts; attempt++) {
       if (attempt > 0) await sleep(jitteredBackoff(this.baseDelayMs, attempt), signal);
       const writer = writerFor();
       try {
-        await this.readInto(task, location, writer, index, signal);
+        const url = this.options.direct ? undefined : presignedUrl?.();
+        if (url) await readPresignedRange(url, location.versionId ? undefined : task.etag, writer, signal);
+        else await this.readInto(task, location, writer, index, signal);
         return writer;
       } catch (error) {
         lastError = error;

@@ -46,6 +46,7 @@ export class TaskSession {
   private running?: Promise<void>;
   private announcing = false;
   private credential?: string;
+  private originUrl?: string;
 
   constructor(private readonly options: TaskSessionOptions) {
     this.task = options.task;
@@ -72,6 +73,7 @@ export class TaskSession {
       limits: options.limits,
       onStarved: () => this.starved(),
       credential: () => this.credential,
+      presignedUrl: () => this.originUrl,
       onPiece: options.onPiece,
     });
     if (direct) this.downloader.setOriginAllowed(true);
@@ -91,6 +93,7 @@ export class TaskSession {
       this.credential = answer.peerAuth.credential;
       void this.options.onPeerAuth?.();
     }
+    if (answer.origin) this.originUrl = answer.origin.url;
     this.options.manifest.merge(answer.digests);
     this.downloader.setParents(answer.parents);
     this.downloader.setOriginAllowed(answer.backToSource);
@@ -143,6 +146,8 @@ export class TaskSession {
       async () => {
         this.running = undefined;
         if (!this.files.complete) return;
+        // Announce 'finished' only once children can verify every piece we hold.
+        await this.downloader.settled();
         await this.files.flush();
         if (announcer) {
           announcer.stop();

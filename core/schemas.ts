@@ -84,6 +84,8 @@ export const announceResponseSchema = z.object({
   peerAuth: z
     .object({ taskKey: z.string().min(16).max(128), credential: z.string().max(256), expiresAt: countSchema })
     .optional(),
+  /** With a back-to-source grant: a presigned GET for the object, so the agent needs no S3 permission. */
+  origin: z.object({ url: z.string().url().max(8192), expiresAt: countSchema }).optional(),
 });
 export type AnnounceResponse = z.infer<typeof announceResponseSchema>;
 

@@ -159,9 +159,15 @@ describe('faults', () => {
     const name = 'restarter';
     let agent = await stack.startAgent(name);
     const pulling = pullThrough(agent, artifact.url, join(stack.root, 'restart-1.bin')).catch(() => undefined);
+    // Kill once the agent's own state file records verified pieces (what a restart can trust).
     let verifiedBeforeKill = 0;
-    await waitFor('some verified pieces', async () => {
-      verifiedBeforeKill = await cachedBytes(agent, artifact.url);
+    const tasksDir = join(stack.root, 'agents', name, 'tasks');
+    await waitFor('verified pieces on disk', async () => {
+      for (const taskDir of existsSync(tasksDir) ? readdirSync(tasksDir) : []) {
+        const state = await readFile(join(tasksDir, taskDir, 'state.json'), 'utf8').then(JSON.parse, () => undefined);
+        if (!state) continue;
+        verifiedBeforeKill = Bitfield.fromBase64(state.task.pieceCount, state.bitfield).count * state.task.pieceLength;
+      }
       return verifiedBeforeKill >= 8 * MiB;
     });
     await agent.stop('SIGKILL');

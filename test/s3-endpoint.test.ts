@@ -105,6 +105,12 @@ describe('S3-compatible endpoint', () => {
     expect(notModified.$metadata.httpStatusCode).toBe(304);
   });
 
+  it('decodes keys the way the SDK encodes them (spaces, +, unicode)', async () => {
+    const odd = await stack.putArtifact('s3ep/with space+plus é.bin', 1000);
+    const answer = await s3.send(new GetObjectCommand({ Bucket: stack.bucket, Key: odd.key }));
+    expect(createHash('sha256').update(await answer.Body!.transformToByteArray()).digest('hex')).toBe(odd.sha256);
+  });
+
   it('answers a missing key with NoSuchKey (GetObject) and NotFound (HeadObject)', async () => {
     const get = await errorOf(s3.send(new GetObjectCommand({ Bucket: stack.bucket, Key: 'no/such/key.bin' })));
     expect(get.name).toBe('NoSuchKey');

@@ -26,13 +26,15 @@ Options (each also as an environment variable):
   --download-limit RATE    download bandwidth (MAYFLY_DOWNLOAD_LIMIT, default unlimited)
   --cache-quota SIZE       disk cache quota, e.g. 20GiB (MAYFLY_CACHE_QUOTA, default 20GiB)
   --s3-endpoint URL        S3-compatible endpoint instead of AWS (MAYFLY_S3_ENDPOINT)
+  --origin-access MODE     auto: read S3 through the scheduler's presigned URLs when it issues them;
+                           direct: always with this host's AWS credentials (MAYFLY_ORIGIN_ACCESS)
   --seed                   act as a seed agent (MAYFLY_SEED=true)
   --log-level LEVEL        debug | info | warn | error
   -h, --help               this help`;
 
 export async function agentCommand(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
   const { positionals, flags } = parseArgs(argv, {
-    strings: ['scheduler', 'token', 'auth', 'data-dir', 'cluster', 'site', 'peer-id', 'peer-host', 'peer-port', 'advertise', 'api-host', 'api-port', 's3-port', 'upload-concurrency', 'upload-limit', 'download-limit', 'cache-quota', 's3-endpoint', 'log-level'],
+    strings: ['scheduler', 'token', 'auth', 'data-dir', 'cluster', 'site', 'peer-id', 'peer-host', 'peer-port', 'advertise', 'api-host', 'api-port', 's3-port', 'upload-concurrency', 'upload-limit', 'download-limit', 'cache-quota', 's3-endpoint', 'origin-access', 'log-level'],
     booleans: ['seed', 'help'],
     aliases: { h: 'help' },
   });

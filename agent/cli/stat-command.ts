@@ -97,7 +97,7 @@ function stateOf(peer: SwarmPeer, blocked: ReadonlySet<string>): string {
   if (peer.failed) return 'failed';
   if (peer.finished) return 'done';
   if (peer.source) return 'reading S3';
-  return 'pulling';
+  return 'partial';
 }
 
 function ago(ms: number): string {

@@ -11,6 +11,11 @@ export interface ObjectHead {
 export interface OriginReader {
   /** HeadObject; NotFoundError / ForbiddenError when S3 says so. */
   head(bucket: string, key: string, versionId?: string): Promise<ObjectHead>;
+  /**
+   * A presigned GET URL for back-to-source, so agents need no S3 permission of
+   * their own (Range is an unsigned header, so one URL serves every piece).
+   */
+  presignGet?(bucket: string, key: string, versionId: string | undefined, expiresInSeconds: number): Promise<string>;
 }
 
 export interface UrlRecord {

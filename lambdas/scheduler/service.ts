@@ -165,7 +165,14 @@ export class SchedulerService {
       digestCount: digests ? Object.keys(digests).length : task.digestCount,
       announceIntervalMs: interval,
       peerAuth: this.peerAuth(task.id, request.peerId, now),
+      origin: source ? await this.presignedOrigin(location, now) : undefined,
     };
+  }
+
+  private async presignedOrigin(location: S3Location, now: number): Promise<AnnounceResponse['origin']> {
+    if (!this.deps.origin.presignGet) return undefined;
+    const url = await this.deps.origin.presignGet(location.bucket, location.key, location.versionId, PRESIGN_SECONDS);
+    return { url, expiresAt: now + PRESIGN_SECONDS * 1000 };
   }
 
   /** Only agents that got this far (allowlist passed) receive the task's peer key. */
@@ -277,6 +284,9 @@ export class SchedulerService {
     return task;
   }
 }
+
+/** Lifetime of a presigned back-to-source URL; the holder gets a fresh one with each announce. */
+const PRESIGN_SECONDS = 15 * 60;
 
 /** Small swarms announce every second; big ones back off to keep writes per key bounded. */
 export function announceIntervalFor(peerCount: number): number {

@@ -14,5 +14,7 @@ export function createDynamoClient(options: DynamoClientOptions = {}): DynamoDBC
     endpoint: options.endpoint,
     credentials: options.credentials,
     maxAttempts: options.maxAttempts ?? 3,
+    // Never wait out the Lambda timeout on a stuck connection: fail fast and answer 503.
+    requestHandler: { connectionTimeout: 1_000, requestTimeout: 3_000 },
   });
 }

@@ -1,10 +1,15 @@
-import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { ForbiddenError, NotFoundError, UnavailableError } from '../../core/errors.ts';
 import type { ObjectHead, OriginReader } from '../scheduler/ports.ts';
 
 /** The scheduler's one look at the origin: a HeadObject per task. */
 export class S3OriginReader implements OriginReader {
   constructor(private readonly s3: S3Client) {}
+
+  presignGet(bucket: string, key: string, versionId: string | undefined, expiresInSeconds: number): Promise<string> {
+    return getSignedUrl(this.s3, new GetObjectCommand({ Bucket: bucket, Key: key, VersionId: versionId }), { expiresIn: expiresInSeconds });
+  }
 
   async head(bucket: string, key: string, versionId?: string): Promise<ObjectHead> {
     const where = `s3://${bucket}/${key}`;

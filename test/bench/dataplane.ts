@@ -51,7 +51,9 @@ watchdog.unref();
 let stack: LocalStack | undefined;
 let staticServer: NsProcess | undefined;
 let agent: NsProcess | undefined;
+const children: NsProcess[] = [];
 async function shutdown(code: number): Promise<never> {
+  await Promise.all(children.map((child) => child.stop().catch(() => {})));
   await staticServer?.stop().catch(() => {});
   await agent?.stop().catch(() => {});
   await stack?.stop().catch(() => {});
@@ -143,6 +145,44 @@ try {
   log(`  served ${(manyBytes / 1e9).toFixed(2)} GB in ${manySeconds.toFixed(2)} s (${Math.round(manyBytes / 1e6 / manySeconds)} MB/s), ${busy} "busy" (503) answers retried`);
   log(`  agent RSS ${(rssBefore / 1e6).toFixed(0)} MB before, peak ${(rssPeak / 1e6).toFixed(0)} MB while serving ${peerCount} children`);
 
+  // The whole receive path too: a second agent pulls the object; the scheduler hands it the
+  // first (finished) agent as its parent, so every byte goes agent → agent over loopback.
+  log(`\na second agent pulls the same object from the first (receive path: verify, write to disk) ...`);
+  const child = new NsProcess({
+    name: 'child agent',
+    command: process.execPath,
+    args: [bin, 'agent'],
+    cwd: REPO_ROOT,
+    env: { ...stack.agentEnv('child'), MAYFLY_LOG_LEVEL: 'warn' },
+    logFile: join(stack.root, 'child-agent.log'),
+  });
+  children.push(child);
+  const childReady = await child.start();
+  const childCpu = child.cpuSeconds();
+  const serverCpu = processCpuSeconds(agentPid);
+  const childStart = performance.now();
+  const childPull = (await pull(`http://127.0.0.1:${Number(childReady.apiPort)}`, artifact.url, join(stack.root, 'child-output.bin'))) as unknown as {
+    bytesFromPeers: number;
+    bytesFromOrigin: number;
+  };
+  const childSeconds = (performance.now() - childStart) / 1000;
+  const childCpuUsed = child.cpuSeconds() - childCpu;
+  const serverCpuUsed = processCpuSeconds(agentPid) - serverCpu;
+  const agentToAgent = {
+    MBps: Math.round(size / 1e6 / childSeconds),
+    seconds: round(childSeconds, 2),
+    fromPeersMiB: round(childPull.bytesFromPeers / 1024 / 1024, 1),
+    fromOriginMiB: round(childPull.bytesFromOrigin / 1024 / 1024, 1),
+    childCpuSecondsPerGB: round(childCpuUsed / (size / 1e9), 2),
+    parentCpuSecondsPerGB: round(serverCpuUsed / (size / 1e9), 2),
+    childPeakRssMB: round(child.peakRssBytes() / 1e6, 0),
+  };
+  log(
+    `  ${agentToAgent.MBps} MB/s (${agentToAgent.fromPeersMiB} MiB from the peer, ${agentToAgent.fromOriginMiB} MiB from S3), ` +
+      `child CPU ${agentToAgent.childCpuSecondsPerGB} s/GB received (incl. writing its output file), parent ${agentToAgent.parentCpuSecondsPerGB} s/GB`,
+  );
+  await child.stop();
+
   const staticMedian = median(perRound.map((r) => r.staticMBps));
   const agentMedian = median(perRound.map((r) => r.agentMBps));
   const summary = {
@@ -157,11 +197,13 @@ try {
     staticCpuSecondsPerGB: round(median(perRound.map((r) => r.staticCpuSPerGB)), 2),
     eightPeers: { MBps: Math.round(manyBytes / 1e6 / manySeconds), busyRetries: busy, rssBeforeMB: round(rssBefore / 1e6, 0), rssPeakMB: round(rssPeak / 1e6, 0), cpuSecondsPerGB: round(manyCpuUsed / (manyBytes / 1e9), 2) },
     rounds: perRound,
+    agentToAgent,
     targets: { ratioGe0_7: agentMedian / staticMedian >= 0.7, rssLt150MB: rssPeak < 150e6 },
   };
   log(`\n==== summary ====`);
   log(`agent ${summary.agentMBps} MB/s vs static ${summary.staticMBps} MB/s: ratio ${summary.ratio} (target ≥ 0.70: ${summary.targets.ratioGe0_7 ? 'met' : 'MISSED'})`);
   log(`agent CPU ${summary.agentCpuSecondsPerGB} s per GB served (static server ${summary.staticCpuSecondsPerGB} s/GB)`);
+  log(`agent → agent: ${agentToAgent.MBps} MB/s; the receiving agent spends ${agentToAgent.childCpuSecondsPerGB} CPU s per GB`);
   log(`peak RSS serving ${peerCount} children: ${summary.eightPeers.rssPeakMB} MB (target < 150: ${summary.targets.rssLt150MB ? 'met' : 'MISSED'})`);
   if (values.json) await writeFile(values.json, `${JSON.stringify(summary, null, 2)}\n`);
   await shutdown(0);

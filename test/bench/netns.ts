@@ -43,6 +43,11 @@ export interface TbfOptions {
   readonly mbit: number;
   /** Bytes; veth hands tbf GSO packets up to 64 KiB, so keep this at 128 KiB or more. */
   readonly burstBytes?: number;
+  /**
+   * Queue of the token bucket, as time at the rate (default 200 ms). No fair-queueing qdisc
+   * (fq, sfq, fq_codel) is available here to put under tbf; with a short FIFO, some of 16
+   * flows into one link back off for minutes while others take the bandwidth.
+   */
   readonly latencyMs?: number;
 }
 
@@ -154,7 +159,7 @@ export function addAddress(ns: string, ifname: string, cidr: string): void {
 /** Token-bucket rate limit on the egress of `ifname`. */
 export function shape(ns: string, ifname: string, options: TbfOptions): void {
   const burst = Math.max(128 * 1024, options.burstBytes ?? 256 * 1024);
-  tc('-n', ns, 'qdisc', 'replace', 'dev', ifname, 'root', 'tbf', 'rate', `${options.mbit}mbit`, 'burst', String(burst), 'latency', `${options.latencyMs ?? 50}ms`);
+  tc('-n', ns, 'qdisc', 'replace', 'dev', ifname, 'root', 'tbf', 'rate', `${options.mbit}mbit`, 'burst', String(burst), 'latency', `${options.latencyMs ?? 200}ms`);
 }
 
 export function sysctl(ns: string, key: string, value: string | number): void {

@@ -4,7 +4,7 @@
  * Mayfly agent or straight from S3. Counts origin bytes on the origin's own
  * interfaces, inter-site bytes on the link between sites, and CPU.
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CpuSampler, type CpuSummary } from './cpu-sampler.ts';
@@ -65,6 +65,8 @@ export interface HostResult {
   readonly bytesFromOrigin: number;
   readonly verified: boolean;
   readonly error?: string;
+  /** Direct pulls: ranged GETs retried after a broken connection. */
+  readonly retries?: number;
   readonly agentCpuSeconds?: number;
   readonly agentPeakRssMB?: number;
 }
@@ -141,6 +143,7 @@ export async function runPhase(options: PhaseOptions): Promise<PhaseResult> {
           bytesFromPeers: Number(message.bytesFromPeers ?? 0),
           bytesFromOrigin: Number(message.bytesFromOrigin ?? 0),
           verified,
+          ...(message.retries ? { retries: Number(message.retries) } : {}),
           ...(message.error ? { error: String(message.error) } : {}),
           ...(agentCpuSeconds !== undefined ? { agentCpuSeconds } : {}),
           ...(agentPeakRssMB !== undefined ? { agentPeakRssMB } : {}),
@@ -165,12 +168,14 @@ export async function runPhase(options: PhaseOptions): Promise<PhaseResult> {
     };
   } finally {
     await Promise.all([...pullers.values(), ...agents.values()].map((process) => process.stop()));
+    await Promise.all(topology.hosts.map((host) => rm(join(runDir, host.name, `cache-${options.label.replace(/[^a-z0-9]+/gi, '-')}`), { recursive: true, force: true })));
   }
 }
 
 async function startAgent(host: BenchHost, options: PhaseOptions): Promise<NsProcess> {
   const { topology } = options;
-  const dataDir = join(options.runDir, host.name, 'cache');
+  // A fresh cache per phase: a later phase must not find the object already cached.
+  const dataDir = join(options.runDir, host.name, `cache-${options.label.replace(/[^a-z0-9]+/gi, '-')}`);
   await mkdir(dataDir, { recursive: true });
   const agent = new NsProcess({
     name: `agent ${host.name}`,

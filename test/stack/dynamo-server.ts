@@ -21,7 +21,12 @@ export async function startDynalite(): Promise<DynamoServer> {
   return {
     kind: 'dynalite',
     endpoint: `http://127.0.0.1:${port}`,
-    stop: () => new Promise((resolve) => server.close(() => resolve())),
+    stop: () =>
+      new Promise((resolve) => {
+        // Drop keep-alive connections too, so clients see the server as really gone.
+        (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+        server.close(() => resolve());
+      }),
   };
 }
 

@@ -87,7 +87,8 @@ export class LocalStack {
     const scheduler = createScheduler({
       tableName: this.tableName,
       dynamo,
-      s3: { endpoint: this.s3Server.endpoint, forcePathStyle: true, credentials: LOCAL_S3_CREDENTIALS },
+      // Through the counting proxy: agents follow the presigned URLs the scheduler makes with this client.
+      s3: { endpoint: this.origin.endpoint, forcePathStyle: true, credentials: LOCAL_S3_CREDENTIALS },
       token: this.token,
       peerSecret: this.peerSecret,
       settings: this.options.schedulerSettings,
@@ -101,7 +102,8 @@ export class LocalStack {
     const manager = createManager({
       tableName: this.tableName,
       dynamo,
-      s3: { endpoint: this.s3Server.endpoint, forcePathStyle: true, credentials: LOCAL_S3_CREDENTIALS },
+      // Through the counting proxy: agents follow the presigned URLs the scheduler makes with this client.
+      s3: { endpoint: this.origin.endpoint, forcePathStyle: true, credentials: LOCAL_S3_CREDENTIALS },
       token: this.token,
       log: log.child({ service: 'manager' }),
       heartbeatIntervalMs: this.heartbeatIntervalMs,
