@@ -153,6 +153,12 @@ describe('mayfly get -o - / --range, and mayfly stat', () => {
   it('stat shows the swarm: peers, progress, bytes from S3 and from peers', async () => {
     // Both agents hold the whole object by now (first streamed it; second pulls the rest).
     expect((await mayfly(['get', artifact.url, '-o', join(outDir, 'whole.bin')], env(second))).code).toBe(0);
+    // A finished agent's last announce lands a moment after its pull returns.
+    for (let waited = 0; waited < 10_000; waited += 200) {
+      const swarm = (await (await fetch(`${second.apiUrl}/v1/stat?url=${encodeURIComponent(artifact.url)}`)).json()) as { peers: { finished: boolean }[] };
+      if (swarm.peers.length === 2 && swarm.peers.every((peer) => peer.finished)) break;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
     const json = await mayfly(['stat', artifact.url, '--json'], env(second));
     expect(json.code).toBe(0);
     const answer = JSON.parse(json.stdout.toString()) as {
