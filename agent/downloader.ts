@@ -1,7 +1,7 @@
 import type { Bitfield } from '../core/bitfield.ts';
 import { IntegrityError, MayflyError, NotFoundError, UnavailableError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
-import type { S3Location } from '../core/origin-url.ts';
+import type { OriginLocation } from '../core/origin-url.ts';
 import type { ParentInfo, TaskInfo } from '../core/schemas.ts';
 import type { DigestPublisher } from './digest-publisher.ts';
 import type { Manifest } from './manifest.ts';
@@ -29,7 +29,7 @@ export const DEFAULT_DOWNLOAD_LIMITS: DownloadLimits = {
 
 export interface DownloaderOptions {
   readonly task: TaskInfo;
-  readonly location: S3Location;
+  readonly location: OriginLocation;
   readonly files: TaskFiles;
   /** Pieces wanted from the start; more can be added with want(). */
   readonly wanted?: readonly number[];

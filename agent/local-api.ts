@@ -1,5 +1,5 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { HttpListener } from './http-server.ts';
 import { isAbsolute } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { BadRequestError, MayflyError, NotFoundError, httpStatusOf } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
 import { parseWith } from '../core/schemas.ts';
-import { canonicalS3Url, parseS3Url } from '../core/origin-url.ts';
+import { canonicalOriginUrl, parseOriginUrl } from '../core/origin-url.ts';
 import { parseByteRange, type ByteRange } from '../core/piece-math.ts';
 import type { SwarmResponse } from '../core/swarm-schemas.ts';
 import { readRange } from './range-reader.ts';
@@ -49,28 +49,25 @@ export interface LocalApiOptions {
  *   GET  /v1/tasks            what the cache holds
  */
 export class LocalApi {
-  private server?: Server;
+  private listener?: HttpListener;
 
   constructor(private readonly options: LocalApiOptions) {}
 
-  async start(): Promise<number> {
-    this.server = createServer({ maxHeaderSize: 16 * 1024 }, (req, res) => {
-      this.route(req, res).catch((error) => {
-        if (!(error instanceof MayflyError)) this.options.log.error('local API request failed', { error });
-        sendError(res, error);
-      });
-    });
-    await new Promise<void>((resolve, reject) => {
-      this.server!.once('error', reject);
-      this.server!.listen(this.options.port, this.options.host, resolve);
-    });
-    return (this.server.address() as AddressInfo).port;
+  start(): Promise<number> {
+    this.listener = new HttpListener(
+      (req, res) => {
+        this.route(req, res).catch((error) => {
+          if (!(error instanceof MayflyError)) this.options.log.error('local API request failed', { error });
+          sendError(res, error);
+        });
+      },
+      { host: this.options.host, port: this.options.port },
+    );
+    return this.listener.start();
   }
 
   async stop(): Promise<void> {
-    if (!this.server) return;
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server!.close(() => resolve()));
+    await this.listener?.stop();
   }
 
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -200,7 +197,7 @@ export class LocalApi {
     const target = url.searchParams.get('url');
     if (!target) throw new BadRequestError('query parameter url is required');
     if (!this.options.swarm) throw new NotFoundError('stat is not available on this agent');
-    const swarm = await this.options.swarm(canonicalS3Url(parseS3Url(target)));
+    const swarm = await this.options.swarm(canonicalOriginUrl(parseOriginUrl(target)));
     const files = this.options.store.get(swarm.task.id);
     sendJson(res, 200, { ...swarm, local: files ? { completedBytes: files.completedBytes, complete: files.complete } : null });
   }

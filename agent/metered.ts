@@ -1,5 +1,5 @@
 import { MayflyError, NotFoundError, UnavailableError } from '../core/errors.ts';
-import { canonicalS3Url, parseS3Url } from '../core/origin-url.ts';
+import { canonicalOriginUrl, parseOriginUrl } from '../core/origin-url.ts';
 import type { AgentMetrics } from './metrics.ts';
 import { OriginFetcher } from './origin.ts';
 import { PeerClient } from './peer-client.ts';
@@ -62,7 +62,7 @@ export class MeteredTaskManager extends TaskManager {
   override async pull(...args: Parameters<TaskManager['pull']>): ReturnType<TaskManager['pull']> {
     let key: string;
     try {
-      key = canonicalS3Url(parseS3Url(args[0]));
+      key = canonicalOriginUrl(parseOriginUrl(args[0]));
     } catch {
       return super.pull(...args); // let the manager report the bad URL
     }

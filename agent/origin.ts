@@ -1,7 +1,8 @@
 import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Readable } from 'node:stream';
 import { ForbiddenError, MayflyError, NotFoundError, OriginChangedError, UnavailableError } from '../core/errors.ts';
-import type { S3Location } from '../core/origin-url.ts';
+import { httpHeadOf, httpVersionCheck } from '../core/http-version.ts';
+import type { OriginLocation, S3Location } from '../core/origin-url.ts';
 import type { TaskInfo } from '../core/schemas.ts';
 import type { PieceWriter } from './piece-store.ts';
 import { readPresignedRange } from './presigned-get.ts';
@@ -28,8 +29,12 @@ export class OriginFetcher {
     this.baseDelayMs = options.baseDelayMs ?? 200;
   }
 
-  /** Size and ETag straight from S3, for the direct fallback when the scheduler is down. */
-  async head(location: S3Location): Promise<{ size: number; etag: string }> {
+  /**
+   * Size and ETag straight from the origin, for the direct fallback when the scheduler is down.
+   * For an HTTP(S) origin the "ETag" is the task's version tag (core/http-version.ts).
+   */
+  async head(location: OriginLocation): Promise<{ size: number; etag: string }> {
+    if (location.kind === 'http') return headHttp(location.url);
     const where = `s3://${location.bucket}/${location.key}`;
     try {
       const head = await this.options.s3.send(new HeadObjectCommand({ Bucket: location.bucket, Key: location.key, VersionId: location.versionId }));
@@ -47,7 +52,7 @@ export class OriginFetcher {
    */
   async fetchPiece(
     task: TaskInfo,
-    location: S3Location,
+    location: OriginLocation,
     writerFor: () => PieceWriter,
     index: number,
     signal?: AbortSignal,
@@ -58,6 +63,10 @@ export class OriginFetcher {
       if (attempt > 0) await sleep(jitteredBackoff(this.baseDelayMs, attempt), signal);
       const writer = writerFor();
       try {
+        if (location.kind === 'http') {
+          await readHttpRange(task, this.options.direct ? location.url : (presignedUrl?.() ?? location.url), writer, signal);
+          return writer;
+        }
         const url = this.options.direct ? undefined : presignedUrl?.();
         if (url) await readPresignedRange(url, location.versionId ? undefined : task.etag, writer, signal);
         else await this.readInto(task, location, writer, index, signal);
@@ -104,6 +113,24 @@ export class OriginFetcher {
       throw new UnavailableError(`${where}: piece ${index} ended after ${writer.written} bytes`, { context: { retryAfterMs: 200 } });
     }
   }
+}
+
+/** One piece of an HTTP(S) origin: a ranged GET pinned to the task's strong ETag or Last-Modified. */
+function readHttpRange(task: TaskInfo, url: string, writer: PieceWriter, signal?: AbortSignal): Promise<void> {
+  const check = httpVersionCheck(task.etag);
+  if ('etag' in check) return readPresignedRange(url, check.etag, writer, signal, { size: task.size, plainOrigin: true });
+  if (check.size !== task.size) throw new OriginChangedError(`${url}: version tag says ${check.size} bytes, the task has ${task.size}`);
+  return readPresignedRange(url, undefined, writer, signal, { lastModified: check.lastModified, size: task.size, plainOrigin: true });
+}
+
+async function headHttp(url: string): Promise<{ size: number; etag: string }> {
+  let response: Response;
+  try {
+    response = await fetch(url, { method: 'HEAD', redirect: 'manual', headers: { 'accept-encoding': 'identity' }, signal: AbortSignal.timeout(5_000) });
+  } catch (error) {
+    throw new UnavailableError(`${url}: origin unreachable (${(error as Error).message})`, { cause: error, context: { retryAfterMs: 1000 } });
+  }
+  return httpHeadOf(url, response.status, (name) => response.headers.get(name));
 }
 
 function toOriginError(error: unknown, where: string, index: number): MayflyError {

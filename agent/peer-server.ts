@@ -1,10 +1,10 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import { NotFoundError, UnavailableError } from '../core/errors.ts';
 import { PEER_CREDENTIAL_HEADER, verifyCredential } from '../core/peer-credential.ts';
 import type { Logger } from '../core/log.ts';
 import { isHexId } from '../core/task-id.ts';
+import { HttpListener } from './http-server.ts';
 import { sendError, sendJson } from './http-json.ts';
 import type { PieceStore } from './piece-store.ts';
 import type { Throttle } from './throttle.ts';
@@ -39,23 +39,21 @@ const BITFIELD_PATH = /^\/v1\/tasks\/([^/]+)\/bitfield$/;
  */
 export class PeerServer {
   readonly stats: UploadStats = { active: 0, piecesServed: 0, bytesServed: 0, rejectedBusy: 0 };
-  private server?: Server;
+  private listener?: HttpListener;
 
   constructor(private readonly options: PeerServerOptions) {}
 
-  async start(): Promise<number> {
-    this.server = createServer({ maxHeaderSize: 16 * 1024 }, (req, res) => {
-      this.route(req, res).catch((error) => sendError(res, error));
+  start(): Promise<number> {
+    this.listener = new HttpListener((req, res) => void this.route(req, res).catch((error) => sendError(res, error)), {
+      host: this.options.host,
+      port: this.options.port,
+      keepAliveMs: 30_000,
     });
-    this.server.keepAliveTimeout = 30_000;
-    await new Promise<void>((resolve) => this.server!.listen(this.options.port, this.options.host, resolve));
-    return (this.server.address() as AddressInfo).port;
+    return this.listener.start();
   }
 
   async stop(): Promise<void> {
-    if (!this.server) return;
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server!.close(() => resolve()));
+    await this.listener?.stop();
   }
 
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {

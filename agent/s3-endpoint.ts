@@ -1,5 +1,5 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { HttpListener } from './http-server.ts';
 import { stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -50,24 +50,18 @@ interface ObjectRequest {
  * MethodNotAllowed in S3's XML error format.
  */
 export class S3Endpoint {
-  private server?: Server;
+  private listener?: HttpListener;
   private readonly lastModified = new Map<string, Date>();
 
   constructor(private readonly options: S3EndpointOptions) {}
 
-  async start(): Promise<number> {
-    this.server = createServer({ maxHeaderSize: 16 * 1024 }, (req, res) => void this.handle(req, res));
-    await new Promise<void>((resolve, reject) => {
-      this.server!.once('error', reject);
-      this.server!.listen(this.options.port, this.options.host, resolve);
-    });
-    return (this.server.address() as AddressInfo).port;
+  start(): Promise<number> {
+    this.listener = new HttpListener((req, res) => void this.handle(req, res), { host: this.options.host, port: this.options.port });
+    return this.listener.start();
   }
 
   async stop(): Promise<void> {
-    if (!this.server) return;
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server!.close(() => resolve()));
+    await this.listener?.stop();
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

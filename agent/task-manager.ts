@@ -1,6 +1,6 @@
 import { UnavailableError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
-import { canonicalS3Url, parseS3Url, type S3Location } from '../core/origin-url.ts';
+import { canonicalOriginUrl, parseOriginUrl, type OriginLocation } from '../core/origin-url.ts';
 import { choosePieceLength, pieceCountOf } from '../core/piece-math.ts';
 import type { AnnounceResponse, TaskInfo } from '../core/schemas.ts';
 import { computeTaskId } from '../core/task-id.ts';
@@ -56,8 +56,8 @@ export class TaskManager {
 
   /** Resolves the URL to its task (one announce) and returns the task's session. */
   open(url: string): Promise<TaskSession> {
-    const location = parseS3Url(url);
-    const key = canonicalS3Url(location);
+    const location = parseOriginUrl(url);
+    const key = canonicalOriginUrl(location);
     let pending = this.opening.get(key);
     if (!pending) {
       pending = this.start(location, key).finally(() => this.opening.delete(key));
@@ -101,7 +101,7 @@ export class TaskManager {
   resumeSeeding(): void {
     for (const files of this.options.store.list()) {
       if (!files.complete || this.sessions.has(files.task.id)) continue;
-      const location = parseS3Url(files.task.url);
+      const location = parseOriginUrl(files.task.url);
       const session = this.createSession(files.task, location, files, this.newAnnouncer(files.task.url, () => session));
       session.seed(true);
     }
@@ -128,7 +128,7 @@ export class TaskManager {
     await Promise.race([Promise.all(leaving), new Promise((resolve) => setTimeout(resolve, 1000))]);
   }
 
-  private async start(location: S3Location, url: string): Promise<TaskSession> {
+  private async start(location: OriginLocation, url: string): Promise<TaskSession> {
     let session: TaskSession | undefined;
     const announcer = this.newAnnouncer(url, () => session);
     let answer: AnnounceResponse | undefined;
@@ -136,7 +136,7 @@ export class TaskManager {
       answer = await announcer.announce(this.hasSessionFor(url) ? 'progress' : 'register');
     } catch (error) {
       if (!(error instanceof UnavailableError)) throw error;
-      this.options.log.warn('scheduler unavailable; pulling straight from S3', { url, error });
+      this.options.log.warn('scheduler unavailable; pulling straight from the origin', { url, error });
     }
     const task = answer?.task ?? (await this.directTask(location, url));
     const existing = this.sessions.get(task.id);
@@ -152,7 +152,7 @@ export class TaskManager {
     return session;
   }
 
-  private createSession(task: TaskInfo, location: S3Location, files: TaskFiles, announcer: Announcer | undefined): TaskSession {
+  private createSession(task: TaskInfo, location: OriginLocation, files: TaskFiles, announcer: Announcer | undefined): TaskSession {
     const { scheduler } = this.options;
     const log = this.options.log.child({ taskId: task.id });
     if (announcer) announcer.taskId = task.id;
@@ -226,11 +226,11 @@ export class TaskManager {
   }
 
   /** Task identity computed locally, exactly as the scheduler would. */
-  private async directTask(location: S3Location, url: string): Promise<TaskInfo> {
+  private async directTask(location: OriginLocation, url: string): Promise<TaskInfo> {
     const head = await this.options.origin.head(location);
     const pieceLength = choosePieceLength(head.size);
     return {
-      id: computeTaskId(url, location.versionId ?? head.etag),
+      id: computeTaskId(url, (location.kind === 's3' ? location.versionId : undefined) ?? head.etag),
       url,
       size: head.size,
       etag: head.etag,

@@ -1,6 +1,6 @@
 import { ForbiddenError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
-import type { S3Location } from '../core/origin-url.ts';
+import type { OriginLocation } from '../core/origin-url.ts';
 import type { AnnounceResponse, TaskInfo } from '../core/schemas.ts';
 import type { Announcer, AnnounceState } from './announcer.ts';
 import { DigestPublisher } from './digest-publisher.ts';
@@ -13,7 +13,7 @@ import type { SchedulerClient } from './scheduler-client.ts';
 
 export interface TaskSessionOptions {
   readonly task: TaskInfo;
-  readonly location: S3Location;
+  readonly location: OriginLocation;
   readonly files: TaskFiles;
   readonly manifest: Manifest;
   /** Absent in direct mode (the scheduler could not be reached). */

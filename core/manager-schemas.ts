@@ -15,9 +15,27 @@ export const originPrefixSchema = z
   .max(1024)
   .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/[^\u0000-\u001f]*)?$/, 'must be bucket or bucket/prefix');
 
+const S3_PREFIX = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/[^\u0000-\u001f]*)?$/;
+
+/** An allowlist entry: `bucket[/prefix]` for S3, or `http(s)://host[:port][/prefix]` for HTTP(S) origins. */
+export const allowedOriginSchema = z
+  .string()
+  .max(1024)
+  .refine((entry) => S3_PREFIX.test(entry) || isHttpPrefix(entry), 'must be bucket or bucket/prefix, or http(s)://host[:port]/prefix');
+
+function isHttpPrefix(entry: string): boolean {
+  if (!/^https?:\/\/[^\s#?@]+$/i.test(entry)) return false;
+  try {
+    const url = new URL(entry);
+    return url.hostname !== '' && !url.username && !url.password;
+  } catch {
+    return false;
+  }
+}
+
 export const clusterSettingsSchema = z.strictObject({
-  /** Task URLs must start with one of these; absent allows every bucket. */
-  allowedOrigins: z.array(originPrefixSchema).max(100).optional(),
+  /** S3 task URLs must start with one of these (absent: every bucket); HTTP(S) URLs need a matching http(s):// entry. */
+  allowedOrigins: z.array(allowedOriginSchema).max(100).optional(),
   parentLimit: z.number().int().min(1).max(32).optional(),
   backToSourceLimit: z.number().int().min(1).max(64).optional(),
   minAnnounceIntervalMs: z.number().int().min(0).max(300_000).optional(),

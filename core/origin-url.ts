@@ -57,3 +57,84 @@ export function canonicalS3Url(location: S3Location): string {
   const base = `s3://${location.bucket}/${key}`;
   return location.versionId ? `${base}?versionId=${encodeURIComponent(location.versionId)}` : base;
 }
+
+/** An artifact on a plain HTTP(S) server, addressed by its URL. */
+export interface HttpLocation {
+  readonly kind: 'http';
+  /** The canonical spelling (see canonicalOriginUrl). */
+  readonly url: string;
+}
+
+export type OriginLocation = S3Location | HttpLocation;
+
+/**
+ * `s3://bucket/key[?versionId=…]` or `http(s)://host[:port]/path[?query]`.
+ * HTTP URLs may carry no credentials and no fragment: the URL is part of the
+ * task identity and is handed to other agents, so it must hold no secret and
+ * have one meaning.
+ */
+export function parseOriginUrl(input: string): OriginLocation {
+  if (typeof input !== 'string' || input.length === 0) {
+    throw new BadRequestError('URL is empty; expected s3://bucket/key or http(s)://host/path');
+  }
+  if (input.startsWith('s3://')) return parseS3Url(input);
+  if (!/^https?:\/\//i.test(input)) {
+    throw new BadRequestError(`not an S3 or HTTP(S) URL: ${JSON.stringify(input.slice(0, 200))}; expected s3://bucket/key or http(s)://host/path`, {
+      context: { url: input.slice(0, 200) },
+    });
+  }
+  if (input.length > LIMITS.maxUrlLength) {
+    throw new BadRequestError(`URL is longer than ${LIMITS.maxUrlLength} characters`);
+  }
+  // The WHATWG parser silently drops tabs and newlines; refuse them instead of guessing.
+  if (/[\u0000-\u0020\u007f]/.test(input)) throw new BadRequestError('HTTP URL holds spaces or control characters');
+  if (input.includes('#')) throw new BadRequestError('HTTP URL must not have a #fragment');
+  let parsed: URL;
+  try {
+    parsed = new URL(input);
+  } catch (cause) {
+    throw new BadRequestError(`invalid HTTP URL ${JSON.stringify(input.slice(0, 200))}`, { cause });
+  }
+  const authority = input.slice(input.indexOf('//') + 2).split(/[/?]/)[0];
+  if (parsed.username || parsed.password || authority.includes('@')) {
+    throw new BadRequestError('HTTP URL must not carry credentials (user:password@); the URL is shared with other agents');
+  }
+  if (!parsed.hostname) throw new BadRequestError('HTTP URL has no host');
+  const url = parsed.href;
+  if (url.length > LIMITS.maxUrlLength) throw new BadRequestError(`URL is longer than ${LIMITS.maxUrlLength} characters`);
+  return { kind: 'http', url };
+}
+
+/** The one spelling of any origin location that task ids are computed from. */
+export function canonicalOriginUrl(location: OriginLocation): string {
+  return location.kind === 's3' ? canonicalS3Url(location) : new URL(location.url).href;
+}
+
+/** Human-readable name of a location for messages. */
+export function describeOrigin(location: OriginLocation): string {
+  return location.kind === 's3' ? `s3://${location.bucket}/${location.key}` : location.url;
+}
+
+/**
+ * Whether an allowlist entry admits `location`: `bucket[/prefix]` entries admit
+ * S3 objects, `http(s)://host[:port]/prefix` entries admit HTTP URLs of exactly
+ * that scheme, host and port whose path starts with the entry's path.
+ */
+export function originAllowedBy(entry: string, location: OriginLocation): boolean {
+  if (location.kind === 's3') {
+    if (/^[a-z][a-z0-9+.-]*:/i.test(entry)) return false;
+    return `${location.bucket}/${location.key}`.startsWith(entry);
+  }
+  if (!/^https?:\/\//i.test(entry)) return false;
+  let prefix: URL;
+  try {
+    prefix = new URL(entry);
+  } catch {
+    return false;
+  }
+  if (prefix.username || prefix.password || prefix.search || prefix.hash) return false;
+  const target = new URL(location.url);
+  // Compare origins structurally: a string prefix would let http://host.evil.example match http://host.
+  if (target.protocol !== prefix.protocol || target.host !== prefix.host) return false;
+  return `${target.pathname}${target.search}`.startsWith(prefix.pathname);
+}

@@ -1,9 +1,9 @@
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAYFLY_BIN, type AgentProcess } from './stack/agent-process.ts';
+import type { AgentProcess } from './stack/agent-process.ts';
 import type { Artifact } from './stack/artifact.ts';
 import { LocalStack } from './stack/local-stack.ts';
+import { runMayfly } from './stack/mayfly-cli.ts';
 import { pullThrough, sha256File } from './stack/swarm-pull.ts';
 
 const MiB = 1024 * 1024;
@@ -14,15 +14,9 @@ interface CacheView {
   tasks: Array<{ taskId: string; url: string; complete: boolean }>;
 }
 
-function mayfly(args: string[], api: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [MAYFLY_BIN, ...args], { env: { PATH: process.env.PATH, MAYFLY_API: api } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
+async function mayfly(args: string[], api: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const result = await runMayfly(args, { PATH: process.env.PATH, MAYFLY_API: api });
+  return { ...result, stdout: result.stdout.toString() };
 }
 
 /** The agent's disk cache: quota, LRU eviction, restarts, the cache CLI, and single flight. */

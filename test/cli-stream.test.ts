@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdtemp, readFile } from 'node:fs/promises';
@@ -6,46 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentProcess } from './stack/agent-process.ts';
-import { MAYFLY_BIN } from './stack/agent-process.ts';
-import { artifactStream, type Artifact } from './stack/artifact.ts';
+import { artifactBytes, type Artifact } from './stack/artifact.ts';
+import { runMayfly } from './stack/mayfly-cli.ts';
 import { LocalStack } from './stack/local-stack.ts';
 
-interface CliResult {
-  code: number | null;
-  stdout: Buffer;
-  stderr: string;
-}
+const mayfly = runMayfly;
 
-/** Runs the real CLI as its own process; `closeStdoutAfter` hangs up like `| head -c N`. */
-function mayfly(args: string[], env: NodeJS.ProcessEnv, closeStdoutAfter?: number): Promise<CliResult> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [MAYFLY_BIN, ...args], { env: { ...env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' } });
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      chunks.push(chunk);
-      size += chunk.length;
-      if (closeStdoutAfter !== undefined && size >= closeStdoutAfter) child.stdout.destroy();
-    });
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.on('exit', (code) => resolve({ code, stdout: Buffer.concat(chunks), stderr }));
-  });
-}
-
-async function expectedBytes(artifact: Artifact, start: number, end: number): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  let offset = 0;
-  for await (const chunk of artifactStream(artifact.size, artifact.key)) {
-    const buffer = chunk as Buffer;
-    const from = Math.max(start, offset);
-    const to = Math.min(end, offset + buffer.length);
-    if (from < to) parts.push(buffer.subarray(from - offset, to - offset));
-    offset += buffer.length;
-    if (offset >= end) break;
-  }
-  return Buffer.concat(parts);
-}
 
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 
@@ -92,8 +57,8 @@ describe('mayfly get -o - / --range, and mayfly stat', () => {
     ]);
     expect(result.code).toBe(0);
     expect(result.stderr).toBe('');
-    expect(result.stdout.equals(await expectedBytes(artifact, 100, 200))).toBe(true);
-    expect(tail.stdout.equals(await expectedBytes(artifact, artifact.size - 10, artifact.size))).toBe(true);
+    expect(result.stdout.equals(await artifactBytes(artifact, 100, 200))).toBe(true);
+    expect(tail.stdout.equals(await artifactBytes(artifact, artifact.size - 10, artifact.size))).toBe(true);
   });
 
   it('--range with -o FILE writes just those bytes, atomically', async () => {
@@ -102,7 +67,7 @@ describe('mayfly get -o - / --range, and mayfly stat', () => {
     const result = await mayfly(['get', artifact.url, '--range', `${start}-${start + 1999}`, '-o', output], env(second));
     expect(result.code).toBe(0);
     expect(result.stderr).toContain(`bytes ${start}-${start + 1999} of 9.0 MiB`);
-    expect((await readFile(output)).equals(await expectedBytes(artifact, start, start + 2000))).toBe(true);
+    expect((await readFile(output)).equals(await artifactBytes(artifact, start, start + 2000))).toBe(true);
     expect(readdirSync(outDir).filter((name) => name.includes('.mayfly-'))).toEqual([]);
   });
 
@@ -139,7 +104,7 @@ describe('mayfly get -o - / --range, and mayfly stat', () => {
     const partial = await fetch(query, { headers: { range: 'bytes=10-19' } });
     expect(partial.status).toBe(206);
     expect(partial.headers.get('content-range')).toBe(`bytes 10-19/${artifact.size}`);
-    expect(Buffer.from(await partial.arrayBuffer()).equals(await expectedBytes(artifact, 10, 20))).toBe(true);
+    expect(Buffer.from(await partial.arrayBuffer()).equals(await artifactBytes(artifact, 10, 20))).toBe(true);
     const whole = await fetch(query);
     expect(whole.status).toBe(200);
     expect(whole.headers.get('accept-ranges')).toBe('bytes');

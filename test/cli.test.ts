@@ -1,30 +1,17 @@
-import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentProcess } from './stack/agent-process.ts';
-import { MAYFLY_BIN } from './stack/agent-process.ts';
 import type { Artifact } from './stack/artifact.ts';
 import { LocalStack } from './stack/local-stack.ts';
+import { runMayfly } from './stack/mayfly-cli.ts';
 import { sha256File } from './stack/swarm-pull.ts';
 
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function mayfly(args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [MAYFLY_BIN, ...args], { env: { ...env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
+async function mayfly(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const result = await runMayfly(args, env);
+  return { ...result, stdout: result.stdout.toString() };
 }
 
 /** `mayfly get` against a real agent process. */

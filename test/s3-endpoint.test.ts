@@ -6,27 +6,13 @@ import { join } from 'node:path';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentProcess } from './stack/agent-process.ts';
-import { artifactStream, type Artifact } from './stack/artifact.ts';
+import { artifactBytes, type Artifact } from './stack/artifact.ts';
 import { LocalStack } from './stack/local-stack.ts';
 import { sha256File } from './stack/swarm-pull.ts';
 
 const MiB = 1024 * 1024;
 const hasAwsCli = spawnSync('aws', ['--version'], { stdio: 'ignore' }).status === 0;
 
-/** Bytes [start, end) of a generated artifact, recomputed from its seed. */
-async function expectedBytes(artifact: Artifact, start: number, end: number): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  let offset = 0;
-  for await (const chunk of artifactStream(artifact.size, artifact.key)) {
-    const buffer = chunk as Buffer;
-    const from = Math.max(start, offset);
-    const to = Math.min(end, offset + buffer.length);
-    if (from < to) parts.push(buffer.subarray(from - offset, to - offset));
-    offset += buffer.length;
-    if (offset >= end) break;
-  }
-  return Buffer.concat(parts);
-}
 
 async function errorOf(promise: Promise<unknown>): Promise<S3ServiceException> {
   try {
@@ -87,10 +73,10 @@ describe('S3-compatible endpoint', () => {
     expect(answer.$metadata.httpStatusCode).toBe(206);
     expect(answer.ContentRange).toBe(`bytes 100-1048675/${small.size}`);
     expect(answer.ContentLength).toBe(1048576);
-    expect(body.equals(await expectedBytes(small, 100, 1048676))).toBe(true);
+    expect(body.equals(await artifactBytes(small, 100, 1048676))).toBe(true);
     // A suffix range, as HTTP allows.
     const tail = await s3.send(new GetObjectCommand({ Bucket: stack.bucket, Key: small.key, Range: 'bytes=-17' }));
-    expect(Buffer.from(await tail.Body!.transformToByteArray()).equals(await expectedBytes(small, small.size - 17, small.size))).toBe(true);
+    expect(Buffer.from(await tail.Body!.transformToByteArray()).equals(await artifactBytes(small, small.size - 17, small.size))).toBe(true);
   });
 
   it('HeadObject gives size, ETag and Last-Modified, and honours If-None-Match', async () => {
@@ -151,7 +137,7 @@ describe('S3-compatible endpoint', () => {
     const answer = await s3.send(new GetObjectCommand({ Bucket: stack.bucket, Key: big.key, Range: `bytes=${start}-${start + MiB - 1}` }));
     const body = Buffer.from(await answer.Body!.transformToByteArray());
     expect(answer.$metadata.httpStatusCode).toBe(206);
-    expect(body.equals(await expectedBytes(big, start, start + MiB))).toBe(true);
+    expect(body.equals(await artifactBytes(big, start, start + MiB))).toBe(true);
     expect(stack.origin.bytesOut() - before).toBeLessThanOrEqual(8 * MiB);
     expect((await cachedBytes(big.url)).completedBytes).toBeLessThanOrEqual(8 * MiB);
   });

@@ -1,17 +1,18 @@
 import { stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { BadRequestError, StorageError } from '../../core/errors.ts';
-import { parseS3Url } from '../../core/origin-url.ts';
+import { parseOriginUrl } from '../../core/origin-url.ts';
 import { DEFAULT_API_PORT } from '../config.ts';
 import { parseArgs } from './args.ts';
 import { EXIT, exitCodeFor } from './exit-codes.ts';
 import { ProgressBar, formatBytes } from './progress-bar.ts';
 import { streamObject } from './stream-object.ts';
 
-export const GET_HELP = `Usage: mayfly get s3://BUCKET/KEY -o FILE|- [options]
+export const GET_HELP = `Usage: mayfly get s3://BUCKET/KEY|http(s)://HOST/PATH -o FILE|- [options]
 
 Pulls an object through the local agent (from peers, or from S3 when the
 scheduler says so) and writes it atomically to FILE, or to stdout with -o -.
+An http(s):// URL works the same once the cluster's allowedOrigins admits it.
 
 Options:
   -o, --output FILE|-    where to write the object (required); - streams it to
@@ -57,9 +58,9 @@ export async function getCommand(argv: readonly string[], env: NodeJS.ProcessEnv
     process.stdout.write(`${GET_HELP}\n`);
     return EXIT.ok;
   }
-  if (positionals.length !== 1) throw new BadRequestError('expected exactly one s3://BUCKET/KEY URL');
+  if (positionals.length !== 1) throw new BadRequestError('expected exactly one s3://BUCKET/KEY or http(s):// URL');
   const url = positionals[0];
-  parseS3Url(url);
+  parseOriginUrl(url);
   if (typeof flags.output !== 'string') throw new BadRequestError('-o FILE is required');
   const digest = flags.digest;
   if (digest !== undefined && (typeof digest !== 'string' || !/^sha256:[0-9a-f]{64}$/.test(digest))) {
@@ -115,9 +116,10 @@ export async function getCommand(argv: readonly string[], env: NodeJS.ProcessEnv
     process.stderr.write(`mayfly: ${url}: ${final?.message ?? 'the agent stopped answering'}\n`);
     return final ? exitCodeFor(final.error) : EXIT.unavailable;
   }
-  const source = final.cached ? ' (cache)' : final.direct ? ' (scheduler unreachable: direct from S3)' : '';
+  const origin = url.startsWith('s3://') ? 'S3' : 'the origin';
+  const source = final.cached ? ' (cache)' : final.direct ? ` (scheduler unreachable: direct from ${origin})` : '';
   process.stderr.write(
-    `${output}: ${formatBytes(final.size ?? 0)} in ${(final.seconds ?? 0).toFixed(2)}s, ${formatBytes(final.bytesFromPeers ?? 0)} from peers, ${formatBytes(final.bytesFromOrigin ?? 0)} from S3${source}\n`,
+    `${output}: ${formatBytes(final.size ?? 0)} in ${(final.seconds ?? 0).toFixed(2)}s, ${formatBytes(final.bytesFromPeers ?? 0)} from peers, ${formatBytes(final.bytesFromOrigin ?? 0)} from ${origin}${source}\n`,
   );
   return EXIT.ok;
 }

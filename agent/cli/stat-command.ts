@@ -1,12 +1,12 @@
 import { BadRequestError } from '../../core/errors.ts';
-import { parseS3Url } from '../../core/origin-url.ts';
+import { parseOriginUrl } from '../../core/origin-url.ts';
 import type { SwarmPeer, SwarmResponse } from '../../core/swarm-schemas.ts';
 import { DEFAULT_API_PORT } from '../config.ts';
 import { parseArgs } from './args.ts';
 import { EXIT, exitCodeFor } from './exit-codes.ts';
 import { formatBytes } from './progress-bar.ts';
 
-export const STAT_HELP = `Usage: mayfly stat s3://BUCKET/KEY [options]
+export const STAT_HELP = `Usage: mayfly stat s3://BUCKET/KEY|http(s)://HOST/PATH [options]
 
 Shows the swarm of the object's current version as the scheduler sees it:
 every peer's progress, and how many bytes each got from S3 and from peers.
@@ -30,9 +30,9 @@ export async function statCommand(argv: readonly string[], env: NodeJS.ProcessEn
     process.stdout.write(`${STAT_HELP}\n`);
     return EXIT.ok;
   }
-  if (positionals.length !== 1) throw new BadRequestError('expected exactly one s3://BUCKET/KEY URL');
+  if (positionals.length !== 1) throw new BadRequestError('expected exactly one s3://BUCKET/KEY or http(s):// URL');
   const url = positionals[0];
-  parseS3Url(url);
+  parseOriginUrl(url);
   const api = (typeof flags.api === 'string' ? flags.api : env.MAYFLY_API ?? `http://127.0.0.1:${DEFAULT_API_PORT}`).replace(/\/$/, '');
   let response: Response;
   try {

@@ -18,6 +18,17 @@ export interface OriginReader {
   presignGet?(bucket: string, key: string, versionId: string | undefined, expiresInSeconds: number): Promise<string>;
 }
 
+/** The scheduler's look at an HTTP(S) origin: one HEAD per task. */
+export interface HttpHeadReader {
+  /**
+   * HEAD without following redirects. `etag` is the task's version tag: the strong
+   * ETag, else `last-modified:<Last-Modified>:<length>` (core/http-version.ts).
+   * BadRequestError when no version can be pinned or the server redirects;
+   * NotFoundError / ForbiddenError / UnavailableError as the server answers.
+   */
+  head(url: string): Promise<ObjectHead>;
+}
+
 export interface UrlRecord {
   readonly url: string;
   readonly taskId: string;
@@ -83,7 +94,10 @@ export interface ManifestStore {
 
 /** Per-cluster settings the operator sets through the manager; absent fields use the defaults. */
 export interface ClusterSettings {
-  /** `bucket/prefix` entries a task URL must start with; undefined allows every bucket. */
+  /**
+   * `bucket/prefix` entries an S3 task URL must start with (undefined allows every bucket),
+   * and `http(s)://host[:port]/prefix` entries without which no HTTP(S) URL is allowed.
+   */
   readonly allowedOrigins?: readonly string[];
   readonly parentLimit?: number;
   readonly backToSourceLimit?: number;

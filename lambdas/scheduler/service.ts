@@ -1,7 +1,7 @@
 import { DEFAULTS } from '../../core/constants.ts';
 import { BadRequestError, ForbiddenError, NotFoundError } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
-import { canonicalS3Url, parseS3Url, type S3Location } from '../../core/origin-url.ts';
+import { canonicalOriginUrl, describeOrigin, originAllowedBy, parseOriginUrl, type OriginLocation } from '../../core/origin-url.ts';
 import { hasCompleteSource, selectParents, type SelectParentsOptions } from '../../core/parent-selection.ts';
 import { choosePieceLength, pieceCountOf } from '../../core/piece-math.ts';
 import type {
@@ -17,7 +17,9 @@ import { CREDENTIAL_LIFETIME_MS, deriveTaskKey, issueCredential } from '../../co
 import { computeTaskId } from '../../core/task-id.ts';
 import type {
   ClusterSettingsSource,
+  HttpHeadReader,
   ManifestStore,
+  ObjectHead,
   OriginReader,
   PeerRecord,
   PeerStore,
@@ -32,7 +34,10 @@ export interface SchedulerSettings {
   readonly backToSourceLimit: number;
   readonly sourceLeaseMs: number;
   readonly originRecheckMs: number;
-  /** `bucket/prefix` entries a task URL must start with; undefined allows every bucket. */
+  /**
+   * `bucket/prefix` entries an S3 task URL must start with (undefined allows every bucket);
+   * `http(s)://host[:port]/prefix` entries admit HTTP(S) URLs, which are denied without one.
+   */
   readonly allowedOrigins?: readonly string[];
 }
 
@@ -49,6 +54,8 @@ export interface SchedulerServiceOptions {
   readonly grants: SourceGrantStore;
   readonly manifests: ManifestStore;
   readonly origin: OriginReader;
+  /** HEAD of HTTP(S) origins; absent, HTTP(S) URLs are refused. */
+  readonly httpOrigin?: HttpHeadReader;
   readonly log: Logger;
   readonly settings?: Partial<SchedulerSettings>;
   /** Operator-set per-cluster settings; they override `settings`. */
@@ -74,10 +81,10 @@ export class SchedulerService {
   }
 
   async announce(request: AnnounceRequest): Promise<AnnounceResponse> {
-    const location = parseS3Url(request.url);
+    const location = parseOriginUrl(request.url);
     const settings = await this.settingsFor(request.cluster ?? DEFAULTS.site);
     this.assertAllowed(location, settings);
-    const url = canonicalS3Url(location);
+    const url = canonicalOriginUrl(location);
     const task = await this.resolveTask(url, location, request.taskId);
     const now = this.now();
     const site = request.site ?? DEFAULTS.site;
@@ -169,7 +176,9 @@ export class SchedulerService {
     };
   }
 
-  private async presignedOrigin(location: S3Location, now: number): Promise<AnnounceResponse['origin']> {
+  private async presignedOrigin(location: OriginLocation, now: number): Promise<AnnounceResponse['origin']> {
+    // An HTTP(S) origin is read as it is: the allowlisted URL itself, nothing to sign.
+    if (location.kind === 'http') return { url: location.url, expiresAt: now + PRESIGN_SECONDS * 1000 };
     if (!this.deps.origin.presignGet) return undefined;
     const url = await this.deps.origin.presignGet(location.bucket, location.key, location.versionId, PRESIGN_SECONDS);
     return { url, expiresAt: now + PRESIGN_SECONDS * 1000 };
@@ -216,9 +225,9 @@ export class SchedulerService {
    * announce would (allowlist, one HeadObject per task) but registers no peer.
    */
   async swarmOf(rawUrl: string, cluster: string = DEFAULTS.site): Promise<{ task: TaskInfo; peers: PeerRecord[]; blocked: readonly string[] }> {
-    const location = parseS3Url(rawUrl);
+    const location = parseOriginUrl(rawUrl);
     this.assertAllowed(location, await this.settingsFor(cluster));
-    const task = await this.resolveTask(canonicalS3Url(location), location);
+    const task = await this.resolveTask(canonicalOriginUrl(location), location);
     return { task: toTaskInfo(task), peers: await this.deps.peers.list(task.id, task.shards), blocked: task.blocked };
   }
 
@@ -240,17 +249,27 @@ export class SchedulerService {
     return { ...this.settings, ...defined };
   }
 
-  private assertAllowed(location: S3Location, settings: SchedulerSettings): void {
+  private assertAllowed(location: OriginLocation, settings: SchedulerSettings): void {
     const allowed = settings.allowedOrigins;
-    if (!allowed) return;
-    const path = `${location.bucket}/${location.key}`;
-    if (!allowed.some((prefix) => path.startsWith(prefix))) {
-      throw new ForbiddenError(`s3://${path} is outside this cluster's allowed origins`, { context: { bucket: location.bucket } });
+    // S3 without an allowlist: every bucket. HTTP(S) never without an entry: the scheduler would
+    // otherwise HEAD (and agents GET) any address a caller names, inside the network too.
+    if (!allowed && location.kind === 's3') return;
+    if (!(allowed ?? []).some((entry) => originAllowedBy(entry, location))) {
+      const hint = location.kind === 'http' ? ' (HTTP(S) origins need an http(s)://host/prefix entry in allowedOrigins)' : '';
+      throw new ForbiddenError(`${describeOrigin(location)} is outside this cluster's allowed origins${hint}`, {
+        context: location.kind === 's3' ? { bucket: location.bucket } : { url: location.url },
+      });
     }
   }
 
-  /** URL → task, with one HeadObject per task (rechecked only after originRecheckMs). */
-  private async resolveTask(url: string, location: S3Location, knownTaskId?: string): Promise<TaskRecord> {
+  private headOf(location: OriginLocation): Promise<ObjectHead> {
+    if (location.kind === 's3') return this.deps.origin.head(location.bucket, location.key, location.versionId);
+    if (!this.deps.httpOrigin) throw new BadRequestError('this scheduler does not read HTTP(S) origins', { context: { url: location.url } });
+    return this.deps.httpOrigin.head(location.url);
+  }
+
+  /** URL → task, with one HEAD of the origin per task (rechecked only after originRecheckMs). */
+  private async resolveTask(url: string, location: OriginLocation, knownTaskId?: string): Promise<TaskRecord> {
     if (knownTaskId) {
       const known = await this.deps.tasks.getTask(knownTaskId);
       if (known) {
@@ -264,8 +283,8 @@ export class SchedulerService {
       const task = await this.deps.tasks.getTask(cached.taskId);
       if (task) return task;
     }
-    const head = await this.deps.origin.head(location.bucket, location.key, location.versionId);
-    const id = computeTaskId(url, location.versionId ?? head.etag);
+    const head = await this.headOf(location);
+    const id = computeTaskId(url, (location.kind === 's3' ? location.versionId : undefined) ?? head.etag);
     const pieceLength = choosePieceLength(head.size);
     const task = await this.deps.tasks.createTask({
       id,

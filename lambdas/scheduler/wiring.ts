@@ -4,6 +4,7 @@ import { createDynamoClient, type DynamoClientOptions } from '../stores/dynamo-c
 import { DynamoManifestStore } from '../stores/manifest-store.ts';
 import { DynamoPeerStore } from '../stores/peer-store.ts';
 import { S3OriginReader } from '../stores/s3-origin.ts';
+import { HttpOriginReader } from '../stores/http-origin.ts';
 import { DynamoSourceGrantStore } from '../stores/source-grant-store.ts';
 import { DynamoTaskStore } from '../stores/task-store.ts';
 import { CachedClusterSettings, DynamoClusterStore } from '../stores/cluster-store.ts';
@@ -51,6 +52,8 @@ export function createScheduler(options: SchedulerWiringOptions) {
     grants: new DynamoSourceGrantStore(dynamo, options.tableName),
     manifests: new DynamoManifestStore(dynamo, options.tableName),
     origin: new S3OriginReader(s3),
+    // Only ever asked about URLs an allowedOrigins entry admits (see SchedulerService.assertAllowed).
+    httpOrigin: new HttpOriginReader(),
     log,
     peerSecret: options.peerSecret,
     settings: options.settings,

@@ -37,3 +37,18 @@ export async function uploadArtifact(s3: S3Client, bucket: string, key: string, 
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: artifactStream(size, seed), ContentLength: size }));
   return { bucket, key, url: `s3://${bucket}/${key}`, size, sha256: await artifactSha256(size, seed) };
 }
+
+/** Bytes [start, end) of a generated artifact, recomputed from its seed (the key unless given). */
+export async function artifactBytes(artifact: Artifact, start: number, end: number, seed = artifact.key): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  let offset = 0;
+  for await (const chunk of artifactStream(artifact.size, seed)) {
+    const buffer = chunk as Buffer;
+    const from = Math.max(start, offset);
+    const to = Math.min(end, offset + buffer.length);
+    if (from < to) parts.push(buffer.subarray(from - offset, to - offset));
+    offset += buffer.length;
+    if (offset >= end) break;
+  }
+  return Buffer.concat(parts);
+}
