@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { httpVersionCheck, httpVersionTag, strongEtag } from './http-version.ts';
+import { httpHeadOf, httpVersionCheck, httpVersionTag, strongEtag } from './http-version.ts';
 import { canonicalOriginUrl, originAllowedBy, parseOriginUrl } from './origin-url.ts';
 import { computeTaskId } from './task-id.ts';
 
@@ -58,6 +58,10 @@ describe('origin allowlist entries', () => {
     expect(originAllowedBy('http://127.0.0.1:1', http('http://127.0.0.1:12/a'))).toBe(false);
     expect(originAllowedBy('mayfly-demo/', http('https://example.com/mayfly-demo/a'))).toBe(false);
     expect(originAllowedBy('not a url', http('https://example.com/a'))).toBe(false);
+    expect(originAllowedBy('https://example.com/releases/', http('https://example.com/releases/../secret'))).toBe(false);
+    expect(originAllowedBy('https://example.com/releases/', http('https://example.com/releases/..%2Fsecret'))).toBe(false);
+    expect(originAllowedBy('https://example.com/releases/', http('https://example.com/releases/%2E%2E/secret'))).toBe(false);
+    expect(originAllowedBy('https://example.com/', http('https://example.com/a%2Fb'))).toBe(true);
   });
 
   it('keeps bucket/prefix entries for S3 and never lets an HTTP entry admit S3', () => {
@@ -78,6 +82,19 @@ describe('HTTP version tags', () => {
     const tag = httpVersionTag({ etag: 'W/"abc"', lastModified: 'Wed, 21 Oct 2015 07:28:00 GMT' }, 1234, 'u');
     expect(tag).toBe('last-modified:Wed, 21 Oct 2015 07:28:00 GMT:1234');
     expect(httpVersionCheck(tag)).toEqual({ lastModified: 'Wed, 21 Oct 2015 07:28:00 GMT', size: 1234 });
+  });
+
+  it('maps HEAD answers to size and tag, or to typed errors', () => {
+    const head = (status: number, headers: Record<string, string>) => () => httpHeadOf('u', status, (name) => headers[name] ?? null);
+    expect(head(200, { 'content-length': '12', etag: '"e"' })()).toEqual({ size: 12, etag: '"e"' });
+    expect(head(302, { location: 'http://elsewhere/' })).toThrow(expect.objectContaining({ code: 'BadRequest', message: expect.stringMatching(/redirects are not followed/) }));
+    expect(head(404, {})).toThrow(expect.objectContaining({ code: 'NotFound' }));
+    expect(head(403, {})).toThrow(expect.objectContaining({ code: 'Forbidden' }));
+    expect(head(401, {})).toThrow(expect.objectContaining({ code: 'Forbidden' }));
+    expect(head(503, {})).toThrow(expect.objectContaining({ code: 'Unavailable' }));
+    expect(head(200, { etag: '"e"' })).toThrow(/no Content-Length/);
+    expect(head(200, { 'content-length': '12', etag: '"e"', 'content-encoding': 'gzip' })).toThrow(/content-encoding/);
+    expect(head(200, { 'content-length': '12' })).toThrow(expect.objectContaining({ code: 'BadRequest', message: expect.stringMatching(/cannot pin a version/) }));
   });
 
   it('refuses an origin that cannot pin a version', () => {

@@ -136,5 +136,8 @@ export function originAllowedBy(entry: string, location: OriginLocation): boolea
   const target = new URL(location.url);
   // Compare origins structurally: a string prefix would let http://host.evil.example match http://host.
   if (target.protocol !== prefix.protocol || target.host !== prefix.host) return false;
+  // Under a path prefix, encoded slashes and dots are refused: a server that decodes them
+  // (`/allowed/..%2Fprivate`) would otherwise serve what the prefix was meant to exclude.
+  if (prefix.pathname !== '/' && /%2f|%5c|%2e/i.test(target.pathname)) return false;
   return `${target.pathname}${target.search}`.startsWith(prefix.pathname);
 }

@@ -50,9 +50,9 @@ describe('mayfly CLI', () => {
 
   it('treats a malformed URL as a usage error', async () => {
     const output = join(outDir, 'bad.bin');
-    const result = await mayfly(['get', 'https://not-s3/x', '-o', output], env);
+    const result = await mayfly(['get', 'ftp://not-s3/x', '-o', output], env);
     expect(result.code).toBe(2);
-    expect(result.stderr).toMatch(/not an S3 URL/);
+    expect(result.stderr).toMatch(/not an S3 or HTTP\(S\) URL/);
     expect(existsSync(output)).toBe(false);
   });
 

@@ -65,7 +65,8 @@ describe('scheduler API', () => {
     const cases: Array<[unknown, RegExp]> = [
       ['{not json', /not valid JSON/],
       [{ url: artifact.url, peerId: 'x', addr: 'http://127.0.0.1:9', event: 'explode' }, /event/],
-      [{ url: 'http://example.com/x', peerId: 'x', addr: 'http://127.0.0.1:9', event: 'register' }, /not an S3 URL/],
+      [{ url: 'ftp://example.com/x', peerId: 'x', addr: 'http://127.0.0.1:9', event: 'register' }, /not an S3 or HTTP\(S\) URL/],
+      [{ url: 'https://user:pw@example.com/x', peerId: 'x', addr: 'http://127.0.0.1:9', event: 'register' }, /credentials/],
       [{ url: artifact.url, peerId: 'x'.repeat(100), addr: 'http://127.0.0.1:9', event: 'register' }, /peerId/],
       [{ url: artifact.url, peerId: 'x', addr: 'http://127.0.0.1:9', event: 'register', completed: -5 }, /completed/],
       [[], /expected object/],
@@ -75,6 +76,12 @@ describe('scheduler API', () => {
       expect(response.status, JSON.stringify(body)).toBe(400);
       expect((await response.json()).message).toMatch(reason);
     }
+  });
+
+  it('refuses an HTTP(S) URL that no allowedOrigins entry admits (and does not fetch it)', async () => {
+    const response = await post('/v1/announce', { url: 'http://example.com/x', peerId: 'x', addr: 'http://127.0.0.1:9', event: 'register' });
+    expect(response.status).toBe(403);
+    expect((await response.json()).message).toMatch(/outside this cluster's allowed origins/);
   });
 
   it('refuses calls without the token', async () => {

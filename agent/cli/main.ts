@@ -5,7 +5,7 @@ const HELP = `Usage: mayfly <command> [options]
 
 Commands:
   agent    run the agent on this host
-  get      pull s3://BUCKET/KEY or an http(s):// URL to a file or stdout (or a byte range of it) through the local agent
+  get      pull an s3:// or http(s):// URL to a file or stdout (or a byte range of it) through the local agent
   stat     show an object's swarm: peers, their progress, bytes from S3 and from peers
   cache    list, remove or garbage-collect the local agent's cache
 
