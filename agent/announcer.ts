@@ -18,6 +18,7 @@ export interface AnnounceState {
   readonly bytesFromOrigin: number;
   readonly uploads: number;
   readonly badParents: readonly string[];
+  readonly unreachable?: readonly string[];
 }
 
 export interface AnnouncerOptions {
@@ -68,6 +69,7 @@ export class Announcer {
       uploads: state.uploads,
       ...(starved ? { starved } : {}),
       ...(badParents.length ? { badParents } : {}),
+      ...(state.unreachable?.length ? { unreachable: state.unreachable.slice(0, 32) } : {}),
     };
     this.lastAt = Date.now();
     let answer: AnnounceResponse;

@@ -206,7 +206,7 @@ export class Downloader {
           parent.bitfield = bitfield;
           parent.bitfieldAt = Date.now();
         }
-        const digest = writer.digest();
+        const digest = await writer.finish();
         const expected = await manifest.require(index);
         // Sources publish a digest before advertising a piece, so an unverifiable piece is a bad parent.
         if (!expected) {
@@ -267,6 +267,12 @@ export class Downloader {
     parent.deadUntil = Number.POSITIVE_INFINITY;
   }
 
+  /** Parents dropped for failing to deliver, still within their cool-down. */
+  unreachable(): string[] {
+    const now = Date.now();
+    return [...this.parents.values()].filter((p) => p.dead && p.deadUntil > now && !this.badParents.has(p.info.peerId)).map((p) => p.info.peerId);
+  }
+
   private markDead(parent: ParentState): void {
     parent.dead = true;
     parent.deadUntil = Date.now() + 30_000;
@@ -279,7 +285,7 @@ export class Downloader {
     origin
       .fetchPiece(task, location, () => files.pieceWriter(index), index, this.controller.signal, this.options.presignedUrl)
       .then(async (writer) => {
-        const digest = writer.digest();
+        const digest = await writer.finish();
         this.bytesFromOrigin += writer.written;
         manifest.set(index, digest);
         // The piece counts for this pull at once, but is advertised to children only once

@@ -6,7 +6,9 @@ import type { Logger } from '../core/log.ts';
 import { isHexId } from '../core/task-id.ts';
 import { HttpListener } from './http-server.ts';
 import { sendError, sendJson } from './http-json.ts';
-import type { PieceStore } from './piece-store.ts';
+import type { PieceStore, TaskFiles } from './piece-store.ts';
+import { SpreadTracker } from './spread-tracker.ts';
+import type { Bitfield } from '../core/bitfield.ts';
 import type { Throttle } from './throttle.ts';
 
 export const BITFIELD_HEADER = 'x-mayfly-bitfield';
@@ -40,6 +42,7 @@ const BITFIELD_PATH = /^\/v1\/tasks\/([^/]+)\/bitfield$/;
 export class PeerServer {
   readonly stats: UploadStats = { active: 0, piecesServed: 0, bytesServed: 0, rejectedBusy: 0 };
   private listener?: HttpListener;
+  private readonly spread = new SpreadTracker();
 
   constructor(private readonly options: PeerServerOptions) {}
 
@@ -71,9 +74,13 @@ export class PeerServer {
     match = BITFIELD_PATH.exec(path);
     if (match) {
       const files = this.authorize(req, match[1]);
-      return sendJson(res, 200, { pieceCount: files.task.pieceCount, bitfield: files.advertised().toBase64() });
+      return sendJson(res, 200, { pieceCount: files.task.pieceCount, bitfield: this.advertised(files).toBase64() });
     }
     throw new NotFoundError(`no route for ${path}`);
+  }
+
+  private advertised(files: TaskFiles): Bitfield {
+    return this.spread.filter(files.task.id, files.advertised(), files.complete);
   }
 
   /** Children must show the credential the scheduler gave them for this task. */
@@ -107,11 +114,12 @@ export class PeerServer {
       res.writeHead(200, {
         'content-type': 'application/octet-stream',
         'content-length': range.end - range.start,
-        [BITFIELD_HEADER]: files.advertised().toBase64(),
+        [BITFIELD_HEADER]: this.advertised(files).toBase64(),
       });
       if (this.options.throttle) await pipeline(files.readStream(range), this.options.throttle.stream(), res);
       else await pipeline(files.readStream(range), res);
       this.stats.piecesServed++;
+      this.spread.noteServed(taskId, index);
       this.stats.bytesServed += range.end - range.start;
     } finally {
       this.stats.active--;

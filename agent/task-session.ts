@@ -107,6 +107,7 @@ export class TaskSession {
       bytesFromOrigin: this.downloader.bytesFromOrigin,
       uploads: this.options.uploads(),
       badParents: [...this.downloader.badParents],
+      unreachable: this.downloader.unreachable(),
     };
   }
 

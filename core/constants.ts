@@ -21,7 +21,7 @@ export const DEFAULTS = {
   /** A peer that has not announced for this long is not handed out as a parent. */
   peerStaleMs: 5_000,
   /** Lease of a back-to-source grant; the holder renews it on every announce. */
-  sourceLeaseMs: 6_000,
+  sourceLeaseMs: 15_000,
   /** How long the scheduler trusts a HeadObject of a URL before checking again. */
   originRecheckMs: 30_000,
   minAnnounceIntervalMs: 1_000,

@@ -15,6 +15,8 @@ export interface PeerCandidate {
   readonly completed: number;
   readonly uploads: number;
   readonly updatedAt: number;
+  /** The announce interval this peer was given; a peer is stale after three missed announces. */
+  readonly intervalMs?: number;
 }
 
 export interface SelectParentsOptions {
@@ -25,6 +27,8 @@ export interface SelectParentsOptions {
   readonly staleMs: number;
   readonly limit: number;
   readonly blocked?: ReadonlySet<string>;
+  /** Peers the asking agent cannot reach; ignored for this answer only. */
+  readonly unreachable?: ReadonlySet<string>;
   /** Allow parents from other sites (default false: swarms stay site-local). */
   readonly crossSite?: boolean;
   readonly random?: () => number;
@@ -34,7 +38,8 @@ export function isUsablePeer(peer: PeerCandidate, options: SelectParentsOptions)
   if (peer.peerId === options.selfPeerId) return false;
   if (peer.failed) return false;
   if (options.blocked?.has(peer.peerId)) return false;
-  if (options.now - peer.updatedAt > options.staleMs) return false;
+  if (options.now - peer.updatedAt > Math.max(options.staleMs, 3 * (peer.intervalMs ?? 0))) return false;
+  if (options.unreachable?.has(peer.peerId)) return false;
   if (!options.crossSite && peer.site !== options.site) return false;
   return true;
 }

@@ -41,6 +41,8 @@ export const announceRequestSchema = z.strictObject({
   starved: z.boolean().optional(),
   /** Peers this agent caught serving bad data. */
   badParents: z.array(peerIdSchema).max(32).optional(),
+  /** Parents this agent cannot reach (dead or partitioned); not handed back to it. */
+  unreachable: z.array(peerIdSchema).max(32).optional(),
 });
 export type AnnounceRequest = z.infer<typeof announceRequestSchema>;
 

@@ -57,7 +57,7 @@ export interface TaskStore {
   /** Creates the task unless it exists; returns what is stored. */
   createTask(task: TaskRecord): Promise<TaskRecord>;
   /** Counts a newly registered peer and widens the shard count when due. */
-  addPeer(taskId: string, peersPerShard: number, maxShards: number): Promise<void>;
+  addPeer(taskId: string, peersPerShard: number, maxShards: number, count?: number): Promise<void>;
   listTasks(limit: number): Promise<TaskRecord[]>;
   block(taskId: string, peerIds: readonly string[]): Promise<void>;
 }

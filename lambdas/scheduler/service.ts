@@ -90,10 +90,12 @@ export class SchedulerService {
     const site = request.site ?? DEFAULTS.site;
     const completed = Math.min(request.completed ?? 0, task.pieceCount);
     const finished = request.event === 'finished' || completed === task.pieceCount;
-    const interval = Math.max(settings.minAnnounceIntervalMs ?? 0, announceIntervalFor(task.peerCount));
+    const swarmInterval = Math.max(settings.minAnnounceIntervalMs ?? 0, announceIntervalFor(task.peerCount));
+    // Finished peers only heartbeat, so they can do it far less often.
+    const interval = finished ? Math.min(DEFAULTS.maxAnnounceIntervalMs, 10 * swarmInterval) : swarmInterval;
     const log = this.deps.log.child({ taskId: task.id, peerId: request.peerId });
 
-    if (request.event === 'register') await this.deps.tasks.addPeer(task.id, DEFAULTS.peersPerShard, DEFAULTS.maxShards);
+    if (request.event === 'register') await this.countPeer(task);
     if (task.blocked.includes(request.peerId)) {
       throw new ForbiddenError('this peer was reported for serving bad data and is blocked for this task', { context: { taskId: task.id } });
     }
@@ -110,9 +112,10 @@ export class SchedulerService {
       site,
       pieceCount: task.pieceCount,
       now,
-      staleMs: Math.max(DEFAULTS.peerStaleMs, 3 * interval),
+      staleMs: Math.max(DEFAULTS.peerStaleMs, 3 * swarmInterval),
       limit: settings.parentLimit,
       blocked,
+      unreachable: new Set(request.unreachable ?? []),
       random: this.random,
     };
 
@@ -134,7 +137,7 @@ export class SchedulerService {
           (await this.deps.seeds?.deferToSeed(cluster, site, task.id, task.url, now)) &&
           !(await this.deps.grants.holds(task.id, site, request.peerId, now));
         if (defer) log.info('back-to-source left to a seed', { site });
-        else source = await this.deps.grants.acquire(task.id, site, request.peerId, settings.backToSourceLimit, Math.max(settings.sourceLeaseMs, 3 * interval), now);
+        else source = await this.deps.grants.acquire(task.id, site, request.peerId, settings.backToSourceLimit, Math.max(settings.sourceLeaseMs, 3 * swarmInterval), now);
         if (source) log.info('back-to-source granted', { site, event: request.event });
       }
     } else if (request.event === 'finished' || request.event === 'failed') {
@@ -154,6 +157,7 @@ export class SchedulerService {
         completed,
         uploads: request.uploads ?? 0,
         updatedAt: now,
+        intervalMs: interval,
         bytesFromPeers: request.bytesFromPeers ?? 0,
         bytesFromOrigin: request.bytesFromOrigin ?? 0,
       },
@@ -182,6 +186,15 @@ export class SchedulerService {
     if (!this.deps.origin.presignGet) return undefined;
     const url = await this.deps.origin.presignGet(location.bucket, location.key, location.versionId, PRESIGN_SECONDS);
     return { url, expiresAt: now + PRESIGN_SECONDS * 1000 };
+  }
+
+  /**
+   * Counts registrations for shard sizing. Past the first 64 peers a herd would
+   * make the task item one hot key, so it is counted 8 at a time, 1 in 8 registers.
+   */
+  private async countPeer(task: TaskRecord): Promise<void> {
+    if (task.peerCount < 64) await this.deps.tasks.addPeer(task.id, DEFAULTS.peersPerShard, DEFAULTS.maxShards);
+    else if (this.random() < 1 / 8) await this.deps.tasks.addPeer(task.id, DEFAULTS.peersPerShard, DEFAULTS.maxShards, 8);
   }
 
   /** Only agents that got this far (allowlist passed) receive the task's peer key. */

@@ -30,6 +30,7 @@ export class DynamoPeerStore implements PeerStore {
             completed: N(peer.completed),
             uploads: N(peer.uploads),
             updatedAt: N(peer.updatedAt),
+            intervalMs: N(peer.intervalMs ?? 0),
             bytesFromPeers: N(peer.bytesFromPeers),
             bytesFromOrigin: N(peer.bytesFromOrigin),
             [TTL]: ttlFromNow(ttlSeconds, peer.updatedAt),
@@ -123,6 +124,7 @@ function toPeer(taskId: string, item: Item): PeerRecord {
     completed: readNumber(item, 'completed'),
     uploads: readNumber(item, 'uploads'),
     updatedAt: readNumber(item, 'updatedAt'),
+    intervalMs: readNumber(item, 'intervalMs'),
     bytesFromPeers: readNumber(item, 'bytesFromPeers'),
     bytesFromOrigin: readNumber(item, 'bytesFromOrigin'),
   };

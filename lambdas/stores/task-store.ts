@@ -75,7 +75,7 @@ export class DynamoTaskStore implements TaskStore {
     return task;
   }
 
-  async addPeer(taskId: string, peersPerShard: number, maxShards: number): Promise<void> {
+  async addPeer(taskId: string, peersPerShard: number, maxShards: number, count = 1): Promise<void> {
     const result = await withStoreErrors('addPeer', () =>
       this.client.send(
         new UpdateItemCommand({
@@ -83,7 +83,7 @@ export class DynamoTaskStore implements TaskStore {
           Key: taskKey(taskId),
           UpdateExpression: 'ADD peerCount :one',
           ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeValues: { ':one': N(1) },
+          ExpressionAttributeValues: { ':one': N(count) },
           ReturnValues: 'ALL_NEW',
         }),
       ),
