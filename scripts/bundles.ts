@@ -19,6 +19,8 @@ export interface BundleSpec {
   readonly target: string;
   readonly sourcemap: boolean;
   readonly shebang: boolean;
+  /** Runs in Lambda: credentials come from the environment only. */
+  readonly lambda: boolean;
 }
 
 /**
@@ -26,9 +28,9 @@ export interface BundleSpec {
  * them. The agent is one file that runs with `node mayfly.mjs agent …` on Node 20+.
  */
 export const BUNDLES: Readonly<Record<BundleName, BundleSpec>> = {
-  scheduler: { entry: 'lambdas/scheduler/handler.ts', outfile: 'index.mjs', target: 'node22', sourcemap: true, shebang: false },
-  manager: { entry: 'lambdas/manager/handler.ts', outfile: 'index.mjs', target: 'node22', sourcemap: true, shebang: false },
-  agent: { entry: 'agent/cli/main.ts', outfile: 'mayfly.mjs', target: 'node20', sourcemap: false, shebang: true },
+  scheduler: { entry: 'lambdas/scheduler/handler.ts', outfile: 'index.mjs', target: 'node22', sourcemap: true, shebang: false, lambda: true },
+  manager: { entry: 'lambdas/manager/handler.ts', outfile: 'index.mjs', target: 'node22', sourcemap: true, shebang: false, lambda: true },
+  agent: { entry: 'agent/cli/main.ts', outfile: 'mayfly.mjs', target: 'node20', sourcemap: false, shebang: true, lambda: false },
 };
 
 /** Bundled CommonJS dependencies still call require() for Node built-ins; ESM has none. */
@@ -74,6 +76,8 @@ export function esbuildOptions(name: BundleName, outdir: string): BuildOptions {
     logLevel: 'warning',
     metafile: true,
     plugins: [englishOnlyZod],
+    // Lambdas get credentials from the environment only; the agent keeps the full chain (instance roles).
+    alias: spec.lambda ? { '@aws-sdk/credential-provider-node': join(REPO_ROOT, 'lambdas/shared/lambda-credentials.ts') } : {},
   };
 }
 
