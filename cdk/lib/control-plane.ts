@@ -47,9 +47,10 @@ export interface MayflyControlPlaneProps {
    */
   readonly parentLimit?: number;
   /**
-   * Map stack traces to the TypeScript sources (`--enable-source-maps`). Costs roughly
-   * 25 ms of cold start (docs/BENCHMARKS.md); the maps are shipped either way.
-   * @default true
+   * Map stack traces to the TypeScript sources (`--enable-source-maps`). Off by default:
+   * it adds 30–40 ms to every cold start (docs/BENCHMARKS.md); the maps are shipped either
+   * way, so turn it on while debugging or map traces offline.
+   * @default false
    */
   readonly enableSourceMaps?: boolean;
   /**
@@ -93,7 +94,7 @@ export class MayflyControlPlane extends Construct implements IMayflyScheduler {
     const environment: Record<string, string> = {
       MAYFLY_TABLE: this.table.tableName,
       // Stack traces point at the TypeScript sources through the bundled source map.
-      ...((props.enableSourceMaps ?? true) ? { NODE_OPTIONS: '--enable-source-maps' } : {}),
+      ...(props.enableSourceMaps ? { NODE_OPTIONS: '--enable-source-maps' } : {}),
     };
     if (props.peerAuth ?? true) {
       this.peerSecret = new secretsmanager.Secret(this, 'PeerSecret', {

@@ -58,7 +58,8 @@ describe('MayflyControlPlane', () => {
     for (const fn of Object.values(functions)) {
       expect(fn.Properties).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'] });
       expect(fn.Properties.Environment.Variables.MAYFLY_TABLE).toEqual({ Ref: expect.stringMatching(/^ControlPlaneTable/) });
-      expect(fn.Properties.Environment.Variables.NODE_OPTIONS).toBe('--enable-source-maps');
+      // Source maps ship with the bundle but are not loaded at cold start unless asked for.
+      expect(fn.Properties.Environment.Variables.NODE_OPTIONS).toBeUndefined();
       // The staged asset is the minified bundle plus its source map.
       const assetDir = join(assemblyDir, `asset.${String(fn.Properties.Code.S3Key).replace(/\.zip$/, '')}`);
       expect(existsSync(join(assetDir, 'index.mjs.map'))).toBe(true);
