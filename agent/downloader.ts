@@ -22,7 +22,7 @@ export interface DownloadLimits {
 export const DEFAULT_DOWNLOAD_LIMITS: DownloadLimits = {
   maxInflight: 12,
   perParent: 3,
-  originInflight: 4,
+  originInflight: 8,
   bitfieldPollMs: 300,
   maxParentFailures: 3,
 };
