@@ -80,7 +80,7 @@ export async function startAgent(config: AgentConfig, overrides: AgentOverrides 
   const s3Port = await s3Endpoint.start();
   metrics.attach({
     activeTasks: () => tasks.activeTasks,
-    cacheBytes: () => store.list().reduce((sum, files) => sum + files.completedBytes, 0),
+    cacheBytes: () => cache.usedBytes(),
     cachedTasks: () => store.list().length,
     activeUploads: () => peerServer.stats.active,
     served: () => ({ pieces: peerServer.stats.piecesServed, bytes: peerServer.stats.bytesServed, rejectedBusy: peerServer.stats.rejectedBusy }),
@@ -92,7 +92,7 @@ export async function startAgent(config: AgentConfig, overrides: AgentOverrides 
     token: config.token,
     sign: config.auth === 'sigv4' ? createSigV4Signer() : undefined,
     identity: { peerId: config.peerId, cluster: config.cluster, site: config.site, seed: config.seed, addr: `http://${config.advertiseHost}:${peerPort}` },
-    load: () => ({ uploads: peerServer.stats.active, activeTasks: tasks.activeTasks, cacheBytes: store.list().reduce((sum, files) => sum + files.completedBytes, 0) }),
+    load: () => ({ uploads: peerServer.stats.active, activeTasks: tasks.activeTasks, cacheBytes: cache.usedBytes() }),
     takeReports: () => preheat.takeReports(),
     returnReports: (reports) => preheat.returnReports(reports),
     onAssignments: (jobs) => (config.seed ? preheat.accept(jobs) : undefined),

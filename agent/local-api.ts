@@ -1,8 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HttpListener } from './http-server.ts';
 import { isAbsolute } from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import { Readable } from 'node:stream';
 import { z } from 'zod';
 import { BadRequestError, MayflyError, NotFoundError, httpStatusOf } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
@@ -10,7 +8,7 @@ import { parseWith } from '../core/schemas.ts';
 import { canonicalOriginUrl, parseOriginUrl } from '../core/origin-url.ts';
 import { parseByteRange, type ByteRange } from '../core/piece-math.ts';
 import type { SwarmResponse } from '../core/swarm-schemas.ts';
-import { readRange } from './range-reader.ts';
+import { sendRange } from './range-reader.ts';
 import { readJsonBody, sendError, sendJson } from './http-json.ts';
 import { writeOutput } from './output-writer.ts';
 import type { PieceStore, TaskFiles } from './piece-store.ts';
@@ -183,14 +181,7 @@ export class LocalApi {
       ...(range ? { 'content-range': `bytes ${bytes.start}-${bytes.end - 1}/${task.size}` } : {}),
     });
     // Only the pieces overlapping the range are fetched; bytes leave as each piece is verified.
-    const controller = new AbortController();
-    res.once('close', () => controller.abort(new Error('client closed the connection')));
-    try {
-      await pipeline(Readable.from(readRange(session, bytes, controller.signal), { objectMode: false, highWaterMark: 1024 * 1024 }), res);
-    } catch (error) {
-      if (controller.signal.aborted && !res.writableFinished) return;
-      throw error;
-    }
+    await sendRange(session, bytes, res);
   }
 
   private async stat(url: URL, res: ServerResponse): Promise<void> {

@@ -53,9 +53,10 @@ export class TaskFiles {
   }
 
   get completedBytes(): number {
-    let bytes = 0;
-    for (let i = 0; i < this.task.pieceCount; i++) if (this.bitfield.has(i)) bytes += this.range(i).end - this.range(i).start;
-    return bytes;
+    const { pieceCount, pieceLength, size } = this.task;
+    // Every piece is pieceLength long except possibly the last.
+    const shortfall = pieceCount > 0 && this.bitfield.has(pieceCount - 1) ? pieceCount * pieceLength - size : 0;
+    return this.bitfield.count * pieceLength - shortfall;
   }
 
   range(index: number): ByteRange {

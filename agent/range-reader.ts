@@ -1,3 +1,6 @@
+import type { ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { piecesForRange, type ByteRange } from '../core/piece-math.ts';
 import type { TaskSession } from './task-session.ts';
 
@@ -29,5 +32,21 @@ export async function* readRange(session: TaskSession, range: ByteRange, signal?
   } finally {
     files.users--;
     files.touch();
+  }
+}
+
+/**
+ * Sends `range` as the body of `res` (headers already written). A client that
+ * hangs up ends it quietly; any other failure cuts the connection, so the client
+ * sees a short body, never wrong bytes.
+ */
+export async function sendRange(session: TaskSession, range: ByteRange, res: ServerResponse): Promise<void> {
+  const controller = new AbortController();
+  res.once('close', () => controller.abort(new Error('client closed the connection')));
+  try {
+    await pipeline(Readable.from(readRange(session, range, controller.signal), { objectMode: false, highWaterMark: 1024 * 1024 }), res);
+  } catch (error) {
+    if (controller.signal.aborted && !res.writableFinished) return;
+    throw error;
   }
 }

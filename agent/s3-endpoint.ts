@@ -1,13 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HttpListener } from './http-server.ts';
 import { stat } from 'node:fs/promises';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { BadRequestError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
 import { canonicalS3Url, parseS3Url } from '../core/origin-url.ts';
 import { parseByteRange, type ByteRange } from '../core/piece-math.ts';
-import { readRange } from './range-reader.ts';
+import { sendRange } from './range-reader.ts';
 import { S3Error, S3_ERRORS, newRequestId, sendS3Error, toS3Error } from './s3-xml.ts';
 import type { TaskManager } from './task-manager.ts';
 import type { TaskSession } from './task-session.ts';
@@ -165,16 +163,7 @@ export class S3Endpoint {
       res.end();
       return;
     }
-    const controller = new AbortController();
-    res.once('close', () => controller.abort(new Error('client closed the connection')));
-    try {
-      await pipeline(Readable.from(readRange(session, bytes, controller.signal), { objectMode: false, highWaterMark: 1024 * 1024 }), res);
-    } catch (error) {
-      // The client went away: nothing to report. Otherwise the connection is cut
-      // (the headers are out), so the client sees a short body, never wrong bytes.
-      if (controller.signal.aborted && !res.writableFinished) return;
-      throw error;
-    }
+    await sendRange(session, bytes, res);
   }
 
   /**

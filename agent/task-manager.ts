@@ -1,17 +1,12 @@
 import { UnavailableError } from '../core/errors.ts';
-import type { Logger } from '../core/log.ts';
 import { canonicalOriginUrl, parseOriginUrl, type OriginLocation } from '../core/origin-url.ts';
 import { choosePieceLength, pieceCountOf } from '../core/piece-math.ts';
 import type { AnnounceResponse, TaskInfo } from '../core/schemas.ts';
 import { computeTaskId } from '../core/task-id.ts';
 import { Announcer, type PeerIdentity } from './announcer.ts';
-import type { DownloadLimits } from './downloader.ts';
 import { Manifest } from './manifest.ts';
-import type { OriginFetcher } from './origin.ts';
-import type { PeerClient } from './peer-client.ts';
 import type { PieceStore, TaskFiles } from './piece-store.ts';
-import type { SchedulerClient } from './scheduler-client.ts';
-import { TaskSession } from './task-session.ts';
+import { TaskSession, type SessionDeps } from './task-session.ts';
 
 export interface PullProgress {
   readonly taskId: string;
@@ -30,16 +25,9 @@ export interface PullResult extends PullProgress {
   readonly direct: boolean;
 }
 
-export interface TaskManagerOptions {
+export interface TaskManagerOptions extends SessionDeps {
   readonly store: PieceStore;
-  readonly scheduler: SchedulerClient;
   readonly identity: PeerIdentity;
-  readonly peers: PeerClient;
-  readonly origin: OriginFetcher;
-  readonly log: Logger;
-  readonly uploads: () => number;
-  readonly limits?: Partial<DownloadLimits>;
-  readonly schedulerGraceMs?: number;
 }
 
 /**
@@ -82,6 +70,7 @@ export class TaskManager {
     } finally {
       files.users--;
       if (onProgress) listeners.delete(onProgress);
+      if (listeners.size === 0) this.progressListeners.delete(task.id);
     }
     files.touch();
     const progress = {

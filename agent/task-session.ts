@@ -11,13 +11,8 @@ import type { PeerClient } from './peer-client.ts';
 import type { TaskFiles } from './piece-store.ts';
 import type { SchedulerClient } from './scheduler-client.ts';
 
-export interface TaskSessionOptions {
-  readonly task: TaskInfo;
-  readonly location: OriginLocation;
-  readonly files: TaskFiles;
-  readonly manifest: Manifest;
-  /** Absent in direct mode (the scheduler could not be reached). */
-  readonly announcer?: Announcer;
+/** What every session of an agent shares (the task manager passes its own). */
+export interface SessionDeps {
   readonly scheduler: SchedulerClient;
   readonly identity: { readonly peerId: string; readonly site: string };
   readonly peers: PeerClient;
@@ -27,6 +22,15 @@ export interface TaskSessionOptions {
   readonly limits?: Partial<DownloadLimits>;
   /** How long the scheduler may be unreachable before a starved pull reads S3 directly. */
   readonly schedulerGraceMs?: number;
+}
+
+export interface TaskSessionOptions extends SessionDeps {
+  readonly task: TaskInfo;
+  readonly location: OriginLocation;
+  readonly files: TaskFiles;
+  readonly manifest: Manifest;
+  /** Absent in direct mode (the scheduler could not be reached). */
+  readonly announcer?: Announcer;
   readonly onComplete: (session: TaskSession) => void;
   readonly onFailed: (session: TaskSession, error: unknown) => void;
   readonly onPiece?: () => void;

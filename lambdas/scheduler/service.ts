@@ -95,10 +95,10 @@ export class SchedulerService {
     const interval = finished ? Math.min(DEFAULTS.maxAnnounceIntervalMs, 10 * swarmInterval) : swarmInterval;
     const log = this.deps.log.child({ taskId: task.id, peerId: request.peerId });
 
-    if (request.event === 'register') await this.countPeer(task);
     if (task.blocked.includes(request.peerId)) {
       throw new ForbiddenError('this peer was reported for serving bad data and is blocked for this task', { context: { taskId: task.id } });
     }
+    if (request.event === 'register') await this.countPeer(task);
     if (request.badParents?.length) {
       await this.deps.tasks.block(task.id, request.badParents);
       // A blocked peer also loses any back-to-source grant, so an honest agent can take over.
