@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentProcess } from './stack/agent-process.ts';
 import type { Artifact } from './stack/artifact.ts';
 import { LocalStack } from './stack/local-stack.ts';
-import { malformedRequests, seededRandom, type Endpoint, type FuzzRequest } from './stack/malformed-requests.ts';
+import { malformedRequests, type Endpoint, type FuzzRequest } from './stack/malformed-requests.ts';
+import { seededRandom } from './stack/seeded-random.ts';
 import { pullThrough } from './stack/swarm-pull.ts';
 
 const SEED = Number(process.env.MAYFLY_FUZZ_SEED ?? 20261127);
