@@ -96,7 +96,7 @@ export class Announcer {
   /** Announce now (the downloader ran out of parents), at most once per minGapMs. */
   poke(): void {
     if (this.stopped || this.inFlight) return;
-    if (Date.now() - this.lastAt < (this.options.minGapMs ?? 300)) return;
+    if (Date.now() - this.lastAt < (this.options.minGapMs ?? 1_000)) return;
     this.inFlight = this.announce('progress', true)
       .then(() => undefined, (error) => this.options.log.warn('announce failed', { error }))
       .finally(() => {

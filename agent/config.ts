@@ -66,7 +66,7 @@ export function loadAgentConfig(flags: Record<string, string | boolean | undefin
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(peerId)) throw new BadRequestError('--peer-id must be 1-64 characters of A-Z a-z 0-9 . _ -');
   const auth = pick('auth', 'MAYFLY_AUTH') ?? 'token';
   if (auth !== 'token' && auth !== 'sigv4') throw new BadRequestError(`--auth must be token or sigv4, got ${JSON.stringify(auth)}`);
-  const concurrency = Number(pick('upload-concurrency', 'MAYFLY_UPLOAD_CONCURRENCY') ?? 16);
+  const concurrency = Number(pick('upload-concurrency', 'MAYFLY_UPLOAD_CONCURRENCY') ?? 4);
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new BadRequestError('--upload-concurrency must be a positive integer');
   return {
     peerId,

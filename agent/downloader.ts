@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { Bitfield } from '../core/bitfield.ts';
 import { IntegrityError, MayflyError, NotFoundError, UnavailableError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
@@ -14,16 +15,20 @@ export interface DownloadLimits {
   readonly maxInflight: number;
   readonly perParent: number;
   readonly originInflight: number;
+  /** Least time between two bitfield requests to one parent. */
   readonly bitfieldPollMs: number;
+  /** How long a parent may hold a bitfield request waiting for a piece this pull has not heard of. */
+  readonly bitfieldWaitMs: number;
   /** Transfer failures before a parent is dropped. */
   readonly maxParentFailures: number;
 }
 
 export const DEFAULT_DOWNLOAD_LIMITS: DownloadLimits = {
-  maxInflight: 12,
-  perParent: 3,
-  originInflight: 8,
-  bitfieldPollMs: 300,
+  maxInflight: 4,
+  perParent: 2,
+  originInflight: 2,
+  bitfieldPollMs: 200,
+  bitfieldWaitMs: 5_000,
   maxParentFailures: 3,
 };
 
@@ -78,7 +83,7 @@ export class Downloader {
   private readonly parents = new Map<string, ParentState>();
   private readonly missing: Set<number>;
   private readonly inflight = new Map<number, string>();
-  private controller = new AbortController();
+  private controller = pullController();
   private originAllowed = false;
   private originActive = 0;
   private originFailures = 0;
@@ -148,11 +153,11 @@ export class Downloader {
 
   /** Fetches every wanted piece; resolves when none is missing. Can run again after want(). */
   async run(): Promise<void> {
-    if (this.controller.signal.aborted && !this.fatal) this.controller = new AbortController();
+    if (this.controller.signal.aborted && !this.fatal) this.controller = pullController();
     try {
       while (this.missing.size > 0) {
         if (this.fatal) throw this.fatal;
-        this.pollBitfields();
+        this.watchParents();
         const started = this.assign();
         if (!started && this.inflight.size === 0) this.options.onStarved();
         await this.waitForWake(this.inflight.size === 0 ? 100 : 500);
@@ -199,6 +204,7 @@ export class Downloader {
     parent.inflight++;
     this.inflight.set(index, parent.info.peerId);
     const writer = files.pieceWriter(index);
+    const started = Date.now();
     peers
       .piece(parent.info.addr, task.id, index, task.pieceCount, writer, this.options.credential?.(), this.controller.signal)
       .then(async (bitfield) => {
@@ -220,6 +226,7 @@ export class Downloader {
           });
         }
         files.markVerified(index, digest);
+        this.options.log.debug('piece from parent', { index, parent: parent.info.peerId, ms: Date.now() - started });
         this.missing.delete(index);
         this.bytesFromPeers += writer.written;
         parent.failures = 0;
@@ -250,6 +257,9 @@ export class Downloader {
         this.options.log.warn('parent keeps advertising pieces it does not serve; dropping and reporting it', { parent: peerId });
         this.markBad(parent);
       }
+    } else if (error instanceof UnavailableError && error.context.piece === true) {
+      // The parent is sending this piece to another child: get it from there, ask this parent for others.
+      parent.bitfield?.clear(index);
     } else if (error instanceof UnavailableError) {
       parent.busyUntil = Date.now() + error.retryAfterMs;
     } else if (error instanceof MayflyError && error.code === 'StorageFailure') {
@@ -282,18 +292,21 @@ export class Downloader {
     const { files, task, location, origin, publisher, manifest, log } = this.options;
     this.originActive++;
     this.inflight.set(index, 'origin');
+    const started = Date.now();
     origin
       .fetchPiece(task, location, () => files.pieceWriter(index), index, this.controller.signal, this.options.presignedUrl)
       .then(async (writer) => {
         const digest = await writer.finish();
         this.bytesFromOrigin += writer.written;
+        log.debug('piece from origin', { index, ms: Date.now() - started });
         manifest.set(index, digest);
         // The piece counts for this pull at once, but is advertised to children only once
         // its digest is published, so they can always verify it.
         files.unpublished.add(index);
+        files.fromOrigin.add(index);
         files.markVerified(index, digest);
         void publisher.publish(index, digest).then((published) => {
-          if (published) files.unpublished.delete(index);
+          if (published) files.markPublished(index);
           else log.warn('digest not published; piece kept locally but not served', { index });
         });
         this.missing.delete(index);
@@ -312,16 +325,23 @@ export class Downloader {
       });
   }
 
-  private pollBitfields(): void {
+  /**
+   * Keeps one bitfield request open per parent: the first answers at once,
+   * later ones wait until the parent has a piece this pull neither has nor
+   * knows the parent has. Piece answers carry the bitfield too, so a busy
+   * parent is rarely asked at all.
+   */
+  private watchParents(): void {
     const now = Date.now();
-    const { peers, task } = this.options;
+    const { peers, task, files } = this.options;
     for (const parent of this.parents.values()) {
       if (parent.dead || parent.polling || parent.bitfield?.complete) continue;
       if (now - parent.lastPoll < this.limits.bitfieldPollMs) continue;
       parent.polling = true;
       parent.lastPoll = now;
+      const watch = parent.bitfield ? { known: parent.bitfield.union(files.bitfield), waitMs: this.limits.bitfieldWaitMs } : undefined;
       peers
-        .bitfield(parent.info.addr, task.id, task.pieceCount, this.options.credential?.(), this.controller.signal)
+        .bitfield(parent.info.addr, task.id, task.pieceCount, this.options.credential?.(), this.controller.signal, watch)
         .then((bitfield) => {
           parent.bitfield = bitfield;
           parent.bitfieldAt = Date.now();
@@ -362,10 +382,27 @@ function pickParent(parents: readonly ParentState[], index: number, perParent: n
   let best: ParentState | undefined;
   for (const parent of parents) {
     if (parent.inflight >= perParent || !parent.bitfield!.has(index)) continue;
-    // Fewest transfers in flight first; seeds and finished parents break ties.
-    if (!best || parent.inflight < best.inflight || (parent.inflight === best.inflight && Math.random() < 0.5)) best = parent;
+    // Fewest transfers in flight first; then peers that are still downloading, so the upload of
+    // sources and seeds is left for the pieces only they have; random among equals.
+    if (!best || parent.inflight < best.inflight) best = parent;
+    else if (parent.inflight === best.inflight) {
+      const order = reserve(parent) - reserve(best);
+      if (order < 0 || (order === 0 && Math.random() < 0.5)) best = parent;
+    }
   }
   return best;
+}
+
+/** 1 for parents whose upload is best kept for rare pieces: the back-to-source agent and complete peers. */
+function reserve(parent: ParentState): number {
+  return parent.info.source || parent.info.seed || parent.bitfield!.complete ? 1 : 0;
+}
+
+/** One signal is shared by every request of a pull (pieces and bitfield watches), so no listener limit. */
+function pullController(): AbortController {
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  return controller;
 }
 
 function shuffle<T>(items: T[]): void {

@@ -6,6 +6,7 @@ import type { OriginLocation, S3Location } from '../core/origin-url.ts';
 import type { TaskInfo } from '../core/schemas.ts';
 import type { PieceWriter } from './piece-store.ts';
 import { readPresignedRange } from './presigned-get.ts';
+import { drainInto } from './body-sink.ts';
 
 export interface OriginOptions {
   readonly s3: S3Client;
@@ -103,7 +104,7 @@ export class OriginFetcher {
       throw toOriginError(error, where, index);
     }
     try {
-      for await (const chunk of body) await writer.write(chunk as Buffer);
+      await drainInto(body, writer);
     } catch (error) {
       body.destroy();
       if (error instanceof MayflyError) throw error;

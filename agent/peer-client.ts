@@ -2,8 +2,10 @@ import { Agent, request, type IncomingMessage } from 'node:http';
 import { Bitfield } from '../core/bitfield.ts';
 import { MayflyError, NotFoundError, UnavailableError } from '../core/errors.ts';
 import { PEER_CREDENTIAL_HEADER } from '../core/peer-credential.ts';
+import { KNOWN_HEADER, WAIT_HEADER, type BitfieldWatch } from './bitfield-watch.ts';
 import { BITFIELD_HEADER } from './peer-server.ts';
 import type { PieceWriter } from './piece-store.ts';
+import { drainInto } from './body-sink.ts';
 
 /** A parent failed to deliver: timeout, reset, wrong length, HTTP error. */
 export class PeerTransferError extends MayflyError {
@@ -24,8 +26,20 @@ export class PeerClient {
     this.agent = new Agent({ keepAlive: true, maxSockets: options.maxSocketsPerParent, scheduling: 'lifo' });
   }
 
-  async bitfield(addr: string, taskId: string, pieceCount: number, credential: string | undefined, signal?: AbortSignal): Promise<Bitfield> {
-    const res = await this.get(`${addr}/v1/tasks/${taskId}/bitfield`, credential, signal);
+  /**
+   * A parent's advertised bitfield. With `watch`, the parent holds the request
+   * until it has a piece outside `watch.known` (or `watch.waitMs` passes).
+   */
+  async bitfield(
+    addr: string,
+    taskId: string,
+    pieceCount: number,
+    credential: string | undefined,
+    signal?: AbortSignal,
+    watch?: BitfieldWatch,
+  ): Promise<Bitfield> {
+    const headers = watch ? { [KNOWN_HEADER]: watch.known.toBase64(), [WAIT_HEADER]: String(watch.waitMs) } : undefined;
+    const res = await this.get(`${addr}/v1/tasks/${taskId}/bitfield`, credential, signal, headers);
     const chunks: Buffer[] = [];
     for await (const chunk of res) chunks.push(chunk as Buffer);
     await this.check(res, Buffer.concat(chunks));
@@ -68,7 +82,7 @@ export class PeerClient {
       }
     }
     try {
-      for await (const chunk of res) await writer.write(chunk as Buffer);
+      await drainInto(res, writer);
     } catch (error) {
       res.destroy();
       if (error instanceof MayflyError && error.code === 'StorageFailure') throw error;
@@ -84,9 +98,9 @@ export class PeerClient {
     this.agent.destroy();
   }
 
-  private get(url: string, credential: string | undefined, signal?: AbortSignal): Promise<IncomingMessage> {
+  private get(url: string, credential: string | undefined, signal?: AbortSignal, extraHeaders?: Record<string, string>): Promise<IncomingMessage> {
     return new Promise((resolve, reject) => {
-      const headers = credential ? { [PEER_CREDENTIAL_HEADER]: credential } : undefined;
+      const headers = { ...extraHeaders, ...(credential ? { [PEER_CREDENTIAL_HEADER]: credential } : {}) };
       const req = request(url, { agent: this.agent, signal, headers, timeout: this.options.idleTimeoutMs }, resolve);
       req.on('timeout', () => req.destroy(new PeerTransferError(`no answer from ${url} for ${this.options.idleTimeoutMs} ms`)));
       req.on('error', (error) =>
@@ -110,7 +124,8 @@ export class PeerClient {
     }
     if (status === 404) throw new NotFoundError(message, { context: { piece: scope === 'piece' } });
     if (status === 401 || status === 403) throw new PeerTransferError(`parent refused access: ${message}`, { context: { status } });
-    if (status === 503) throw new UnavailableError(message, { context: { retryAfterMs: 200 } });
+    // scope "piece": this parent is busy with this piece only (see SpreadTracker), not with everything.
+    if (status === 503) throw new UnavailableError(message, { context: { retryAfterMs: scope === 'piece' ? 0 : 200, piece: scope === 'piece' } });
     throw new PeerTransferError(message, { context: { status } });
   }
 }

@@ -4,10 +4,11 @@ import { NotFoundError, UnavailableError } from '../core/errors.ts';
 import { PEER_CREDENTIAL_HEADER, verifyCredential } from '../core/peer-credential.ts';
 import type { Logger } from '../core/log.ts';
 import { isHexId } from '../core/task-id.ts';
+import { parseBitfieldWatch, watchAdvertised } from './bitfield-watch.ts';
 import { HttpListener } from './http-server.ts';
 import { sendError, sendJson } from './http-json.ts';
 import type { PieceStore, TaskFiles } from './piece-store.ts';
-import { SpreadTracker } from './spread-tracker.ts';
+import { ORIGIN_PIECE_REST_MS, SpreadTracker } from './spread-tracker.ts';
 import type { Bitfield } from '../core/bitfield.ts';
 import type { Throttle } from './throttle.ts';
 
@@ -29,6 +30,8 @@ export interface UploadStats {
   piecesServed: number;
   bytesServed: number;
   rejectedBusy: number;
+  /** Piece requests sent elsewhere because the piece was already on its way to another child. */
+  rejectedSpreading: number;
 }
 
 const PIECE_PATH = /^\/v1\/tasks\/([^/]+)\/pieces\/(\d{1,9})$/;
@@ -40,7 +43,7 @@ const BITFIELD_PATH = /^\/v1\/tasks\/([^/]+)\/bitfield$/;
  * children learn new pieces without polling.
  */
 export class PeerServer {
-  readonly stats: UploadStats = { active: 0, piecesServed: 0, bytesServed: 0, rejectedBusy: 0 };
+  readonly stats: UploadStats = { active: 0, piecesServed: 0, bytesServed: 0, rejectedBusy: 0, rejectedSpreading: 0 };
   private listener?: HttpListener;
   private readonly spread = new SpreadTracker();
 
@@ -72,15 +75,25 @@ export class PeerServer {
       return this.servePiece(res, match[1], Number(match[2]));
     }
     match = BITFIELD_PATH.exec(path);
-    if (match) {
-      const files = this.authorize(req, match[1]);
-      return sendJson(res, 200, { pieceCount: files.task.pieceCount, bitfield: this.advertised(files).toBase64() });
-    }
+    if (match) return this.serveBitfield(req, res, this.authorize(req, match[1]));
     throw new NotFoundError(`no route for ${path}`);
   }
 
+  /** The bitfield at once, or (with watch headers) once it holds news for the child. */
+  private async serveBitfield(req: IncomingMessage, res: ServerResponse, files: TaskFiles): Promise<void> {
+    const watch = parseBitfieldWatch(req, files.task.pieceCount);
+    let bitfield = this.advertised(files);
+    if (watch) {
+      const closed = new AbortController();
+      res.once('close', () => closed.abort());
+      bitfield = await watchAdvertised(files, () => this.advertised(files), watch, closed.signal);
+      if (closed.signal.aborted) return;
+    }
+    sendJson(res, 200, { pieceCount: files.task.pieceCount, bitfield: bitfield.toBase64() });
+  }
+
   private advertised(files: TaskFiles): Bitfield {
-    return this.spread.filter(files.task.id, files.advertised(), files.complete);
+    return this.spread.filter(files.task.id, files.advertised(), files.complete, (index) => files.fromOrigin.has(index));
   }
 
   /** Children must show the credential the scheduler gave them for this task. */
@@ -108,6 +121,10 @@ export class PeerServer {
       this.stats.rejectedBusy++;
       throw new UnavailableError('upload slots are full', { context: { retryAfterMs: 200 } });
     }
+    if (!this.spread.tryStart(taskId, index, files.complete, files.fromOrigin.has(index))) {
+      this.stats.rejectedSpreading++;
+      throw new UnavailableError(`piece ${index} is on its way to another child; fetch it from there`, { context: { retryAfterMs: 0, piece: true } });
+    }
     const range = files.range(index);
     this.stats.active++;
     try {
@@ -119,10 +136,13 @@ export class PeerServer {
       if (this.options.throttle) await pipeline(files.readStream(range), this.options.throttle.stream(), res);
       else await pipeline(files.readStream(range), res);
       this.stats.piecesServed++;
-      this.spread.noteServed(taskId, index);
       this.stats.bytesServed += range.end - range.start;
     } finally {
       this.stats.active--;
+      this.spread.finish(taskId, index);
+      // The piece is on offer again (at once, or after its rest): children waiting for news hear of it.
+      files.advertisedChanged();
+      if (files.fromOrigin.has(index) && !files.complete) setTimeout(() => files.advertisedChanged(), ORIGIN_PIECE_REST_MS + 10).unref();
     }
   }
 }

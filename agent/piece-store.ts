@@ -32,7 +32,10 @@ export class TaskFiles {
   peerKey?: string;
   /** Pieces read from the origin whose digest could not be published: kept, but never served. */
   readonly unpublished = new Set<number>();
+  /** Pieces this agent read from the origin in this run: the swarm's rarest (see SpreadTracker). */
+  readonly fromOrigin = new Set<number>();
   private readonly verifiedListeners = new Set<(index: number) => void>();
+  private readonly advertisedListeners = new Set<() => void>();
   private handle?: FileHandle;
   private persistTimer?: NodeJS.Timeout;
   private persisting: Promise<void> = Promise.resolve();
@@ -88,6 +91,25 @@ export class TaskFiles {
     this.lastUsedAt = Date.now();
     this.schedulePersist();
     for (const listener of this.verifiedListeners) listener(index);
+    if (!this.unpublished.has(index)) this.advertisedChanged();
+  }
+
+  /** A piece read from the origin whose digest is now published: children may have it. */
+  markPublished(index: number): void {
+    if (!this.unpublished.delete(index)) return;
+    this.schedulePersist();
+    this.advertisedChanged();
+  }
+
+  /** Calls `listener` whenever advertised() may have grown; returns the unsubscribe function. */
+  onAdvertised(listener: () => void): () => void {
+    this.advertisedListeners.add(listener);
+    return () => this.advertisedListeners.delete(listener);
+  }
+
+  /** Tells watchers advertised() may have grown (also used when a resting piece is offered again). */
+  advertisedChanged(): void {
+    for (const listener of [...this.advertisedListeners]) listener();
   }
 
   /** What peers may see: verified pieces that children can check against the manifest. */
@@ -174,7 +196,7 @@ const WRITE_BATCH_BYTES = 1024 * 1024;
 export class PieceWriter {
   private readonly hash: Hash = createHash('sha256');
   private position: number;
-  private batch: Uint8Array[] = [];
+  private batch: Buffer[] = [];
   private batchBytes = 0;
   written = 0;
 
@@ -186,17 +208,20 @@ export class PieceWriter {
     return this.range.end - this.range.start;
   }
 
-  async write(chunk: Uint8Array): Promise<void> {
+  /**
+   * Hashes and queues one chunk. Returns a promise only when the caller must
+   * wait before the next chunk (a batch is going to disk, or the download limit
+   * is reached); most chunks cost no promise at all.
+   */
+  write(chunk: Buffer): Promise<void> | undefined {
     if (this.written + chunk.length > this.expectedLength) {
       throw new StorageError('piece is longer than expected', { context: { expected: this.expectedLength } });
     }
-    // Pausing here (inside the caller's read loop) makes the download limit hold on the wire.
-    await this.throttle?.consume(chunk.length);
-    this.hash.update(chunk);
-    this.batch.push(chunk);
-    this.batchBytes += chunk.length;
     this.written += chunk.length;
-    if (this.batchBytes >= WRITE_BATCH_BYTES) await this.flush();
+    // Pausing the caller's read loop makes the download limit hold on the wire.
+    const wait = this.throttle?.consume(chunk.length);
+    if (wait) return wait.then(() => this.accept(chunk));
+    return this.accept(chunk);
   }
 
   /** Writes what is left and returns the piece's sha256, once all its bytes have arrived. */
@@ -208,17 +233,30 @@ export class PieceWriter {
     return this.hash.digest('hex');
   }
 
+  private accept(chunk: Buffer): Promise<void> | undefined {
+    this.hash.update(chunk);
+    this.batch.push(chunk);
+    this.batchBytes += chunk.length;
+    return this.batchBytes >= WRITE_BATCH_BYTES ? this.flush() : undefined;
+  }
+
+  /** One positional writev per batch: no copy into a bigger buffer. */
   private async flush(): Promise<void> {
     if (this.batchBytes === 0) return;
-    const data = this.batch.length === 1 ? this.batch[0] : Buffer.concat(this.batch, this.batchBytes);
+    let buffers = this.batch;
+    let remaining = this.batchBytes;
     this.batch = [];
     this.batchBytes = 0;
     await guard(this.path, async () => {
-      let offset = 0;
-      while (offset < data.length) {
-        const { bytesWritten } = await this.handle.write(data, offset, data.length - offset, this.position);
-        offset += bytesWritten;
+      while (remaining > 0) {
+        const { bytesWritten } = await this.handle.writev(buffers, this.position);
         this.position += bytesWritten;
+        remaining -= bytesWritten;
+        // A short write is rare (disk nearly full, a signal); go on with what is left.
+        if (remaining > 0) {
+          const all = Buffer.concat(buffers);
+          buffers = [all.subarray(all.length - remaining)];
+        }
       }
     });
   }

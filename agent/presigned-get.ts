@@ -2,6 +2,7 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { BadRequestError, ForbiddenError, MayflyError, NotFoundError, OriginChangedError, UnavailableError } from '../core/errors.ts';
 import type { PieceWriter } from './piece-store.ts';
+import { drainInto } from './body-sink.ts';
 
 export interface RangeReadOptions {
   /**
@@ -80,7 +81,7 @@ export async function readPresignedRange(
     throw new UnavailableError(`origin sent ${length} bytes for a ${writer.expectedLength}-byte piece`, { context: { retryAfterMs: 200 } });
   }
   try {
-    for await (const chunk of res) await writer.write(chunk as Buffer);
+    await drainInto(res, writer);
   } catch (error) {
     res.destroy();
     if (error instanceof MayflyError) throw error;

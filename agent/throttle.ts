@@ -13,16 +13,19 @@ export class Throttle {
     this.bucket = new TokenBucket(bytesPerSecond, Math.max(64 * 1024, bytesPerSecond / 20));
   }
 
-  async consume(bytes: number): Promise<void> {
+  /** Takes `bytes` from the bucket; a promise to wait on when it ran dry, else nothing. */
+  consume(bytes: number): Promise<void> | undefined {
     const wait = this.bucket.take(bytes);
-    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    return wait > 0 ? new Promise((resolve) => setTimeout(resolve, wait)) : undefined;
   }
 
   /** A pass-through stream that paces what flows through it. */
   stream(): Transform {
     return new Transform({
       transform: (chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback) => {
-        this.consume(chunk.length).then(() => done(null, chunk), done);
+        const wait = this.consume(chunk.length);
+        if (wait) wait.then(() => done(null, chunk), done);
+        else done(null, chunk);
       },
     });
   }

@@ -27,6 +27,20 @@ describe('Bitfield', () => {
     expect(decoded.count).toBe(3);
   });
 
+  it('tells whether one set holds news for another, and unites them', () => {
+    const parent = new Bitfield(20);
+    const known = new Bitfield(20);
+    [1, 17].forEach((i) => parent.set(i));
+    [1, 5].forEach((i) => known.set(i));
+    expect(parent.hasAnyNotIn(known)).toBe(true);
+    known.set(17);
+    expect(parent.hasAnyNotIn(known)).toBe(false);
+    expect(new Bitfield(20).hasAnyNotIn(known)).toBe(false);
+    expect(parent.union(known).indexes()).toEqual([1, 5, 17]);
+    expect(parent.indexes()).toEqual([1, 17]);
+    expect(() => parent.hasAnyNotIn(new Bitfield(21))).toThrow(/lengths differ/);
+  });
+
   it('handles large fields', () => {
     const field = new Bitfield(100_000);
     for (let i = 0; i < 100_000; i += 7) field.set(i);

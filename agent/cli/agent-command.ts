@@ -21,7 +21,7 @@ Options (each also as an environment variable):
   --api-host ADDR          local API bind address (MAYFLY_API_HOST, default 127.0.0.1)
   --api-port N             local API port (MAYFLY_API_PORT, default 7401, 0 = any)
   --s3-port N              S3-compatible GetObject/HeadObject endpoint on --api-host (MAYFLY_S3_PORT, default 7403, 0 = any)
-  --upload-concurrency N   uploads served at once (MAYFLY_UPLOAD_CONCURRENCY, default 16)
+  --upload-concurrency N   uploads served at once (MAYFLY_UPLOAD_CONCURRENCY, default 4)
   --upload-limit RATE      upload bandwidth, e.g. 50MiB or 400Mbit (MAYFLY_UPLOAD_LIMIT, default unlimited)
   --download-limit RATE    download bandwidth (MAYFLY_DOWNLOAD_LIMIT, default unlimited)
   --cache-quota SIZE       disk cache quota, e.g. 20GiB (MAYFLY_CACHE_QUOTA, default 20GiB)

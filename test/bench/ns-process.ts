@@ -100,6 +100,11 @@ export class NsProcess {
     return this.pid ? processCpuSeconds(this.pid) : 0;
   }
 
+  /** The kernel's share of cpuSeconds() (system time: syscalls, and the network stack they run). */
+  systemCpuSeconds(): number {
+    return this.pid ? processCpuTimes(this.pid).system : 0;
+  }
+
   /** Peak resident set size so far, in bytes (Linux VmHWM). */
   peakRssBytes(): number {
     if (!this.pid) return 0;
@@ -146,12 +151,17 @@ export function killAllNsProcesses(): void {
 const CLOCK_TICKS = 100;
 
 export function processCpuSeconds(pid: number): number {
+  const { user, system } = processCpuTimes(pid);
+  return user + system;
+}
+
+export function processCpuTimes(pid: number): { user: number; system: number } {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // Fields after the command name (which may hold spaces) start after the last ')'.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+    return { user: Number(fields[11]) / CLOCK_TICKS, system: Number(fields[12]) / CLOCK_TICKS };
   } catch {
-    return 0;
+    return { user: 0, system: 0 };
   }
 }

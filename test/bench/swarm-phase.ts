@@ -55,6 +55,10 @@ export interface PhaseOptions {
   readonly log: (line: string) => void;
   /** The agent program (bundle or agent/bin/mayfly.mjs). */
   readonly agentBin: string;
+  /** Extra node flags for the agents, e.g. `--cpu-prof --cpu-prof-dir=DIR` to profile them. */
+  readonly agentNodeArgs?: readonly string[];
+  /** `debug` logs every piece with where it came from and how long it took. */
+  readonly agentLogLevel?: string;
 }
 
 export interface HostResult {
@@ -181,7 +185,7 @@ async function startAgent(host: BenchHost, options: PhaseOptions): Promise<NsPro
     name: `agent ${host.name}`,
     ns: host.ns,
     command: process.execPath,
-    args: [options.agentBin, 'agent'],
+    args: [...(options.agentNodeArgs ?? []), options.agentBin, 'agent'],
     cwd: REPO_ROOT,
     logFile: join(options.runDir, host.name, 'agent.log'),
     readyTimeoutMs: 120_000,
@@ -197,7 +201,7 @@ async function startAgent(host: BenchHost, options: PhaseOptions): Promise<NsPro
       MAYFLY_PEER_PORT: String(AGENT_PEER_PORT),
       MAYFLY_API_PORT: String(AGENT_API_PORT),
       MAYFLY_SITE: options.siteNames[host.site],
-      MAYFLY_LOG_LEVEL: 'info',
+      MAYFLY_LOG_LEVEL: options.agentLogLevel ?? 'info',
     },
   });
   await agent.start();
@@ -249,6 +253,7 @@ function interSiteBytes(topology: Topology): number | undefined {
 function roleCpu(agents: Map<string, NsProcess>, pullers: Map<string, NsProcess>, infra: Readonly<Record<string, NsProcess>>): Record<string, number> {
   const roles: Record<string, number> = {
     agents: sum([...agents.values()].map((agent) => agent.cpuSeconds())),
+    'agents (system)': sum([...agents.values()].map((agent) => agent.systemCpuSeconds())),
     pullers: sum([...pullers.values()].map((puller) => puller.cpuSeconds())),
   };
   for (const [role, process] of Object.entries(infra)) roles[role] = process.cpuSeconds();

@@ -45,11 +45,13 @@ const { values } = parseArgs({
     'budget-s': { type: 'string', default: '570' },
     'keep-logs': { type: 'string' },
     agent: { type: 'string', default: 'bundle' },
+    'agent-node-args': { type: 'string' },
+    'agent-log-level': { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
 if (values.help) {
-  console.log('Usage: npm run bench:swarm -- [--hosts 16] [--size-mib 256] [--host-mbit 100] [--origin-mbit 100] [--inter-site-mbit 50] [--mtu 9000] [--phases mayfly,direct | two-site] [--json FILE] [--svg FILE]');
+  console.log('Usage: npm run bench:swarm -- [--hosts 16] [--size-mib 256] [--host-mbit 100] [--origin-mbit 100] [--inter-site-mbit 50] [--mtu 9000] [--phases mayfly,direct | two-site] [--json FILE] [--svg FILE] [--agent-node-args="--cpu-prof --cpu-prof-dir=DIR"] [--agent-log-level debug --keep-logs DIR]');
   process.exit(0);
 }
 
@@ -183,6 +185,8 @@ try {
         infra: { origin: run.origin, control: run.control },
         log,
         agentBin,
+        agentNodeArgs: values['agent-node-args']?.split(' ').filter(Boolean),
+        agentLogLevel: values['agent-log-level'],
       });
       results.push(result);
       printPhase(result);
@@ -205,6 +209,8 @@ try {
       infra: { origin: run.origin, control: run.control },
       log,
       agentBin,
+      agentNodeArgs: values['agent-node-args']?.split(' ').filter(Boolean),
+        agentLogLevel: values['agent-log-level'],
     });
     results.push(result);
     printPhase(result);
