@@ -226,7 +226,7 @@ export class Downloader {
           });
         }
         files.markVerified(index, digest);
-        this.options.log.debug('piece from parent', { index, parent: parent.info.peerId, ms: Date.now() - started });
+        this.options.log.debug('piece from parent', { index, parent: parent.info.peerId, ms: Date.now() - started, chunks: writer.chunks });
         this.missing.delete(index);
         this.bytesFromPeers += writer.written;
         parent.failures = 0;
@@ -298,7 +298,7 @@ export class Downloader {
       .then(async (writer) => {
         const digest = await writer.finish();
         this.bytesFromOrigin += writer.written;
-        log.debug('piece from origin', { index, ms: Date.now() - started });
+        log.debug('piece from origin', { index, ms: Date.now() - started, chunks: writer.chunks });
         manifest.set(index, digest);
         // The piece counts for this pull at once, but is advertised to children only once
         // its digest is published, so they can always verify it.

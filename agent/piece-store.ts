@@ -199,6 +199,8 @@ export class PieceWriter {
   private batch: Buffer[] = [];
   private batchBytes = 0;
   written = 0;
+  /** Chunks received so far (for the data-path debug log: bytes per read say how batched the socket reads are). */
+  chunks = 0;
 
   constructor(private readonly handle: FileHandle, readonly range: ByteRange, private readonly path: string, private readonly throttle?: Throttle) {
     this.position = range.start;
@@ -218,6 +220,7 @@ export class PieceWriter {
       throw new StorageError('piece is longer than expected', { context: { expected: this.expectedLength } });
     }
     this.written += chunk.length;
+    this.chunks++;
     // Pausing the caller's read loop makes the download limit hold on the wire.
     const wait = this.throttle?.consume(chunk.length);
     if (wait) return wait.then(() => this.accept(chunk));

@@ -6,6 +6,7 @@
  * failing benchmark can kill them all synchronously.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { setPriority } from 'node:os';
 import { createWriteStream, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 
@@ -21,6 +22,8 @@ export interface NsProcessOptions {
   readonly logFile: string;
   readonly cwd?: string;
   readonly readyTimeoutMs?: number;
+  /** Scheduling priority (nice, -20..19) to run at; undefined keeps the bench's own. */
+  readonly nice?: number;
 }
 
 export class NsProcess {
@@ -50,6 +53,8 @@ export class NsProcess {
     });
     this.child = child;
     live.add(this);
+    // `ip netns exec` execs the command, so the pid is the program itself.
+    if (this.options.nice !== undefined && child.pid) setPriority(child.pid, this.options.nice);
     child.stdin!.on('error', () => {}); // it may exit before reading everything we send
     const log = createWriteStream(this.options.logFile, { flags: 'a' });
     child.stderr!.pipe(log);
