@@ -26,7 +26,7 @@ export interface DownloadLimits {
 export const DEFAULT_DOWNLOAD_LIMITS: DownloadLimits = {
   maxInflight: 4,
   perParent: 2,
-  originInflight: 2,
+  originInflight: 4,
   bitfieldPollMs: 200,
   bitfieldWaitMs: 5_000,
   maxParentFailures: 3,

@@ -101,6 +101,14 @@ async function straightFromS3(): Promise<object> {
   }
 }
 
+/** The agent's own counters (uploads served, refused, redirected), read once every host is done. */
+async function agentCounters(): Promise<Record<string, number>> {
+  const counters: Record<string, number> = {};
+  const text = await fetch(`${values.api}/metrics`).then((r) => r.text(), () => '');
+  for (const match of text.matchAll(/^mayfly_agent_([a-z_]+)\{[^}]*\} (\d+(?:\.\d+)?)$/gm)) counters[match[1]] = Number(match[2]);
+  return counters;
+}
+
 say({ ready: true });
 const lines = createInterface({ input: process.stdin });
 let goAt: ((epochMs: number) => void) | undefined;
@@ -118,8 +126,9 @@ try {
   say({ done: true, seconds: (Date.now() - started) / 1000, ...result });
   // Hash only when told: an early finisher must not take CPU from hosts still pulling.
   await verify;
-  if (values.sha256) say({ verified: (await sha256File(output)) === values.sha256 });
-  else say({ verified: null });
+  const counters = mode === 'mayfly' ? await agentCounters() : {};
+  if (values.sha256) say({ verified: (await sha256File(output)) === values.sha256, counters });
+  else say({ verified: null, counters });
 } catch (error) {
   say({ done: true, error: `${(error as Error).message} (after ${((Date.now() - (await go)) / 1000).toFixed(1)} s)` });
 } finally {

@@ -68,6 +68,8 @@ export interface HostResult {
   readonly bytesFromPeers: number;
   readonly bytesFromOrigin: number;
   readonly verified: boolean;
+  /** The agent's counters at the end (mayfly phases): pieces served, uploads refused as busy, redirected. */
+  readonly counters?: Record<string, number>;
   readonly error?: string;
   /** Direct pulls: ranged GETs retried after a broken connection. */
   readonly retries?: number;
@@ -137,9 +139,9 @@ export async function runPhase(options: PhaseOptions): Promise<PhaseResult> {
     for (const puller of pullers.values()) puller.send('verify');
     const hosts: HostResult[] = await Promise.all(
       done.map(async ({ host, message, agentCpuSeconds, agentPeakRssMB }) => {
-        const verified = message.error
-          ? false
-          : (await pullers.get(host.name)!.waitFor((m) => 'verified' in m, 120_000)).verified === true;
+        const answer = message.error ? undefined : await pullers.get(host.name)!.waitFor((m) => 'verified' in m, 120_000);
+        const verified = answer?.verified === true;
+        const counters = (answer?.counters ?? {}) as Record<string, number>;
         return {
           host: host.name,
           site: host.site,
@@ -147,6 +149,7 @@ export async function runPhase(options: PhaseOptions): Promise<PhaseResult> {
           bytesFromPeers: Number(message.bytesFromPeers ?? 0),
           bytesFromOrigin: Number(message.bytesFromOrigin ?? 0),
           verified,
+          counters,
           ...(message.retries ? { retries: Number(message.retries) } : {}),
           ...(message.error ? { error: String(message.error) } : {}),
           ...(agentCpuSeconds !== undefined ? { agentCpuSeconds } : {}),

@@ -275,6 +275,14 @@ function printPhase(result: PhaseResult): void {
       (result.interSiteBytes !== undefined ? `; inter-site link carried ${(result.interSiteBytes / 1024 / 1024).toFixed(1)} MiB (${((100 * result.interSiteBytes) / size).toFixed(2)}% of F)` : ''),
   );
   printTimeline(result);
+  const counted = result.hosts.filter((host) => host.counters && Object.keys(host.counters).length > 0);
+  if (counted.length > 0) {
+    const total = (name: string) => counted.reduce((acc, host) => acc + (host.counters![name] ?? 0), 0);
+    log(
+      `uploads (agents' own counters): ${total('pieces_served_total')} pieces served, ${total('uploads_rejected_busy_total')} refused as busy (503), ` +
+        `${total('uploads_redirected_total')} redirected to the child already receiving the piece, ${total('pieces_failed_total')} failed transfers`,
+    );
+  }
   const cpu = Object.entries(result.cpuSecondsByRole).map(([role, seconds]) => `${role} ${seconds.toFixed(1)} s`).join(', ');
   log(`CPU: machine ${(result.cpu.meanBusy * 100).toFixed(0)}% busy on average over ${result.cpu.cores} cores, ≥90% busy in ${(result.cpu.saturatedShare * 100).toFixed(0)}% of samples; ${cpu}`);
 }
