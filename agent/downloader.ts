@@ -27,7 +27,7 @@ export const DEFAULT_DOWNLOAD_LIMITS: DownloadLimits = {
   maxInflight: 4,
   perParent: 2,
   originInflight: 4,
-  bitfieldPollMs: 200,
+  bitfieldPollMs: 500,
   bitfieldWaitMs: 5_000,
   maxParentFailures: 3,
 };
@@ -55,7 +55,10 @@ export interface DownloaderOptions {
 
 interface ParentState {
   info: ParentInfo;
+  /** What it offers now (its advertised bitfield, which may hold back pieces it is spreading). */
   bitfield?: Bitfield;
+  /** Every piece it ever said it has: what a watch is not told again when a held-back piece is offered anew. */
+  seen?: Bitfield;
   bitfieldAt: number;
   /** Pieces it claimed in its bitfield but then did not have. */
   lies: number;
@@ -208,10 +211,7 @@ export class Downloader {
     peers
       .piece(parent.info.addr, task.id, index, task.pieceCount, writer, this.options.credential?.(), this.controller.signal)
       .then(async (bitfield) => {
-        if (bitfield) {
-          parent.bitfield = bitfield;
-          parent.bitfieldAt = Date.now();
-        }
+        if (bitfield) this.learn(parent, bitfield);
         const digest = await writer.finish();
         const expected = await manifest.require(index);
         // Sources publish a digest before advertising a piece, so an unverifiable piece is a bad parent.
@@ -339,13 +339,10 @@ export class Downloader {
       if (now - parent.lastPoll < this.limits.bitfieldPollMs) continue;
       parent.polling = true;
       parent.lastPoll = now;
-      const watch = parent.bitfield ? { known: parent.bitfield.union(files.bitfield), waitMs: this.limits.bitfieldWaitMs } : undefined;
+      const watch = parent.seen ? { known: parent.seen.union(files.bitfield), waitMs: this.limits.bitfieldWaitMs } : undefined;
       peers
         .bitfield(parent.info.addr, task.id, task.pieceCount, this.options.credential?.(), this.controller.signal, watch)
-        .then((bitfield) => {
-          parent.bitfield = bitfield;
-          parent.bitfieldAt = Date.now();
-        })
+        .then((bitfield) => this.learn(parent, bitfield))
         .catch((error) => {
           if (error instanceof NotFoundError) return; // it has not opened the task yet
           if (error instanceof UnavailableError) return; // busy, or its peer key is not there yet
@@ -356,6 +353,12 @@ export class Downloader {
           this.wake();
         });
     }
+  }
+
+  private learn(parent: ParentState, bitfield: Bitfield): void {
+    parent.bitfield = bitfield;
+    parent.bitfieldAt = Date.now();
+    parent.seen = (parent.seen ?? bitfield).union(bitfield);
   }
 
   private wake(): void {

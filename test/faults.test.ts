@@ -32,6 +32,15 @@ async function cachedBytes(agent: AgentProcess, url: string): Promise<number> {
   return tasks.filter((task) => task.url === url).reduce((sum, task) => sum + task.completedBytes, 0);
 }
 
+async function publishedDigests(stack: LocalStack, agent: AgentProcess, url: string): Promise<number> {
+  const listing = (await (await fetch(`${agent.apiUrl}/v1/tasks`)).json()) as { tasks: Array<{ taskId: string; url: string }> };
+  const taskId = listing.tasks.find((task) => task.url === url)?.taskId;
+  if (!taskId) return 0;
+  const response = await fetch(`${stack.scheduler.url}/v1/tasks/${taskId}/digests`, { headers: { authorization: `Bearer ${stack.token}` } });
+  if (!response.ok) return 0;
+  return Object.keys(((await response.json()) as { digests?: Record<string, string> }).digests ?? {}).length;
+}
+
 /** Each fault injected for real: real processes, real servers, real broken connections. */
 describe('faults', () => {
   let stack: LocalStack;
@@ -113,6 +122,8 @@ describe('faults', () => {
     const agent = await stack.startAgent('mid-5xx');
     const pulling = swarmPull(stack, artifact, [agent]);
     await waitFor('the pull to start', async () => (await cachedBytes(agent, artifact.url)) > 0);
+    // The outage starts once at least one piece is shareable (its digest published).
+    await waitFor('a published digest', async () => (await publishedDigests(stack, agent, artifact.url)) > 0);
     stack.schedulerProxy.setFault({ kind: 'error500' });
     try {
       const report = await pulling;
