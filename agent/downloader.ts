@@ -23,6 +23,9 @@ export interface DownloadLimits {
   readonly maxParentFailures: number;
 }
 
+/** How long a pull waits for a new parent's bitfield before reading from the origin anyway. */
+const FIRST_BITFIELD_WAIT_MS = 500;
+
 export const DEFAULT_DOWNLOAD_LIMITS: DownloadLimits = {
   maxInflight: 4,
   perParent: 2,
@@ -67,6 +70,8 @@ interface ParentState {
   failures: number;
   busyUntil: number;
   lastPoll: number;
+  /** When the scheduler first offered it. */
+  addedAt: number;
   polling: boolean;
   dead: boolean;
 }
@@ -135,6 +140,7 @@ export class Downloader {
         failures: 0,
         busyUntil: 0,
         lastPoll: 0,
+        addedAt: Date.now(),
         polling: false,
         dead: false,
       });
@@ -185,6 +191,8 @@ export class Downloader {
     shuffle(candidates);
     candidates.sort((a, b) => availability.get(a)! - availability.get(b)!);
 
+    // Parents just offered may have the very pieces the origin would be asked for: hear from them first.
+    const awaitingParents = [...this.parents.values()].some((p) => !p.dead && !p.bitfield && now - p.addedAt < FIRST_BITFIELD_WAIT_MS);
     let started = false;
     for (const index of candidates) {
       if (this.inflight.size >= this.limits.maxInflight) break;
@@ -194,7 +202,7 @@ export class Downloader {
           this.fromParent(index, parent);
           started = true;
         }
-      } else if (this.originAllowed && this.originActive < this.limits.originInflight) {
+      } else if (this.originAllowed && !awaitingParents && this.originActive < this.limits.originInflight) {
         this.fromOrigin(index);
         started = true;
       }

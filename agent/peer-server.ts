@@ -1,11 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { pipeline } from 'node:stream/promises';
 import { NotFoundError, UnavailableError } from '../core/errors.ts';
 import { PEER_CREDENTIAL_HEADER, verifyCredential } from '../core/peer-credential.ts';
 import type { Logger } from '../core/log.ts';
 import { isHexId } from '../core/task-id.ts';
 import { parseBitfieldWatch, watchAdvertised } from './bitfield-watch.ts';
 import { HttpListener } from './http-server.ts';
+import { sendFileRange } from './piece-sender.ts';
 import { sendError, sendJson } from './http-json.ts';
 import type { PieceStore, TaskFiles } from './piece-store.ts';
 import { ORIGIN_PIECE_REST_MS, SpreadTracker } from './spread-tracker.ts';
@@ -133,8 +133,7 @@ export class PeerServer {
         'content-length': range.end - range.start,
         [BITFIELD_HEADER]: this.advertised(files).toBase64(),
       });
-      if (this.options.throttle) await pipeline(files.readStream(range), this.options.throttle.stream(), res);
-      else await pipeline(files.readStream(range), res);
+      await sendFileRange(files.dataPath, range, res, this.options.throttle);
       this.stats.piecesServed++;
       this.stats.bytesServed += range.end - range.start;
     } finally {

@@ -1,4 +1,3 @@
-import { Transform, type TransformCallback } from 'node:stream';
 import { TokenBucket } from '../core/token-bucket.ts';
 
 /**
@@ -17,16 +16,5 @@ export class Throttle {
   consume(bytes: number): Promise<void> | undefined {
     const wait = this.bucket.take(bytes);
     return wait > 0 ? new Promise((resolve) => setTimeout(resolve, wait)) : undefined;
-  }
-
-  /** A pass-through stream that paces what flows through it. */
-  stream(): Transform {
-    return new Transform({
-      transform: (chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback) => {
-        const wait = this.consume(chunk.length);
-        if (wait) wait.then(() => done(null, chunk), done);
-        else done(null, chunk);
-      },
-    });
   }
 }
