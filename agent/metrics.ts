@@ -13,7 +13,7 @@ export interface AgentGauges {
   /** Uploads being served now. */
   activeUploads(): number;
   /** Pieces and bytes served to peers, and requests refused as busy, since start. */
-  served(): { pieces: number; bytes: number; rejectedBusy: number; rejectedSpreading: number };
+  served(): { pieces: number; bytes: number; rejectedBusy: number; rejectedSpreading: number; bitfields: number };
 }
 
 export class AgentMetrics {
@@ -41,7 +41,7 @@ export class AgentMetrics {
     const metric = (name: string, type: 'counter' | 'gauge', help: string, value: number) => {
       lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, `${name}{${labels}} ${Number.isFinite(value) ? value : 0}`);
     };
-    const served = this.gauges?.served() ?? { pieces: 0, bytes: 0, rejectedBusy: 0, rejectedSpreading: 0 };
+    const served = this.gauges?.served() ?? { pieces: 0, bytes: 0, rejectedBusy: 0, rejectedSpreading: 0, bitfields: 0 };
     metric('mayfly_agent_bytes_from_peers_total', 'counter', 'Bytes received from peers.', this.bytesFromPeers);
     metric('mayfly_agent_bytes_from_origin_total', 'counter', 'Bytes read from S3.', this.bytesFromOrigin);
     metric('mayfly_agent_pieces_from_peers_total', 'counter', 'Pieces received from peers.', this.piecesFromPeers);
@@ -51,6 +51,7 @@ export class AgentMetrics {
     metric('mayfly_agent_pieces_served_total', 'counter', 'Pieces served to peers.', served.pieces);
     metric('mayfly_agent_bytes_served_total', 'counter', 'Bytes served to peers.', served.bytes);
     metric('mayfly_agent_uploads_rejected_busy_total', 'counter', 'Piece requests refused with 503 because uploads were at their limit.', served.rejectedBusy);
+    metric('mayfly_agent_bitfields_served_total', 'counter', 'Bitfield answers to children, immediate and long polls.', served.bitfields);
     metric('mayfly_agent_uploads_redirected_total', 'counter', 'Piece requests sent elsewhere because the piece was already on its way to another child.', served.rejectedSpreading);
     metric('mayfly_agent_pulls_started_total', 'counter', 'Pulls asked of this agent.', this.pullsStarted);
     metric('mayfly_agent_pulls_failed_total', 'counter', 'Pulls that ended in an error.', this.pullsFailed);

@@ -32,6 +32,8 @@ export interface UploadStats {
   rejectedBusy: number;
   /** Piece requests sent elsewhere because the piece was already on its way to another child. */
   rejectedSpreading: number;
+  /** Bitfield answers (immediate ones and long polls). */
+  bitfieldsServed: number;
 }
 
 const PIECE_PATH = /^\/v1\/tasks\/([^/]+)\/pieces\/(\d{1,9})$/;
@@ -43,7 +45,7 @@ const BITFIELD_PATH = /^\/v1\/tasks\/([^/]+)\/bitfield$/;
  * children learn new pieces without polling.
  */
 export class PeerServer {
-  readonly stats: UploadStats = { active: 0, piecesServed: 0, bytesServed: 0, rejectedBusy: 0, rejectedSpreading: 0 };
+  readonly stats: UploadStats = { active: 0, piecesServed: 0, bytesServed: 0, rejectedBusy: 0, rejectedSpreading: 0, bitfieldsServed: 0 };
   private listener?: HttpListener;
   private readonly spread = new SpreadTracker();
 
@@ -89,6 +91,7 @@ export class PeerServer {
       bitfield = await watchAdvertised(files, () => this.advertised(files), watch, closed.signal);
       if (closed.signal.aborted) return;
     }
+    this.stats.bitfieldsServed++;
     sendJson(res, 200, { pieceCount: files.task.pieceCount, bitfield: bitfield.toBase64() });
   }
 

@@ -5,8 +5,8 @@ import { StorageError } from '../core/errors.ts';
 import type { Throttle } from './throttle.ts';
 
 const CHUNK_BYTES = 256 * 1024;
-/** Enough for every upload slot to have a few chunks queued on its socket. */
-const POOL_LIMIT = 32;
+/** Enough for each of the default 4 upload slots to have a few chunks queued on its socket. */
+const POOL_LIMIT = 16;
 const pool: Buffer[] = [];
 
 /**

@@ -280,7 +280,8 @@ function printPhase(result: PhaseResult): void {
     const total = (name: string) => counted.reduce((acc, host) => acc + (host.counters![name] ?? 0), 0);
     log(
       `uploads (agents' own counters): ${total('pieces_served_total')} pieces served, ${total('uploads_rejected_busy_total')} refused as busy (503), ` +
-        `${total('uploads_redirected_total')} redirected to the child already receiving the piece, ${total('pieces_failed_total')} failed transfers`,
+        `${total('uploads_redirected_total')} redirected to the child already receiving the piece, ${total('pieces_failed_total')} failed transfers, ` +
+        `${total('bitfields_served_total')} bitfield answers`,
     );
   }
   const cpu = Object.entries(result.cpuSecondsByRole).map(([role, seconds]) => `${role} ${seconds.toFixed(1)} s`).join(', ');
