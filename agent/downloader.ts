@@ -28,8 +28,8 @@ const FIRST_BITFIELD_WAIT_MS = 500;
 
 export const DEFAULT_DOWNLOAD_LIMITS: DownloadLimits = {
   maxInflight: 4,
-  perParent: 2,
-  originInflight: 4,
+  perParent: 1,
+  originInflight: 2,
   bitfieldPollMs: 500,
   bitfieldWaitMs: 5_000,
   maxParentFailures: 3,
