@@ -2,6 +2,7 @@ import { setMaxListeners } from 'node:events';
 import type { Bitfield } from '../core/bitfield.ts';
 import { IntegrityError, MayflyError, NotFoundError, UnavailableError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
+import { pickParent, rarestFirst } from '../core/piece-selection.ts';
 import type { OriginLocation } from '../core/origin-url.ts';
 import type { ParentInfo, TaskInfo } from '../core/schemas.ts';
 import type { DigestPublisher } from './digest-publisher.ts';
@@ -182,19 +183,12 @@ export class Downloader {
     if (candidates.length === 0) return false;
     const now = Date.now();
     const usable = [...this.parents.values()].filter((p) => !p.dead && p.bitfield && p.busyUntil <= now);
-    const availability = new Map<number, number>();
-    for (const index of candidates) {
-      let count = 0;
-      for (const parent of usable) if (parent.bitfield!.has(index)) count++;
-      availability.set(index, count);
-    }
-    shuffle(candidates);
-    candidates.sort((a, b) => availability.get(a)! - availability.get(b)!);
+    const { order, availability } = rarestFirst(candidates, usable);
 
     // Parents just offered may have the very pieces the origin would be asked for: hear from them first.
     const awaitingParents = [...this.parents.values()].some((p) => !p.dead && !p.bitfield && now - p.addedAt < FIRST_BITFIELD_WAIT_MS);
     let started = false;
-    for (const index of candidates) {
+    for (const index of order) {
       if (this.inflight.size >= this.limits.maxInflight) break;
       if (availability.get(index)! > 0) {
         const parent = pickParent(usable, index, this.limits.perParent);
@@ -389,36 +383,9 @@ export class Downloader {
   }
 }
 
-function pickParent(parents: readonly ParentState[], index: number, perParent: number): ParentState | undefined {
-  let best: ParentState | undefined;
-  for (const parent of parents) {
-    if (parent.inflight >= perParent || !parent.bitfield!.has(index)) continue;
-    // Fewest transfers in flight first; then peers that are still downloading, so the upload of
-    // sources and seeds is left for the pieces only they have; random among equals.
-    if (!best || parent.inflight < best.inflight) best = parent;
-    else if (parent.inflight === best.inflight) {
-      const order = reserve(parent) - reserve(best);
-      if (order < 0 || (order === 0 && Math.random() < 0.5)) best = parent;
-    }
-  }
-  return best;
-}
-
-/** 1 for parents whose upload is best kept for rare pieces: the back-to-source agent and complete peers. */
-function reserve(parent: ParentState): number {
-  return parent.info.source || parent.info.seed || parent.bitfield!.complete ? 1 : 0;
-}
-
 /** One signal is shared by every request of a pull (pieces and bitfield watches), so no listener limit. */
 function pullController(): AbortController {
   const controller = new AbortController();
   setMaxListeners(0, controller.signal);
   return controller;
-}
-
-function shuffle<T>(items: T[]): void {
-  for (let i = items.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
-    [items[i], items[j]] = [items[j], items[i]];
-  }
 }
