@@ -82,8 +82,7 @@ export async function startAgent(config: AgentConfig, overrides: AgentOverrides 
     activeTasks: () => tasks.activeTasks,
     cacheBytes: () => cache.usedBytes(),
     cachedTasks: () => store.list().length,
-    activeUploads: () => peerServer.stats.active,
-    served: () => ({ pieces: peerServer.stats.piecesServed, bytes: peerServer.stats.bytesServed, rejectedBusy: peerServer.stats.rejectedBusy, rejectedSpreading: peerServer.stats.rejectedSpreading, bitfields: peerServer.stats.bitfieldsServed }),
+    uploads: () => peerServer.stats,
   });
   // Heartbeat: the manager's host list, and preheat jobs for seeds.
   const preheat = new PreheatWorker({ pull: (url) => tasks.pull(url), log, onReport: () => heartbeat.poke() });

@@ -1,3 +1,5 @@
+import type { UploadStats } from './peer-server.ts';
+
 /**
  * The agent's Prometheus metrics, served as text exposition format at
  * GET /metrics on the local API. Counters are fed by the metered data-path
@@ -10,11 +12,11 @@ export interface AgentGauges {
   cacheBytes(): number;
   /** Tasks held in the cache (complete or not). */
   cachedTasks(): number;
-  /** Uploads being served now. */
-  activeUploads(): number;
-  /** Pieces and bytes served to peers, and requests refused as busy, since start. */
-  served(): { pieces: number; bytes: number; rejectedBusy: number; rejectedSpreading: number; bitfields: number };
+  /** The peer server's upload counters (uploads now; pieces, bytes, refusals, bitfield answers since start). */
+  uploads(): Readonly<UploadStats>;
 }
+
+const NO_UPLOADS: UploadStats = { active: 0, piecesServed: 0, bytesServed: 0, rejectedBusy: 0, rejectedSpreading: 0, bitfieldsServed: 0 };
 
 export class AgentMetrics {
   bytesFromPeers = 0;
@@ -41,22 +43,22 @@ export class AgentMetrics {
     const metric = (name: string, type: 'counter' | 'gauge', help: string, value: number) => {
       lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, `${name}{${labels}} ${Number.isFinite(value) ? value : 0}`);
     };
-    const served = this.gauges?.served() ?? { pieces: 0, bytes: 0, rejectedBusy: 0, rejectedSpreading: 0, bitfields: 0 };
+    const uploads = this.gauges?.uploads() ?? NO_UPLOADS;
     metric('mayfly_agent_bytes_from_peers_total', 'counter', 'Bytes received from peers.', this.bytesFromPeers);
     metric('mayfly_agent_bytes_from_origin_total', 'counter', 'Bytes read from S3.', this.bytesFromOrigin);
     metric('mayfly_agent_pieces_from_peers_total', 'counter', 'Pieces received from peers.', this.piecesFromPeers);
     metric('mayfly_agent_pieces_from_origin_total', 'counter', 'Pieces read from S3.', this.piecesFromOrigin);
     metric('mayfly_agent_pieces_failed_total', 'counter', 'Piece transfers from peers that broke (timeout, reset, short or bad answer).', this.pieceFailures);
     metric('mayfly_agent_origin_failures_total', 'counter', 'Piece reads from S3 that failed.', this.originFailures);
-    metric('mayfly_agent_pieces_served_total', 'counter', 'Pieces served to peers.', served.pieces);
-    metric('mayfly_agent_bytes_served_total', 'counter', 'Bytes served to peers.', served.bytes);
-    metric('mayfly_agent_uploads_rejected_busy_total', 'counter', 'Piece requests refused with 503 because uploads were at their limit.', served.rejectedBusy);
-    metric('mayfly_agent_bitfields_served_total', 'counter', 'Bitfield answers to children, immediate and long polls.', served.bitfields);
-    metric('mayfly_agent_uploads_redirected_total', 'counter', 'Piece requests sent elsewhere because the piece was already on its way to another child.', served.rejectedSpreading);
+    metric('mayfly_agent_pieces_served_total', 'counter', 'Pieces served to peers.', uploads.piecesServed);
+    metric('mayfly_agent_bytes_served_total', 'counter', 'Bytes served to peers.', uploads.bytesServed);
+    metric('mayfly_agent_uploads_rejected_busy_total', 'counter', 'Piece requests refused with 503 because uploads were at their limit.', uploads.rejectedBusy);
+    metric('mayfly_agent_bitfields_served_total', 'counter', 'Bitfield answers to children, immediate and long polls.', uploads.bitfieldsServed);
+    metric('mayfly_agent_uploads_redirected_total', 'counter', 'Piece requests sent elsewhere because the piece was already on its way to another child.', uploads.rejectedSpreading);
     metric('mayfly_agent_pulls_started_total', 'counter', 'Pulls asked of this agent.', this.pullsStarted);
     metric('mayfly_agent_pulls_failed_total', 'counter', 'Pulls that ended in an error.', this.pullsFailed);
     metric('mayfly_agent_active_tasks', 'gauge', 'Pulls running now.', this.gauges?.activeTasks() ?? 0);
-    metric('mayfly_agent_active_uploads', 'gauge', 'Uploads being served now.', this.gauges?.activeUploads() ?? 0);
+    metric('mayfly_agent_active_uploads', 'gauge', 'Uploads being served now.', uploads.active);
     metric('mayfly_agent_cache_bytes', 'gauge', 'Verified bytes held in the cache.', this.gauges?.cacheBytes() ?? 0);
     metric('mayfly_agent_cached_tasks', 'gauge', 'Tasks held in the cache.', this.gauges?.cachedTasks() ?? 0);
     metric('mayfly_agent_seed', 'gauge', '1 when this agent runs as a seed.', this.labels.seed ? 1 : 0);

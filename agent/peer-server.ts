@@ -142,9 +142,12 @@ export class PeerServer {
     } finally {
       this.stats.active--;
       this.spread.finish(taskId, index);
-      // The piece is on offer again (at once, or after its rest): children waiting for news hear of it.
-      files.advertisedChanged();
-      if (files.fromOrigin.has(index) && !files.complete) setTimeout(() => files.advertisedChanged(), ORIGIN_PIECE_REST_MS + 10).unref();
+      // A downloading agent held the piece back; it is on offer again (at once, or after its
+      // rest), so children waiting for news hear of it. A complete agent holds nothing back.
+      if (!files.complete) {
+        files.advertisedChanged();
+        if (files.fromOrigin.has(index)) setTimeout(() => files.advertisedChanged(), ORIGIN_PIECE_REST_MS + 10).unref();
+      }
     }
   }
 }

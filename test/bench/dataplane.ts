@@ -67,14 +67,17 @@ try {
   log(`uploading a ${values['size-mib']} MiB artifact to the local S3-compatible server ...`);
   const artifact = await stack.putArtifact(`bench/dataplane-${values['size-mib']}MiB.bin`, size);
   const bin = await agentBinary(parseAgentKind(values.agent), stack.root);
-  agent = new NsProcess({
-    name: 'agent',
-    command: process.execPath,
-    args: [bin, 'agent'],
-    cwd: REPO_ROOT,
-    env: { ...stack.agentEnv('server'), MAYFLY_LOG_LEVEL: 'warn' },
-    logFile: join(stack.root, 'agent.log'),
-  });
+  const local = stack; // narrowed, for the helper below
+  const benchAgent = (name: string, peerId: string, logName: string) =>
+    new NsProcess({
+      name,
+      command: process.execPath,
+      args: [bin, 'agent'],
+      cwd: REPO_ROOT,
+      env: { ...local.agentEnv(peerId), MAYFLY_LOG_LEVEL: 'warn' },
+      logFile: join(local.root, logName),
+    });
+  agent = benchAgent('agent', 'server', 'agent.log');
   const agentReady = await agent.start();
   const output = join(stack.root, 'static', 'artifact.bin');
   await mkdir(join(stack.root, 'static'), { recursive: true });
@@ -148,14 +151,7 @@ try {
   // The whole receive path too: a second agent pulls the object; the scheduler hands it the
   // first (finished) agent as its parent, so every byte goes agent → agent over loopback.
   log(`\na second agent pulls the same object from the first (receive path: verify, write to disk) ...`);
-  const child = new NsProcess({
-    name: 'child agent',
-    command: process.execPath,
-    args: [bin, 'agent'],
-    cwd: REPO_ROOT,
-    env: { ...stack.agentEnv('child'), MAYFLY_LOG_LEVEL: 'warn' },
-    logFile: join(stack.root, 'child-agent.log'),
-  });
+  const child = benchAgent('child agent', 'child', 'child-agent.log');
   children.push(child);
   const childReady = await child.start();
   const childCpu = child.cpuSeconds();

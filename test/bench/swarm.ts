@@ -148,6 +148,21 @@ async function bringUp(sites: 1 | 2): Promise<SiteRun> {
   return { topology, origin, control, artifact: { url: String(ready.url), size: Number(ready.size), sha256: String(ready.sha256) } };
 }
 
+/** What every phase on a built network shares: the network, the object, the infrastructure, the agent program. */
+function phaseOn(run: SiteRun) {
+  return {
+    topology: run.topology,
+    artifact: run.artifact,
+    runDir,
+    token,
+    infra: { origin: run.origin, control: run.control },
+    log,
+    agentBin,
+    agentNodeArgs: values['agent-node-args']?.split(' ').filter(Boolean),
+    agentLogLevel: values['agent-log-level'],
+  };
+}
+
 async function tearDown(run: SiteRun): Promise<void> {
   await Promise.all([run.origin.stop(), run.control.stop()]);
   network.destroy();
@@ -180,19 +195,11 @@ try {
       if (!phases.has(mode)) continue;
       log(`\nphase ${mode}: ${hostCount} hosts, one site${mode === 'direct' ? ` (expect about ${Math.round(directBound)} s)` : ''}`);
       const result = await runPhase({
+        ...phaseOn(run),
         label: mode === 'mayfly' ? 'Mayfly, one site' : 'direct from S3, one site',
         mode,
-        topology: run.topology,
-        artifact: run.artifact,
-        runDir,
-        token,
         siteNames: ['site-a'],
         timeoutMs: Math.max(30_000, remaining() - 60_000),
-        infra: { origin: run.origin, control: run.control },
-        log,
-        agentBin,
-        agentNodeArgs: values['agent-node-args']?.split(' ').filter(Boolean),
-        agentLogLevel: values['agent-log-level'],
       });
       results.push(result);
       printPhase(result);
@@ -204,19 +211,11 @@ try {
     const run = await bringUp(2);
     log(`\nphase two-site: ${hostCount} hosts over two sites`);
     const result = await runPhase({
+      ...phaseOn(run),
       label: 'Mayfly, two sites',
       mode: 'mayfly',
-      topology: run.topology,
-      artifact: run.artifact,
-      runDir,
-      token,
       siteNames: ['site-a', 'site-b'],
       timeoutMs: Math.max(30_000, remaining() - 30_000),
-      infra: { origin: run.origin, control: run.control },
-      log,
-      agentBin,
-      agentNodeArgs: values['agent-node-args']?.split(' ').filter(Boolean),
-        agentLogLevel: values['agent-log-level'],
     });
     results.push(result);
     printPhase(result);

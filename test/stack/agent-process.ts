@@ -8,8 +8,6 @@ export interface AgentProcessOptions {
   readonly name: string;
   readonly env: NodeJS.ProcessEnv;
   readonly args?: readonly string[];
-  /** Flags for node itself, e.g. `--cpu-prof` when profiling an agent. */
-  readonly nodeArgs?: readonly string[];
   /** Where the agent's JSON log lines go (default: dropped). */
   readonly onLog?: (line: string) => void;
 }
@@ -42,7 +40,7 @@ export class AgentProcess {
   }
 
   async start(): Promise<void> {
-    const child = spawn(process.execPath, [...(this.options.nodeArgs ?? []), MAYFLY_BIN, 'agent', ...(this.options.args ?? [])], {
+    const child = spawn(process.execPath, [MAYFLY_BIN, 'agent', ...(this.options.args ?? [])], {
       env: this.options.env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
