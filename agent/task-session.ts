@@ -11,6 +11,9 @@ import type { PeerClient } from './peer-client.ts';
 import type { TaskFiles } from './piece-store.ts';
 import type { SchedulerClient } from './scheduler-client.ts';
 
+/** How long a complete pull waits for its last digests and 'finished' announce before returning. */
+const FINISH_WAIT_MS = 1_000;
+
 /** What every session of an agent shares (the task manager passes its own). */
 export interface SessionDeps {
   readonly scheduler: SchedulerClient;
@@ -49,6 +52,7 @@ export class TaskSession {
   readonly downloader: Downloader;
   private running?: Promise<void>;
   private announcing = false;
+  private stopped = false;
   private credential?: string;
   private originUrl?: string;
 
@@ -136,6 +140,7 @@ export class TaskSession {
   }
 
   stop(): void {
+    this.stopped = true;
     this.options.announcer?.stop();
     this.announcing = false;
   }
@@ -151,15 +156,10 @@ export class TaskSession {
       async () => {
         this.running = undefined;
         if (!this.files.complete) return;
-        // Announce 'finished' only once children can verify every piece we hold.
-        await this.downloader.settled();
         await this.files.flush();
-        if (announcer) {
-          announcer.stop();
-          this.announcing = false;
-          await announcer.announce('finished').catch((error) => this.options.log.warn('finished announce failed', { error }));
-        }
-        this.options.onComplete(this);
+        // The bytes are on disk: a scheduler that is slow or down may delay the pull only briefly.
+        const finishing = this.finish();
+        await Promise.race([finishing, new Promise((resolve) => setTimeout(resolve, FINISH_WAIT_MS).unref())]);
       },
       async (error) => {
         this.running = undefined;
@@ -170,6 +170,19 @@ export class TaskSession {
       },
     );
     return this.running;
+  }
+
+  /** Publishes what is left, then announces 'finished' (only once children can verify every piece). */
+  private async finish(): Promise<void> {
+    const announcer = this.options.announcer;
+    await this.downloader.settled();
+    if (this.stopped) return; // evicted or shutting down while the pull finished
+    if (announcer) {
+      announcer.stop();
+      this.announcing = false;
+      await announcer.announce('finished').catch((error) => this.options.log.warn('finished announce failed', { error }));
+    }
+    this.options.onComplete(this);
   }
 
   private starved(): void {

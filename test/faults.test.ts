@@ -32,13 +32,27 @@ async function cachedBytes(agent: AgentProcess, url: string): Promise<number> {
   return tasks.filter((task) => task.url === url).reduce((sum, task) => sum + task.completedBytes, 0);
 }
 
-async function publishedDigests(stack: LocalStack, agent: AgentProcess, url: string): Promise<number> {
+async function taskIdOn(agent: AgentProcess, url: string): Promise<string | undefined> {
   const listing = (await (await fetch(`${agent.apiUrl}/v1/tasks`)).json()) as { tasks: Array<{ taskId: string; url: string }> };
-  const taskId = listing.tasks.find((task) => task.url === url)?.taskId;
+  return listing.tasks.find((task) => task.url === url)?.taskId;
+}
+
+async function publishedDigests(stack: LocalStack, agent: AgentProcess, url: string): Promise<number> {
+  const taskId = await taskIdOn(agent, url);
   if (!taskId) return 0;
   const response = await fetch(`${stack.scheduler.url}/v1/tasks/${taskId}/digests`, { headers: { authorization: `Bearer ${stack.token}` } });
   if (!response.ok) return 0;
   return Object.keys(((await response.json()) as { digests?: Record<string, string> }).digests ?? {}).length;
+}
+
+/** The scheduler's record of `agent` in the task of `url`. */
+async function peerRecord(stack: LocalStack, agent: AgentProcess, url: string): Promise<{ updatedAt: number } | undefined> {
+  const taskId = await taskIdOn(agent, url);
+  if (!taskId) return undefined;
+  const response = await fetch(`${stack.scheduler.url}/v1/tasks/${taskId}`, { headers: { authorization: `Bearer ${stack.token}` } });
+  if (!response.ok) return undefined;
+  const view = (await response.json()) as { peers: Array<{ peerId: string; updatedAt: number }> };
+  return view.peers.find((peer) => peer.peerId === agent.name);
 }
 
 /** Each fault injected for real: real processes, real servers, real broken connections. */
@@ -125,14 +139,18 @@ describe('faults', () => {
     // The outage starts once at least one piece is shareable (its digest published).
     await waitFor('a published digest', async () => (await publishedDigests(stack, agent, artifact.url)) > 0);
     stack.schedulerProxy.setFault({ kind: 'error500' });
+    let outageEnded: number;
     try {
       const report = await pulling;
       expect(report.agents[0].sha256ok).toBe(true);
     } finally {
       stack.schedulerProxy.setFault(undefined);
+      outageEnded = Date.now();
     }
-    // Back to normal: the next agent uses the swarm for every piece whose digest was published
-    // before the outage (pieces read during it could not be published, so they are not shared).
+    // Back to normal: once the agent has announced again (the scheduler had rightly counted it
+    // stale during the outage), the next agent uses the swarm for every piece whose digest was
+    // published (pieces whose digests never reached the scheduler are not shared).
+    await waitFor('the agent to announce after the outage', async () => ((await peerRecord(stack, agent, artifact.url))?.updatedAt ?? 0) >= outageEnded);
     const next = await stack.startAgent('after-5xx');
     const report = await swarmPull(stack, artifact, [next]);
     expect(report.agents[0].sha256ok).toBe(true);
