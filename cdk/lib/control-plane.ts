@@ -104,12 +104,13 @@ export class MayflyControlPlane extends Construct implements IMayflyScheduler {
     }
     this.schedulerFunction = this.createFunction('Scheduler', 'scheduler', 'handler', props, {
       ...environment,
-      // A dynamic reference: CloudFormation resolves it at deploy time, so it is in no template.
-      ...(this.peerSecret ? { MAYFLY_PEER_SECRET: this.peerSecret.secretValue.unsafeUnwrap() } : {}),
+      // The function reads the value when it starts: it is in no template and no function configuration.
+      ...(this.peerSecret ? { MAYFLY_PEER_SECRET_ARN: this.peerSecret.secretArn } : {}),
       MAYFLY_ALLOWED_ORIGINS: allowedOriginEntries(props.origins).join(','),
       ...(props.backToSourceLimit === undefined ? {} : { MAYFLY_BACK_TO_SOURCE_LIMIT: String(props.backToSourceLimit) }),
       ...(props.parentLimit === undefined ? {} : { MAYFLY_PARENT_LIMIT: String(props.parentLimit) }),
     });
+    this.peerSecret?.grantRead(this.schedulerFunction);
     this.managerFunction = this.createFunction('Manager', 'manager', 'handler', props, environment);
     this.preheatFunction = this.createFunction('Preheat', 'manager', 's3EventHandler', props, environment);
 

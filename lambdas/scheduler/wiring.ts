@@ -63,6 +63,20 @@ export function createScheduler(options: SchedulerWiringOptions) {
   return { app: createSchedulerApp({ service, log, token: options.token, heartbeat, metrics }), service, dynamo, s3 };
 }
 
+/**
+ * Options from the environment, with the peer secret read from Secrets Manager when the
+ * environment names it (MAYFLY_PEER_SECRET_ARN, as the CDK construct sets) rather than
+ * holding it (MAYFLY_PEER_SECRET, for local stacks).
+ */
+export async function resolveSchedulerOptions(
+  env: NodeJS.ProcessEnv,
+  readSecret: (secretId: string) => Promise<string>,
+): Promise<SchedulerWiringOptions> {
+  const options = schedulerOptionsFromEnv(env);
+  if (options.peerSecret || !env.MAYFLY_PEER_SECRET_ARN) return options;
+  return { ...options, peerSecret: await readSecret(env.MAYFLY_PEER_SECRET_ARN) };
+}
+
 /** Options from the Lambda environment (set by the CDK construct). */
 export function schedulerOptionsFromEnv(env: NodeJS.ProcessEnv): SchedulerWiringOptions {
   const tableName = env.MAYFLY_TABLE;

@@ -74,8 +74,9 @@ describe('MayflyControlPlane', () => {
         Variables: Match.objectLike({
           MAYFLY_ALLOWED_ORIGINS: { 'Fn::Join': ['', ['models-bucket/llm/,models-bucket/vision/,', { Ref: Match.stringLikeRegexp('^Releases') }, '/']] },
           MAYFLY_BACK_TO_SOURCE_LIMIT: '2',
-          // Resolved by CloudFormation at deploy time; the template holds only a reference.
-          MAYFLY_PEER_SECRET: { 'Fn::Join': ['', ['{{resolve:secretsmanager:', { Ref: Match.stringLikeRegexp('PeerSecret') }, ':SecretString:::}}']] },
+          // The function reads the secret when it starts; its configuration holds only the ARN.
+          MAYFLY_PEER_SECRET_ARN: { Ref: Match.stringLikeRegexp('PeerSecret') },
+          MAYFLY_PEER_SECRET: Match.absent(),
         }),
       },
     });
@@ -114,9 +115,12 @@ describe('MayflyControlPlane', () => {
     for (const listing of listings) expect(listing.conditions).toEqual({ StringLike: { 's3:prefix': ['llm/*', 'vision/*'] } });
   });
 
-  it('THEN no role reads the peer secret: CloudFormation resolves it at deploy time', () => {
+  it('THEN only the scheduler reads the peer secret, and only that secret; no function holds its value', () => {
     const readers = allowStatements(template).filter((statement) => statement.actions.includes('secretsmanager:GetSecretValue'));
-    expect(readers.map((statement) => statement.where)).toEqual([]);
+    expect(readers.map((statement) => statement.where.replace(/ServiceRole.*/, ''))).toEqual(['ControlPlaneScheduler']);
+    expect(readers[0].resources).toEqual([{ Ref: expect.stringMatching(/PeerSecret/) }]);
+    const variables = Object.values(template.findResources('AWS::Lambda::Function')).map((fn) => JSON.stringify(fn.Properties.Environment));
+    for (const environment of variables) expect(environment).not.toContain('resolve:secretsmanager');
   });
 
   it('THEN no IAM statement grants `*` actions, or data actions on `*` resources', () => {
