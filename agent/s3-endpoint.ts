@@ -122,7 +122,7 @@ export class S3Endpoint {
   private async getObject(req: IncomingMessage, res: ServerResponse, request: ObjectRequest, requestId: string, head: boolean): Promise<void> {
     const url = canonicalS3Url({ kind: 's3', bucket: request.bucket, key: request.key, versionId: request.versionId });
     // Resolves the URL's current task through the scheduler (or S3 directly when it is down).
-    const session = await this.options.tasks.open(url);
+    const session = await this.options.tasks.open(url, head ? 'lookup' : 'pull');
     const { task } = session;
     const lastModified = await this.lastModifiedOf(session);
     const headers: Record<string, string | number> = {

@@ -42,13 +42,17 @@ export class TaskManager {
 
   constructor(private readonly options: TaskManagerOptions) {}
 
-  /** Resolves the URL to its task (one announce) and returns the task's session. */
-  open(url: string): Promise<TaskSession> {
+  /**
+   * Resolves the URL to its task (one announce) and returns the task's session. A lookup
+   * (metadata only, e.g. a HEAD) joins no swarm: the scheduler records no peer and grants
+   * no back-to-source, so a host that only looks never holds up one that pulls.
+   */
+  open(url: string, intent: 'pull' | 'lookup' = 'pull'): Promise<TaskSession> {
     const location = parseOriginUrl(url);
-    const key = canonicalOriginUrl(location);
+    const key = `${intent} ${canonicalOriginUrl(location)}`;
     let pending = this.opening.get(key);
     if (!pending) {
-      pending = this.start(location, key).finally(() => this.opening.delete(key));
+      pending = this.start(location, canonicalOriginUrl(location), intent).finally(() => this.opening.delete(key));
       this.opening.set(key, pending);
     }
     return pending;
@@ -117,12 +121,12 @@ export class TaskManager {
     await Promise.race([Promise.all(leaving), new Promise((resolve) => setTimeout(resolve, 1000))]);
   }
 
-  private async start(location: OriginLocation, url: string): Promise<TaskSession> {
+  private async start(location: OriginLocation, url: string, intent: 'pull' | 'lookup'): Promise<TaskSession> {
     let session: TaskSession | undefined;
     const announcer = this.newAnnouncer(url, () => session);
     let answer: AnnounceResponse | undefined;
     try {
-      answer = await announcer.announce(this.hasSessionFor(url) ? 'progress' : 'register');
+      answer = await announcer.announce(intent === 'lookup' ? 'lookup' : this.hasSessionFor(url) ? 'progress' : 'register');
     } catch (error) {
       if (!(error instanceof UnavailableError)) throw error;
       this.options.log.warn('scheduler unavailable; pulling straight from the origin', { url, error });
@@ -131,12 +135,17 @@ export class TaskManager {
     const existing = this.sessions.get(task.id);
     if (existing && !existing.failed) {
       // A direct session keeps going without the swarm; it is dropped when done.
-      if (answer && !existing.direct) existing.onAnswer(answer);
+      // A lookup's answer carries no parents and no grant: it must not withdraw a running pull's.
+      if (answer && !existing.direct && intent === 'pull') {
+        existing.onAnswer(answer);
+        existing.joined = true;
+      }
       return existing;
     }
     const files = await this.options.store.open(task);
     session = this.createSession(task, location, files, answer ? announcer : undefined);
     if (answer) session.onAnswer(answer);
+    if (answer && intent === 'pull') session.joined = true;
     this.sessions.set(task.id, session);
     return session;
   }
@@ -190,8 +199,9 @@ export class TaskManager {
     });
   }
 
+  /** A session that announced itself to the swarm (not only looked the task up). */
   private hasSessionFor(url: string): boolean {
-    for (const session of this.sessions.values()) if (session.task.url === url) return true;
+    for (const session of this.sessions.values()) if (session.task.url === url && session.joined) return true;
     return false;
   }
 

@@ -53,6 +53,8 @@ export class TaskSession {
   private running?: Promise<void>;
   private announcing = false;
   private stopped = false;
+  /** Announced to the swarm (registered), not only looked up. */
+  joined = false;
   private credential?: string;
   private originUrl?: string;
 
@@ -134,6 +136,7 @@ export class TaskSession {
     const announcer = this.options.announcer;
     if (this.announcing || !announcer) return;
     this.announcing = true;
+    this.joined = true;
     // A resumed task announces at once: it learns its peer key and becomes a parent again.
     if (announceNow) void announcer.announce('progress').catch((error) => this.options.log.warn('announce failed', { error }));
     announcer.start('progress');
@@ -150,6 +153,7 @@ export class TaskSession {
     const announcer = this.options.announcer;
     if (announcer && !this.announcing) {
       this.announcing = true;
+      this.joined = true;
       announcer.start('progress');
     }
     this.running = this.downloader.run().then(

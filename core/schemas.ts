@@ -15,7 +15,8 @@ export const peerAddrSchema = z
   .max(256)
   .regex(/^http:\/\/[A-Za-z0-9.:[\]-]+:\d{1,5}$/, 'must look like http://host:port');
 
-export const announceEventSchema = z.enum(['register', 'progress', 'finished', 'failed']);
+/** `lookup` only resolves the URL to its task (a HEAD): it registers no peer and takes no grant. */
+export const announceEventSchema = z.enum(['register', 'progress', 'finished', 'failed', 'lookup']);
 export type AnnounceEvent = z.infer<typeof announceEventSchema>;
 
 export const announceRequestSchema = z.strictObject({

@@ -91,6 +91,34 @@ describe('S3-compatible endpoint', () => {
     expect(notModified.$metadata.httpStatusCode).toBe(304);
   });
 
+  it('HeadObject of an uncached object joins no swarm: no peer record, no back-to-source grant', async () => {
+    const fresh = await stack.putArtifact('s3ep/looked-at.bin', 8 * MiB);
+    const head = await s3.send(new HeadObjectCommand({ Bucket: stack.bucket, Key: fresh.key }));
+    expect(head.ContentLength).toBe(fresh.size);
+    const { tasks } = (await (await fetch(`${agent.apiUrl}/v1/tasks`)).json()) as { tasks: { url: string; taskId: string }[] };
+    const taskId = tasks.find((task) => task.url === fresh.url)?.taskId;
+    expect(taskId).toMatch(/^[0-9a-f]{64}$/);
+    const auth = { authorization: `Bearer ${stack.token}` };
+    const view = (await (await fetch(`${stack.scheduler.url}/v1/tasks/${taskId}`, { headers: auth })).json()) as { peers: { peerId: string }[] };
+    expect(view.peers.map((peer) => peer.peerId)).not.toContain(agent.name);
+    // Another host pulling now is granted the origin at once (the looker holds no grant).
+    const announce = (event: string) =>
+      fetch(`${stack.scheduler.url}/v1/announce`, {
+        method: 'POST',
+        headers: { ...auth, 'content-type': 'application/json' },
+        body: JSON.stringify({ url: fresh.url, peerId: 'puller', addr: 'http://127.0.0.1:9', event }),
+      });
+    expect(((await (await announce('register')).json()) as { backToSource: boolean }).backToSource).toBe(true);
+    expect((await announce('failed')).status).toBe(200); // gives the grant back
+    // A GetObject after the HeadObject joins the swarm as usual and returns the object.
+    const get = await s3.send(new GetObjectCommand({ Bucket: stack.bucket, Key: fresh.key }));
+    const hash = createHash('sha256');
+    for await (const chunk of get.Body as AsyncIterable<Buffer>) hash.update(chunk);
+    expect(hash.digest('hex')).toBe(fresh.sha256);
+    const after = (await (await fetch(`${stack.scheduler.url}/v1/tasks/${taskId}`, { headers: auth })).json()) as { peers: { peerId: string }[] };
+    expect(after.peers.map((peer) => peer.peerId)).toContain(agent.name);
+  });
+
   it('decodes keys the way the SDK encodes them (spaces, +, unicode)', async () => {
     const odd = await stack.putArtifact('s3ep/with space+plus é.bin', 1000);
     const answer = await s3.send(new GetObjectCommand({ Bucket: stack.bucket, Key: odd.key }));

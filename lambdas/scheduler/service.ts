@@ -98,6 +98,10 @@ export class SchedulerService {
     if (task.blocked.includes(request.peerId)) {
       throw new ForbiddenError('this peer was reported for serving bad data and is blocked for this task', { context: { taskId: task.id } });
     }
+    if (request.event === 'lookup') {
+      // Metadata only: nothing is stored, so the peer is neither a parent nor a grant holder.
+      return { task: toTaskInfo(task), parents: [], backToSource: false, digestCount: task.digestCount, announceIntervalMs: interval, peerAuth: this.peerAuth(task.id, request.peerId, now) };
+    }
     if (request.event === 'register') await this.countPeer(task);
     if (request.badParents?.length) {
       await this.deps.tasks.block(task.id, request.badParents);
