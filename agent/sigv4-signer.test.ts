@@ -1,33 +1,15 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Sha256 } from '@aws-crypto/sha256-js';
-import { HttpRequest } from '@smithy/protocol-http';
-import { SignatureV4 } from '@smithy/signature-v4';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SchedulerClient } from './scheduler-client.ts';
 import { createSigV4Signer, regionOfFunctionUrl } from './sigv4-signer.ts';
+import { verifySigV4, type ReceivedRequest } from '../test/stack/iam-front.ts';
 
 const CREDENTIALS = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' };
 const NOW = new Date('2025-03-04T05:06:07Z');
 const FUNCTION_URL = 'https://abcdefghijklmnopqrstuvwxyz012345.lambda-url.eu-west-1.on.aws';
 
-/** Recomputes the signature of a received request the way the Lambda front end would. */
-async function verify(request: { method: string; url: string; headers: Record<string, string>; body?: string }, region: string) {
-  const url = new URL(request.url);
-  const authorization = request.headers.authorization ?? '';
-  const signedHeaders = /SignedHeaders=([^,]+)/.exec(authorization)?.[1]?.split(';') ?? [];
-  const headers: Record<string, string> = {};
-  for (const name of signedHeaders) headers[name] = name === 'host' ? url.host : request.headers[name] ?? '';
-  // The payload hash is recomputed from the body received, never taken on trust.
-  delete headers['x-amz-content-sha256'];
-  const amzDate = request.headers['x-amz-date']!;
-  const signingDate = new Date(`${amzDate.slice(0, 4)}-${amzDate.slice(4, 6)}-${amzDate.slice(6, 11)}:${amzDate.slice(11, 13)}:${amzDate.slice(13)}`);
-  const expected = await new SignatureV4({ service: 'lambda', region, credentials: CREDENTIALS, sha256: Sha256 }).sign(
-    new HttpRequest({ method: request.method, protocol: url.protocol, hostname: url.hostname, port: url.port ? Number(url.port) : undefined, path: url.pathname, headers, body: request.body }),
-    { signingDate },
-  );
-  return expected.headers.authorization === authorization;
-}
+const verify = (request: ReceivedRequest, region: string) => verifySigV4(request, region, CREDENTIALS);
 
 describe('SigV4 signer', () => {
   it('GIVEN a Function URL WHEN signing THEN the credential scope names its region and the lambda service', async () => {

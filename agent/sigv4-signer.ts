@@ -73,7 +73,7 @@ export function createSigV4Signer(options: SigV4SignerOptions = {}): RequestSign
       signed = (await signerFor(region).sign(unsigned, { signingDate: options.now?.() })) as HttpRequest;
     } catch (cause) {
       // Most often: no credentials found on this host. Retryable, and the agent falls back to S3.
-      throw new UnavailableError(`cannot sign scheduler request: ${(cause as Error).message}`, { cause });
+      throw new UnavailableError(`cannot sign the request to ${url.host}: ${(cause as Error).message}`, { cause });
     }
     const { host: _host, ...headers } = signed.headers;
     return headers;

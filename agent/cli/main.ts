@@ -8,6 +8,7 @@ Commands:
   get      pull an s3:// or http(s):// URL to a file or stdout (or a byte range of it) through the local agent
   stat     show an object's swarm: peers, their progress, bytes from S3 and from peers
   cache    list, remove or garbage-collect the local agent's cache
+  console  open a deployed Mayfly's console on this machine (signs its calls with your AWS credentials)
 
 Run 'mayfly <command> --help' for a command's options.`;
 
@@ -19,6 +20,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   get: async () => (await import('./get-command.ts')).getCommand,
   stat: async () => (await import('./stat-command.ts')).statCommand,
   cache: async () => (await import('./cache-command.ts')).cacheCommand,
+  console: async () => (await import('./console-command.ts')).consoleCommand,
 };
 
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
