@@ -10,7 +10,14 @@ export interface PreheatWorkerOptions {
   /** Called when a report is ready, so the heartbeat can carry it at once. */
   readonly onReport: () => void;
   readonly concurrency?: number;
+  /** Tries per job before it is reported failed (default 4). */
+  readonly attempts?: number;
+  /** Pause before the second try; doubled for each later one (default 2 s). */
+  readonly retryDelayMs?: number;
 }
+
+/** Failures another try cannot fix. */
+const PERMANENT = new Set(['NotFound', 'Forbidden', 'Unauthorized', 'BadRequest', 'PayloadTooLarge']);
 
 /**
  * A seed's preheat jobs: pulls each assigned object into the cache through
@@ -59,21 +66,48 @@ export class PreheatWorker {
     this.queued.length = 0;
   }
 
+  /**
+   * A preheat runs unattended, so a transient failure (S3 throttling or down, the
+   * network) is retried with growing pauses; a permanent one (no such object, not
+   * allowed, a bad URL) is reported at once.
+   */
+  private async pullWithRetries(url: string, log: Logger): Promise<{ result: PullResult }> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.options.pull(url);
+      } catch (error) {
+        const code = error instanceof MayflyError ? error.code : undefined;
+        if (attempt >= this.attempts || (code !== undefined && PERMANENT.has(code)) || this.stopped) throw error;
+        const pauseMs = this.retryDelayMs * 2 ** (attempt - 1);
+        log.warn('preheat attempt failed; retrying', { attempt, pauseMs, error });
+        await new Promise((resolve) => setTimeout(resolve, pauseMs));
+        if (this.stopped) throw error;
+      }
+    }
+  }
+
+  private get attempts(): number {
+    return this.options.attempts ?? 4;
+  }
+
+  private get retryDelayMs(): number {
+    return this.options.retryDelayMs ?? 2_000;
+  }
+
   private drain(): void {
     while (!this.stopped && this.queued.length && this.running.size < (this.options.concurrency ?? 2)) {
       const job = this.queued.shift()!;
       this.running.add(job.jobId);
       const log = this.options.log.child({ jobId: job.jobId, url: job.url });
       log.info('preheat started');
-      this.options
-        .pull(job.url)
+      this.pullWithRetries(job.url, log)
         .then(
           ({ result }): PreheatReport => {
             log.info('preheat finished', { taskId: result.taskId, bytesFromPeers: result.bytesFromPeers, bytesFromOrigin: result.bytesFromOrigin });
             return { jobId: job.jobId, state: 'done', taskId: result.taskId };
           },
           (error): PreheatReport => {
-            log.warn('preheat failed', { error });
+            log.warn('preheat failed', { error, attempts: this.attempts });
             const message = error instanceof MayflyError ? error.message : 'internal error';
             return { jobId: job.jobId, state: 'failed', error: message.slice(0, 512) };
           },

@@ -11,6 +11,7 @@ describe('seed agents', () => {
   let stack: LocalStack;
   let seed: AgentProcess;
   let normals: AgentProcess[];
+  const agentLogs: string[] = [];
 
   const manager = async (method: string, path: string, body?: unknown) => {
     const response = await fetch(`${stack.manager.url}${path}`, {
@@ -43,7 +44,7 @@ describe('seed agents', () => {
   };
 
   beforeAll(async () => {
-    stack = await LocalStack.start();
+    stack = await LocalStack.start({ onAgentLog: (agent, line) => agentLogs.push(`${agent} ${line}`) });
     seed = await stack.startAgent('seed-1', { MAYFLY_SEED: 'true' });
     normals = await Promise.all([stack.startAgent('normal-1'), stack.startAgent('normal-2')]);
     // The hosts list shows the seed once its first heartbeat landed.
@@ -92,6 +93,24 @@ describe('seed agents', () => {
     expect(stack.origin.bytesOut() - before).toBe(0);
   });
 
+  it('retries a preheat that failed while S3 was down, and completes it once S3 is back', async () => {
+    const artifact = await stack.putArtifact('seed/during-outage.bin', 6 * MiB);
+    const created = await manager('POST', '/v1/preheats', { url: artifact.url });
+    expect(created.status).toBe(201);
+    stack.origin.setFault({ kind: 'slowdown' });
+    try {
+      await waitFor('a failed preheat attempt on the seed', async () =>
+        agentLogs.some((line) => line.startsWith('seed-1 ') && line.includes('preheat attempt failed; retrying') && line.includes(created.body.jobs[0].id)) || undefined,
+      );
+    } finally {
+      stack.origin.setFault(undefined);
+    }
+    const done = await jobDone(created.body.jobs[0].id, 'default');
+    expect(done.doneBy).toEqual({ default: 'seed-1' });
+    const cached = (await (await fetch(`${seed.apiUrl}/v1/tasks`)).json()) as { tasks: Array<{ url: string; complete: boolean }> };
+    expect(cached.tasks.find((t) => t.url === artifact.url)?.complete).toBe(true);
+  });
+
   it('preheats an object announced by an S3 ObjectCreated event', async () => {
     await manager('PUT', '/v1/clusters/default', { settings: { preheatOrigins: [`${stack.bucket}/releases/`] } });
     const artifact = await stack.putArtifact('releases/v2.tar', 6 * MiB);
@@ -110,9 +129,9 @@ describe('seed agents', () => {
     const text = await response.text();
     expect(text).toMatch(/# TYPE mayfly_agent_bytes_from_origin_total counter/);
     expect(text).toContain('peer="seed-1"');
-    expect(await metric(seed, 'mayfly_agent_bytes_from_origin_total')).toBe((24 + 12 + 6) * MiB);
+    expect(await metric(seed, 'mayfly_agent_bytes_from_origin_total')).toBe((24 + 12 + 6 + 6) * MiB);
     expect(await metric(seed, 'mayfly_agent_pieces_served_total')).toBeGreaterThan(0);
-    expect(await metric(seed, 'mayfly_agent_cache_bytes')).toBe((24 + 12 + 6) * MiB);
+    expect(await metric(seed, 'mayfly_agent_cache_bytes')).toBe((24 + 12 + 6 + 6) * MiB);
     expect(await metric(seed, 'mayfly_agent_seed')).toBe(1);
     expect(await metric(seed, 'mayfly_agent_active_tasks')).toBe(0);
     expect(await metric(normals[0], 'mayfly_agent_bytes_from_origin_total')).toBe(0);
