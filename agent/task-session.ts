@@ -162,7 +162,7 @@ export class TaskSession {
         if (!this.files.complete) return;
         await this.files.flush();
         // The bytes are on disk: a scheduler that is slow or down may delay the pull only briefly.
-        const finishing = this.finish();
+        const finishing = this.finish().catch((error) => this.options.log.warn('finishing the task failed', { error }));
         await Promise.race([finishing, new Promise((resolve) => setTimeout(resolve, FINISH_WAIT_MS).unref())]);
       },
       async (error) => {
