@@ -51,7 +51,7 @@ export class MayflyStack extends Stack {
     }
 
     new CfnOutput(this, 'SchedulerUrl', { value: this.controlPlane.schedulerUrl, description: 'Agents: --scheduler (with --auth sigv4)' });
-    new CfnOutput(this, 'ManagerUrl', { value: this.controlPlane.managerUrl, description: 'Operator API (SigV4, service lambda)' });
+    new CfnOutput(this, 'ManagerUrl', { value: this.controlPlane.managerUrl, description: 'Operator API (SigV4, service lambda); the console: mayfly console --manager <this URL>' });
     new CfnOutput(this, 'TableName', { value: this.controlPlane.table.tableName });
   }
 
