@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { sendJson } from './http-json.ts';
 import { HttpListener } from './http-server.ts';
 import type { RequestSigner } from './sigv4-signer.ts';
 
@@ -46,11 +47,11 @@ export class ConsoleProxy {
     try {
       const path = req.url ?? '/';
       const pathname = path.split('?')[0];
-      if (pathname === '/') return reply(res, 302, '', { location: '/console' });
-      if (!FORWARDED_PATH.test(pathname)) return reply(res, 404, json('NotFound', `only /console and /v1/* are forwarded, not ${pathname}`));
-      if (!FORWARDED_METHODS.has(req.method ?? '')) return reply(res, 405, json('MethodNotAllowed', `${req.method} is not forwarded`));
+      if (pathname === '/') return reply(res, 302, Buffer.alloc(0), { location: '/console' });
+      if (!FORWARDED_PATH.test(pathname)) return refuse(res, 404, 'NotFound', `only /console and /v1/* are forwarded, not ${pathname}`);
+      if (!FORWARDED_METHODS.has(req.method ?? '')) return refuse(res, 405, 'MethodNotAllowed', `${req.method} is not forwarded`);
       const body = await readBody(req);
-      if (body === undefined) return reply(res, 413, json('PayloadTooLarge', `request bodies are limited to ${MAX_BODY_BYTES} bytes`));
+      if (body === undefined) return refuse(res, 413, 'PayloadTooLarge', `request bodies are limited to ${MAX_BODY_BYTES} bytes`);
       const headers: Record<string, string> = {};
       // The page's own Authorization (a token for local stacks) is replaced by the signature.
       if (req.headers['content-type']) headers['content-type'] = req.headers['content-type'];
@@ -59,7 +60,7 @@ export class ConsoleProxy {
       try {
         signed = await this.options.sign(request);
       } catch (error) {
-        return reply(res, 503, json('Unavailable', `${(error as Error).message} (are AWS credentials and a region configured?)`));
+        return refuse(res, 503, 'Unavailable', `${(error as Error).message} (are AWS credentials and a region configured?)`);
       }
       const answer = await fetch(request.url, { method: request.method, headers: signed, body: request.body, redirect: 'manual' });
       const passed: Record<string, string> = {};
@@ -68,19 +69,20 @@ export class ConsoleProxy {
       });
       reply(res, answer.status, Buffer.from(await answer.arrayBuffer()), passed);
     } catch (error) {
-      reply(res, 502, json('BadGateway', `could not reach the manager at ${this.base}: ${(error as Error).message}`));
+      refuse(res, 502, 'BadGateway', `could not reach the manager at ${this.base}: ${(error as Error).message}`);
     }
   }
 }
 
-function json(error: string, message: string): string {
-  return JSON.stringify({ error, message });
+/** The proxy's own answer, in the agent's usual JSON error shape. */
+function refuse(res: ServerResponse, status: number, error: string, message: string): void {
+  if (res.headersSent) return void res.destroy();
+  sendJson(res, status, { error, message });
 }
 
-function reply(res: ServerResponse, status: number, body: string | Buffer, headers: Record<string, string> = {}): void {
-  if (res.headersSent) return void res.destroy();
-  const type = typeof body === 'string' && body.startsWith('{') ? { 'content-type': 'application/json' } : {};
-  res.writeHead(status, { ...type, ...headers, 'content-length': Buffer.byteLength(body) });
+/** The manager's answer, passed on as it came. */
+function reply(res: ServerResponse, status: number, body: Buffer, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { ...headers, 'content-length': body.length });
   res.end(body);
 }
 

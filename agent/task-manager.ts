@@ -49,10 +49,11 @@ export class TaskManager {
    */
   open(url: string, intent: 'pull' | 'lookup' = 'pull'): Promise<TaskSession> {
     const location = parseOriginUrl(url);
-    const key = `${intent} ${canonicalOriginUrl(location)}`;
+    const canonical = canonicalOriginUrl(location);
+    const key = `${intent} ${canonical}`;
     let pending = this.opening.get(key);
     if (!pending) {
-      pending = this.start(location, canonicalOriginUrl(location), intent).finally(() => this.opening.delete(key));
+      pending = this.start(location, canonical, intent).finally(() => this.opening.delete(key));
       this.opening.set(key, pending);
     }
     return pending;

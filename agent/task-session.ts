@@ -135,10 +135,14 @@ export class TaskSession {
   seed(announceNow = false): void {
     const announcer = this.options.announcer;
     if (this.announcing || !announcer) return;
-    this.announcing = true;
-    this.joined = true;
     // A resumed task announces at once: it learns its peer key and becomes a parent again.
     if (announceNow) void announcer.announce('progress').catch((error) => this.options.log.warn('announce failed', { error }));
+    this.startAnnouncing(announcer);
+  }
+
+  private startAnnouncing(announcer: Announcer): void {
+    this.announcing = true;
+    this.joined = true;
     announcer.start('progress');
   }
 
@@ -151,11 +155,7 @@ export class TaskSession {
   private drive(): Promise<void> {
     if (this.running) return this.running;
     const announcer = this.options.announcer;
-    if (announcer && !this.announcing) {
-      this.announcing = true;
-      this.joined = true;
-      announcer.start('progress');
-    }
+    if (announcer && !this.announcing) this.startAnnouncing(announcer);
     this.running = this.downloader.run().then(
       async () => {
         this.running = undefined;

@@ -71,17 +71,21 @@ export class Bitfield {
 
   /** True when this set holds an index that `other` lacks (what a parent can tell a child that is news to it). */
   hasAnyNotIn(other: Bitfield): boolean {
-    if (other.length !== this.length) throw new BadRequestError(`bitfield lengths differ: ${this.length} and ${other.length}`);
+    this.assertSameLength(other);
     for (let i = 0; i < this.bytes.length; i++) if ((this.bytes[i] & ~other.bytes[i]) !== 0) return true;
     return false;
   }
 
   /** The union of two sets of the same length, as a new bitfield. */
   union(other: Bitfield): Bitfield {
-    if (other.length !== this.length) throw new BadRequestError(`bitfield lengths differ: ${this.length} and ${other.length}`);
+    this.assertSameLength(other);
     const bytes = new Uint8Array(this.bytes.length);
     for (let i = 0; i < bytes.length; i++) bytes[i] = this.bytes[i] | other.bytes[i];
     return new Bitfield(this.length, bytes);
+  }
+
+  private assertSameLength(other: Bitfield): void {
+    if (other.length !== this.length) throw new BadRequestError(`bitfield lengths differ: ${this.length} and ${other.length}`);
   }
 
   /** Indexes that are set, in order. */

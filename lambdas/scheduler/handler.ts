@@ -1,5 +1,6 @@
 import { handle } from 'hono/aws-lambda';
-import { lazyRetrying, readSecretString } from '../shared/secret-string.ts';
+import { lazyRetrying } from '../shared/lazy-retrying.ts';
+import { readSecretString } from '../shared/secret-string.ts';
 import { createScheduler, resolveSchedulerOptions } from './wiring.ts';
 
 type FunctionUrlHandler = ReturnType<typeof handle>;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { lazyRetrying } from '../shared/secret-string.ts';
+import { lazyRetrying } from '../shared/lazy-retrying.ts';
 import { resolveSchedulerOptions } from './wiring.ts';
 
 const base = { MAYFLY_TABLE: 'mayfly' };
