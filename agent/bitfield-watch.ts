@@ -1,56 +1,80 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Bitfield } from '../core/bitfield.ts';
 import { BadRequestError } from '../core/errors.ts';
 import type { TaskFiles } from './piece-store.ts';
 
-/** What the child already knows of (its own pieces plus what it last saw of this parent), base64. */
-export const KNOWN_HEADER = 'x-mayfly-known';
-/** How long the parent may hold the request open waiting for news, in ms. */
-export const WAIT_HEADER = 'x-mayfly-wait-ms';
-/** Below the children's 10 s idle timeout, so a held request is never mistaken for a dead parent. */
-export const MAX_BITFIELD_WAIT_MS = 8_000;
+/** A child asks for a watch (a stream of bitfield lines) with this media type in `accept`. */
+export const WATCH_MEDIA_TYPE = 'application/x-ndjson';
+/** Least time between two lines of one watch, in ms: the child's choice, up to MAX_WATCH_INTERVAL_MS. */
+export const INTERVAL_HEADER = 'x-mayfly-interval-ms';
+export const MAX_WATCH_INTERVAL_MS = 5_000;
+/**
+ * A watch repeats the current set this often without news: it tells the child of
+ * pieces offered again after a rest, and keeps the line alive below the
+ * children's 10 s idle timeout.
+ */
+export const WATCH_REFRESH_MS = 5_000;
 
-export interface BitfieldWatch {
-  readonly known: Bitfield;
-  readonly waitMs: number;
+/** The child's watch interval, or undefined for a plain bitfield request (one answer). */
+export function parseWatchInterval(req: IncomingMessage): number | undefined {
+  if (!req.headers.accept?.includes(WATCH_MEDIA_TYPE)) return undefined;
+  const raw = req.headers[INTERVAL_HEADER];
+  if (raw === undefined) return 0;
+  if (typeof raw !== 'string' || !/^\d{1,5}$/.test(raw) || Number(raw) > MAX_WATCH_INTERVAL_MS) {
+    throw new BadRequestError(`${INTERVAL_HEADER} must be a whole number of ms up to ${MAX_WATCH_INTERVAL_MS}`);
+  }
+  return Number(raw);
 }
 
-/** Reads a child's watch headers; no headers means "answer at once". */
-export function parseBitfieldWatch(req: IncomingMessage, pieceCount: number): BitfieldWatch | undefined {
-  const known = req.headers[KNOWN_HEADER];
-  const wait = req.headers[WAIT_HEADER];
-  if (known === undefined && wait === undefined) return undefined;
-  if (typeof known !== 'string' || typeof wait !== 'string') {
-    throw new BadRequestError(`${KNOWN_HEADER} and ${WAIT_HEADER} go together`);
-  }
-  const waitMs = Number(wait);
-  if (!/^\d{1,5}$/.test(wait) || waitMs > MAX_BITFIELD_WAIT_MS) {
-    throw new BadRequestError(`${WAIT_HEADER} must be a whole number of ms up to ${MAX_BITFIELD_WAIT_MS}`);
-  }
-  return { known: Bitfield.fromBase64(pieceCount, known), waitMs };
+/** One line of a watch, and the body of a plain bitfield answer. */
+export function bitfieldLine(bitfield: Bitfield): string {
+  return `${JSON.stringify({ pieceCount: bitfield.length, bitfield: bitfield.toBase64() })}\n`;
 }
 
 /**
- * A child's long poll ("tell me when you have a piece I do not know of"),
- * the HTTP stand-in for BitTorrent's HAVE messages: answers as soon as the
- * advertised set holds news for the child, or when the wait is over, with
- * the advertised set either way. Children learn of new pieces the moment they
- * are verified, without polling every parent several times a second.
+ * A child's watch of this agent's advertised pieces: the HTTP stand-in for
+ * BitTorrent's HAVE messages. One long response per child and parent, a line
+ * with the advertised set at once and again whenever it holds a piece not sent
+ * before (at most one line per `intervalMs`), ended once the set is complete.
+ * A new piece costs the parent one small write per watching child instead of
+ * a request and an answer, which on a busy host is most of a poll's CPU.
  */
-export function watchAdvertised(files: TaskFiles, advertised: () => Bitfield, watch: BitfieldWatch, signal: AbortSignal): Promise<Bitfield> {
-  const current = advertised();
-  if (watch.waitMs === 0 || current.hasAnyNotIn(watch.known) || signal.aborted) return Promise.resolve(current);
-  return new Promise((resolve) => {
-    const finish = () => {
-      clearTimeout(timer);
-      unsubscribe();
-      signal.removeEventListener('abort', finish);
-      resolve(advertised());
-    };
-    const unsubscribe = files.onAdvertised(() => {
-      if (advertised().hasAnyNotIn(watch.known)) finish();
-    });
-    const timer = setTimeout(finish, watch.waitMs);
-    signal.addEventListener('abort', finish, { once: true });
+export function streamAdvertised(res: ServerResponse, files: TaskFiles, advertised: () => Bitfield, intervalMs: number, onLine: () => void): void {
+  let sent: Bitfield | undefined;
+  let lastLineAt = 0;
+  let timer: NodeJS.Timeout | undefined;
+  let closed = false;
+
+  const close = () => {
+    closed = true;
+    clearTimeout(timer);
+    unsubscribe();
+  };
+  const sendLine = () => {
+    clearTimeout(timer);
+    if (closed) return;
+    const current = advertised();
+    // A copy: advertised() may hand out the live set, which would make every later piece old news.
+    sent = sent ? sent.union(current) : new Bitfield(current.length, current.toBytes());
+    lastLineAt = Date.now();
+    res.write(bitfieldLine(current));
+    onLine();
+    if (current.complete) {
+      close();
+      res.end();
+      return;
+    }
+    timer = setTimeout(sendLine, WATCH_REFRESH_MS);
+  };
+  const unsubscribe = files.onAdvertised(() => {
+    if (closed || !sent || !advertised().hasAnyNotIn(sent)) return;
+    const wait = lastLineAt + intervalMs - Date.now();
+    if (wait <= 0) return sendLine();
+    clearTimeout(timer);
+    timer = setTimeout(sendLine, wait);
   });
+
+  res.once('close', close);
+  res.writeHead(200, { 'content-type': WATCH_MEDIA_TYPE, 'cache-control': 'no-store' });
+  sendLine();
 }

@@ -16,10 +16,8 @@ export interface DownloadLimits {
   readonly maxInflight: number;
   readonly perParent: number;
   readonly originInflight: number;
-  /** Least time between two bitfield requests to one parent. */
+  /** Least time between two lines of a parent's bitfield watch, and between two watches of one parent. */
   readonly bitfieldPollMs: number;
-  /** How long a parent may hold a bitfield request waiting for a piece this pull has not heard of. */
-  readonly bitfieldWaitMs: number;
   /** Transfer failures before a parent is dropped. */
   readonly maxParentFailures: number;
 }
@@ -32,7 +30,6 @@ export const DEFAULT_DOWNLOAD_LIMITS: DownloadLimits = {
   perParent: 1,
   originInflight: 2,
   bitfieldPollMs: 500,
-  bitfieldWaitMs: 5_000,
   maxParentFailures: 3,
 };
 
@@ -61,8 +58,6 @@ interface ParentState {
   info: ParentInfo;
   /** What it offers now (its advertised bitfield, which may hold back pieces it is spreading). */
   bitfield?: Bitfield;
-  /** Every piece it ever said it has: what a watch is not told again when a held-back piece is offered anew. */
-  seen?: Bitfield;
   bitfieldAt: number;
   /** Pieces it claimed in its bitfield but then did not have. */
   lies: number;
@@ -70,10 +65,10 @@ interface ParentState {
   inflight: number;
   failures: number;
   busyUntil: number;
-  lastPoll: number;
+  lastWatch: number;
   /** When the scheduler first offered it. */
   addedAt: number;
-  polling: boolean;
+  watching: boolean;
   dead: boolean;
 }
 
@@ -140,9 +135,9 @@ export class Downloader {
         inflight: 0,
         failures: 0,
         busyUntil: 0,
-        lastPoll: 0,
+        lastWatch: 0,
         addedAt: Date.now(),
-        polling: false,
+        watching: false,
         dead: false,
       });
     }
@@ -250,7 +245,7 @@ export class Downloader {
       this.markBad(parent);
     } else if (error instanceof NotFoundError) {
       parent.bitfield?.clear(index);
-      parent.lastPoll = 0;
+      parent.lastWatch = 0;
       // A parent that holds the task never un-verifies a piece, so a piece it advertised moments
       // ago and now says it lacks (while the task is still there) is a lie. Eviction removes the
       // whole task, which answers differently.
@@ -328,30 +323,31 @@ export class Downloader {
   }
 
   /**
-   * Keeps one bitfield request open per parent: the first answers at once,
-   * later ones wait until the parent has a piece this pull neither has nor
-   * knows the parent has. Piece answers carry the bitfield too, so a busy
-   * parent is rarely asked at all.
+   * Keeps one bitfield watch open per parent (bitfield-watch.ts): the parent
+   * sends its set at once and again when it has news. Piece answers carry the
+   * set too. A watch that ends or breaks is reopened after `bitfieldPollMs`.
    */
   private watchParents(): void {
     const now = Date.now();
-    const { peers, task, files } = this.options;
+    const { peers, task } = this.options;
     for (const parent of this.parents.values()) {
-      if (parent.dead || parent.polling || parent.bitfield?.complete) continue;
-      if (now - parent.lastPoll < this.limits.bitfieldPollMs) continue;
-      parent.polling = true;
-      parent.lastPoll = now;
-      const watch = parent.seen ? { known: parent.seen.union(files.bitfield), waitMs: this.limits.bitfieldWaitMs } : undefined;
+      if (parent.dead || parent.watching || parent.bitfield?.complete) continue;
+      if (now - parent.lastWatch < this.limits.bitfieldPollMs) continue;
+      parent.watching = true;
+      parent.lastWatch = now;
+      const onBitfield = (bitfield: Bitfield) => {
+        this.learn(parent, bitfield);
+        this.wake();
+      };
       peers
-        .bitfield(parent.info.addr, task.id, task.pieceCount, this.options.credential?.(), this.controller.signal, watch)
-        .then((bitfield) => this.learn(parent, bitfield))
+        .watchBitfield(parent.info.addr, task.id, task.pieceCount, this.options.credential?.(), this.limits.bitfieldPollMs, onBitfield, this.controller.signal)
         .catch((error) => {
           if (error instanceof NotFoundError) return; // it has not opened the task yet
           if (error instanceof UnavailableError) return; // busy, or its peer key is not there yet
           if (++parent.failures >= this.limits.maxParentFailures) this.markDead(parent);
         })
         .finally(() => {
-          parent.polling = false;
+          parent.watching = false;
           this.wake();
         });
     }
@@ -360,7 +356,6 @@ export class Downloader {
   private learn(parent: ParentState, bitfield: Bitfield): void {
     parent.bitfield = bitfield;
     parent.bitfieldAt = Date.now();
-    parent.seen = (parent.seen ?? bitfield).union(bitfield);
   }
 
   private wake(): void {

@@ -53,7 +53,7 @@ export class AgentMetrics {
     metric('mayfly_agent_pieces_served_total', 'counter', 'Pieces served to peers.', uploads.piecesServed);
     metric('mayfly_agent_bytes_served_total', 'counter', 'Bytes served to peers.', uploads.bytesServed);
     metric('mayfly_agent_uploads_rejected_busy_total', 'counter', 'Piece requests refused with 503 because uploads were at their limit.', uploads.rejectedBusy);
-    metric('mayfly_agent_bitfields_served_total', 'counter', 'Bitfield answers to children, immediate and long polls.', uploads.bitfieldsServed);
+    metric('mayfly_agent_bitfields_served_total', 'counter', 'Bitfield answers to children: plain ones and watch lines.', uploads.bitfieldsServed);
     metric('mayfly_agent_uploads_redirected_total', 'counter', 'Piece requests sent elsewhere because the piece was already on its way to another child.', uploads.rejectedSpreading);
     metric('mayfly_agent_pulls_started_total', 'counter', 'Pulls asked of this agent.', this.pullsStarted);
     metric('mayfly_agent_pulls_failed_total', 'counter', 'Pulls that ended in an error.', this.pullsFailed);

@@ -2,7 +2,7 @@ import { Agent, request, type IncomingMessage } from 'node:http';
 import { Bitfield } from '../core/bitfield.ts';
 import { MayflyError, NotFoundError, UnavailableError } from '../core/errors.ts';
 import { PEER_CREDENTIAL_HEADER } from '../core/peer-credential.ts';
-import { KNOWN_HEADER, WAIT_HEADER, type BitfieldWatch } from './bitfield-watch.ts';
+import { INTERVAL_HEADER, WATCH_MEDIA_TYPE } from './bitfield-watch.ts';
 import { BITFIELD_HEADER } from './peer-server.ts';
 import type { PieceWriter } from './piece-store.ts';
 import { drainInto } from './body-sink.ts';
@@ -27,25 +27,45 @@ export class PeerClient {
   }
 
   /**
-   * A parent's advertised bitfield. With `watch`, the parent holds the request
-   * until it has a piece outside `watch.known` (or `watch.waitMs` passes).
+   * Watches a parent's advertised bitfield: `onBitfield` gets the current set at
+   * once and again whenever the parent has news (at most once per `intervalMs`).
+   * Resolves when the parent ends the watch (its set is complete), rejects when
+   * the watch breaks. A parent that answers with one plain bitfield is a watch of
+   * one line.
    */
-  async bitfield(
+  async watchBitfield(
     addr: string,
     taskId: string,
     pieceCount: number,
     credential: string | undefined,
+    intervalMs: number,
+    onBitfield: (bitfield: Bitfield) => void,
     signal?: AbortSignal,
-    watch?: BitfieldWatch,
-  ): Promise<Bitfield> {
-    const headers = watch ? { [KNOWN_HEADER]: watch.known.toBase64(), [WAIT_HEADER]: String(watch.waitMs) } : undefined;
-    const res = await this.get(`${addr}/v1/tasks/${taskId}/bitfield`, credential, signal, headers);
-    const chunks: Buffer[] = [];
-    for await (const chunk of res) chunks.push(chunk as Buffer);
-    await this.check(res, Buffer.concat(chunks));
-    const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { pieceCount: number; bitfield: string };
-    if (body.pieceCount !== pieceCount) throw new PeerTransferError(`parent reports ${body.pieceCount} pieces, expected ${pieceCount}`);
-    return Bitfield.fromBase64(pieceCount, body.bitfield);
+  ): Promise<void> {
+    const res = await this.get(`${addr}/v1/tasks/${taskId}/bitfield`, credential, signal, { accept: WATCH_MEDIA_TYPE, [INTERVAL_HEADER]: String(intervalMs) });
+    if (res.statusCode !== 200) {
+      const chunks: Buffer[] = [];
+      for await (const chunk of res) chunks.push(chunk as Buffer);
+      await this.check(res, Buffer.concat(chunks));
+    }
+    // A line is a few dozen bytes plus the bitfield in base64; anything longer is not a line of ours.
+    const maxLine = 256 + Math.ceil(pieceCount / 6);
+    let pending = '';
+    try {
+      for await (const chunk of res) {
+        pending += (chunk as Buffer).toString('utf8');
+        for (let end = pending.indexOf('\n'); end >= 0; end = pending.indexOf('\n')) {
+          onBitfield(parseBitfieldLine(pending.slice(0, end), pieceCount));
+          pending = pending.slice(end + 1);
+        }
+        if (pending.length > maxLine) throw new PeerTransferError(`bitfield watch line longer than ${maxLine} bytes`);
+      }
+    } catch (error) {
+      res.destroy();
+      if (error instanceof MayflyError) throw error;
+      throw new PeerTransferError(`bitfield watch broke: ${(error as Error).message}`, { cause: error });
+    }
+    if (pending.trim()) onBitfield(parseBitfieldLine(pending, pieceCount));
   }
 
   /**
@@ -127,5 +147,21 @@ export class PeerClient {
     // scope "piece": this parent is busy with this piece only (see SpreadTracker), not with everything.
     if (status === 503) throw new UnavailableError(message, { context: { retryAfterMs: scope === 'piece' ? 0 : 200, piece: scope === 'piece' } });
     throw new PeerTransferError(message, { context: { status } });
+  }
+}
+
+function parseBitfieldLine(line: string, pieceCount: number): Bitfield {
+  let body: { pieceCount?: unknown; bitfield?: unknown };
+  try {
+    body = JSON.parse(line) as typeof body;
+  } catch {
+    throw new PeerTransferError('parent sent a bitfield that is not JSON');
+  }
+  if (body.pieceCount !== pieceCount) throw new PeerTransferError(`parent reports ${String(body.pieceCount)} pieces, expected ${pieceCount}`);
+  if (typeof body.bitfield !== 'string') throw new PeerTransferError('parent sent a bitfield without bits');
+  try {
+    return Bitfield.fromBase64(pieceCount, body.bitfield);
+  } catch (error) {
+    throw new PeerTransferError(`parent sent a malformed bitfield: ${(error as Error).message}`, { cause: error });
   }
 }

@@ -3,7 +3,7 @@ import { NotFoundError, UnavailableError } from '../core/errors.ts';
 import { PEER_CREDENTIAL_HEADER, verifyCredential } from '../core/peer-credential.ts';
 import type { Logger } from '../core/log.ts';
 import { isHexId } from '../core/task-id.ts';
-import { parseBitfieldWatch, watchAdvertised } from './bitfield-watch.ts';
+import { parseWatchInterval, streamAdvertised } from './bitfield-watch.ts';
 import { HttpListener } from './http-server.ts';
 import { sendFileRange } from './piece-sender.ts';
 import { sendError, sendJson } from './http-json.ts';
@@ -32,7 +32,7 @@ export interface UploadStats {
   rejectedBusy: number;
   /** Piece requests sent elsewhere because the piece was already on its way to another child. */
   rejectedSpreading: number;
-  /** Bitfield answers (immediate ones and long polls). */
+  /** Bitfield answers: plain ones, and lines sent to watching children. */
   bitfieldsServed: number;
 }
 
@@ -41,8 +41,8 @@ const BITFIELD_PATH = /^\/v1\/tasks\/([^/]+)\/bitfield$/;
 
 /**
  * The data plane's serving side: a task's bitfield and its verified pieces,
- * streamed from disk. Each piece answer also carries the current bitfield so
- * children learn new pieces without polling.
+ * streamed from disk. Children watch the bitfield (bitfield-watch.ts), and each
+ * piece answer also carries it.
  */
 export class PeerServer {
   readonly stats: UploadStats = { active: 0, piecesServed: 0, bytesServed: 0, rejectedBusy: 0, rejectedSpreading: 0, bitfieldsServed: 0 };
@@ -81,18 +81,15 @@ export class PeerServer {
     throw new NotFoundError(`no route for ${path}`);
   }
 
-  /** The bitfield at once, or (with watch headers) once it holds news for the child. */
-  private async serveBitfield(req: IncomingMessage, res: ServerResponse, files: TaskFiles): Promise<void> {
-    const watch = parseBitfieldWatch(req, files.task.pieceCount);
-    let bitfield = this.advertised(files);
-    if (watch) {
-      const closed = new AbortController();
-      res.once('close', () => closed.abort());
-      bitfield = await watchAdvertised(files, () => this.advertised(files), watch, closed.signal);
-      if (closed.signal.aborted) return;
+  /** The bitfield at once, or (a watch) as a stream of lines, one whenever it holds news for the child. */
+  private serveBitfield(req: IncomingMessage, res: ServerResponse, files: TaskFiles): void {
+    const intervalMs = req.method === 'GET' ? parseWatchInterval(req) : undefined;
+    if (intervalMs === undefined) {
+      this.stats.bitfieldsServed++;
+      sendJson(res, 200, { pieceCount: files.task.pieceCount, bitfield: this.advertised(files).toBase64() });
+      return;
     }
-    this.stats.bitfieldsServed++;
-    sendJson(res, 200, { pieceCount: files.task.pieceCount, bitfield: bitfield.toBase64() });
+    streamAdvertised(res, files, () => this.advertised(files), intervalMs, () => this.stats.bitfieldsServed++);
   }
 
   private advertised(files: TaskFiles): Bitfield {

@@ -10,18 +10,20 @@ import { createLogger } from '../../core/log.ts';
 import { createScheduler } from '../../lambdas/scheduler/wiring.ts';
 import { serveApp } from '../../lambdas/shared/node-server.ts';
 import { ensureTable } from '../../lambdas/stores/table-schema.ts';
-import { startDynalite } from '../stack/dynamo-server.ts';
+import { startDynalite, startDynamoDbLocal } from '../stack/dynamo-server.ts';
 import { LOCAL_S3_CREDENTIALS } from '../stack/s3-server.ts';
 
 const { values } = parseArgs({
   options: {
     port: { type: 'string', default: '8000' },
     's3-endpoint': { type: 'string' },
+    dynamo: { type: 'string', default: 'dynalite' },
   },
 });
 if (!values['s3-endpoint']) throw new Error('--s3-endpoint is required');
 
-const dynamo = await startDynalite();
+if (values.dynamo !== 'dynalite' && values.dynamo !== 'dynamodb-local') throw new Error('--dynamo is dynalite or dynamodb-local');
+const dynamo = values.dynamo === 'dynalite' ? await startDynalite() : await startDynamoDbLocal();
 const log = createLogger({ sink: (line) => process.stderr.write(`${line}\n`), level: 'warn', fields: { service: 'scheduler' } });
 const scheduler = createScheduler({
   tableName: 'mayfly',

@@ -7,7 +7,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { setPriority } from 'node:os';
-import { createWriteStream, readFileSync } from 'node:fs';
+import { createWriteStream, readdirSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 
 const live = new Set<NsProcess>();
@@ -160,7 +160,32 @@ export function processCpuSeconds(pid: number): number {
   return user + system;
 }
 
+/** CPU times of a process and its live descendants (the control plane may run DynamoDB Local as a child). */
 export function processCpuTimes(pid: number): { user: number; system: number } {
+  const total = { user: 0, system: 0 };
+  for (const member of [pid, ...descendants(pid)]) {
+    const times = ownCpuTimes(member);
+    total.user += times.user;
+    total.system += times.system;
+  }
+  return total;
+}
+
+function descendants(pid: number): number[] {
+  const found: number[] = [];
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      for (const child of readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').split(' ').filter(Boolean)) {
+        found.push(Number(child), ...descendants(Number(child)));
+      }
+    }
+  } catch {
+    // gone
+  }
+  return found;
+}
+
+function ownCpuTimes(pid: number): { user: number; system: number } {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // Fields after the command name (which may hold spaces) start after the last ')'.

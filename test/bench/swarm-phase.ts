@@ -57,6 +57,8 @@ export interface PhaseOptions {
   readonly agentBin: string;
   /** Extra node flags for the agents, e.g. `--cpu-prof --cpu-prof-dir=DIR` to profile them. */
   readonly agentNodeArgs?: readonly string[];
+  /** Extra agent settings (MAYFLY_* variables) for experiments. */
+  readonly agentEnv?: Readonly<Record<string, string>>;
   /** `debug` logs every piece with where it came from and how long it took. */
   readonly agentLogLevel?: string;
 }
@@ -205,6 +207,7 @@ async function startAgent(host: BenchHost, options: PhaseOptions): Promise<NsPro
       MAYFLY_API_PORT: String(AGENT_API_PORT),
       MAYFLY_SITE: options.siteNames[host.site],
       MAYFLY_LOG_LEVEL: options.agentLogLevel ?? 'info',
+      ...options.agentEnv,
     },
   });
   await agent.start();

@@ -48,11 +48,13 @@ const { values } = parseArgs({
     'agent-node-args': { type: 'string' },
     'agent-log-level': { type: 'string' },
     'infra-nice': { type: 'string', default: '-10' },
+    dynamo: { type: 'string', default: 'dynalite' },
+    'agent-env': { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
 if (values.help) {
-  console.log('Usage: npm run bench:swarm -- [--hosts 16] [--size-mib 256] [--host-mbit 100] [--origin-mbit 100] [--inter-site-mbit 50] [--mtu 9000] [--phases mayfly,direct | two-site] [--json FILE] [--svg FILE] [--agent-node-args="--cpu-prof --cpu-prof-dir=DIR"] [--agent-log-level debug --keep-logs DIR] [--infra-nice -10]');
+  console.log('Usage: npm run bench:swarm -- [--hosts 16] [--size-mib 256] [--host-mbit 100] [--origin-mbit 100] [--inter-site-mbit 50] [--mtu 9000] [--phases mayfly,direct | two-site] [--json FILE] [--svg FILE] [--agent-node-args="--cpu-prof --cpu-prof-dir=DIR"] [--agent-log-level debug --keep-logs DIR] [--agent-env MAYFLY_X=1,MAYFLY_Y=2] [--dynamo dynalite|dynamodb-local] [--infra-nice -10]');
   process.exit(0);
 }
 
@@ -137,14 +139,14 @@ async function bringUp(sites: 1 | 2): Promise<SiteRun> {
     name: 'control',
     ns: topology.control.ns,
     command: process.execPath,
-    args: ['--import', 'tsx', benchScript('control-host.ts'), '--port', String(SCHEDULER_PORT), '--s3-endpoint', `http://${topology.origin.addresses[0]}:${S3_PORT}`],
+    args: ['--import', 'tsx', benchScript('control-host.ts'), '--port', String(SCHEDULER_PORT), '--s3-endpoint', `http://${topology.origin.addresses[0]}:${S3_PORT}`, '--dynamo', values.dynamo!],
     cwd: REPO_ROOT,
     env: { ...baseEnv(), MAYFLY_TOKEN: token, MAYFLY_PEER_SECRET: peerSecret },
     logFile: join(runDir, 'control.log'),
     nice: infraNice,
   });
   await control.start();
-  log(`control plane: scheduler + dynalite at ${topology.control.addresses.join(', ')}:${SCHEDULER_PORT}`);
+  log(`control plane: scheduler + ${values.dynamo} at ${topology.control.addresses.join(', ')}:${SCHEDULER_PORT}`);
   return { topology, origin, control, artifact: { url: String(ready.url), size: Number(ready.size), sha256: String(ready.sha256) } };
 }
 
@@ -159,6 +161,7 @@ function phaseOn(run: SiteRun) {
     log,
     agentBin,
     agentNodeArgs: values['agent-node-args']?.split(' ').filter(Boolean),
+    agentEnv: Object.fromEntries((values['agent-env'] ?? '').split(',').filter(Boolean).map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)])),
     agentLogLevel: values['agent-log-level'],
   };
 }
