@@ -337,7 +337,8 @@ export class Downloader {
       parent.lastWatch = now;
       const onBitfield = (bitfield: Bitfield) => {
         this.learn(parent, bitfield);
-        this.wake();
+        // Most lines only repeat pieces this pull has; assigning work again would find nothing new.
+        if (bitfield.hasAnyNotIn(this.options.files.bitfield)) this.wake();
       };
       peers
         .watchBitfield(parent.info.addr, task.id, task.pieceCount, this.options.credential?.(), this.limits.bitfieldPollMs, onBitfield, this.controller.signal)

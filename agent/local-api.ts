@@ -4,13 +4,14 @@ import { isAbsolute } from 'node:path';
 import { z } from 'zod';
 import { BadRequestError, MayflyError, NotFoundError, httpStatusOf } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
-import { parseWith } from '../core/schemas.ts';
+import { parseWith, type TaskInfo } from '../core/schemas.ts';
 import { canonicalOriginUrl, parseOriginUrl } from '../core/origin-url.ts';
 import { parseByteRange, type ByteRange } from '../core/piece-math.ts';
 import type { SwarmResponse } from '../core/swarm-schemas.ts';
 import { sendRange } from './range-reader.ts';
 import { readJsonBody, sendError, sendJson } from './http-json.ts';
-import { writeOutput } from './output-writer.ts';
+import { OutputMirror } from './output-mirror.ts';
+import { writeCheckedOutput } from './output-writer.ts';
 import type { PieceStore, TaskFiles } from './piece-store.ts';
 import type { PullProgress, TaskManager } from './task-manager.ts';
 import type { AgentMetrics } from './metrics.ts';
@@ -114,11 +115,19 @@ export class LocalApi {
     }
   }
 
-  /** Copies a finished task to the user's file (in use meanwhile, so never evicted mid-copy), then enforces the quota. */
-  private async written(files: TaskFiles, output: string, digest: string | undefined): Promise<{ sha256?: string }> {
+  /**
+   * Completes the user's file (in use meanwhile, so never evicted mid-copy), then enforces the quota:
+   * the mirror written during the pull, or (to check a --digest) a hashed copy of the cache.
+   */
+  private async written(files: TaskFiles, output: string, digest: string | undefined, mirror: OutputMirror | undefined): Promise<{ sha256?: string }> {
     files.users++;
     try {
-      return await writeOutput(files, output, digest?.slice(7));
+      if (mirror) {
+        await mirror.commit(files);
+        return {};
+      }
+      if (!digest) throw new Error('an output without a digest is written by its mirror');
+      return await writeCheckedOutput(files, output, digest.slice(7));
     } finally {
       files.users--;
       void this.options.cache?.collect();
@@ -134,11 +143,20 @@ export class LocalApi {
     const body = parseWith(pullRequestSchema, await readJsonBody(req), 'pull request');
     if (body.output !== undefined && !isAbsolute(body.output)) throw new BadRequestError('output must be an absolute path');
     const streaming = (req.headers.accept ?? '').includes('application/x-ndjson');
-    if (!streaming) {
-      const { result, files } = await this.options.tasks.pull(body.url);
-      const written = body.output ? await this.written(files, body.output, body.digest) : {};
-      return sendJson(res, 200, { ...result, ...written, output: body.output });
-    }
+    const { output, digest } = body;
+    let mirror: OutputMirror | undefined;
+    // Without a digest to check first, the output is written while the pieces arrive.
+    const openOutput = output && !digest ? async (task: TaskInfo) => (mirror = await OutputMirror.create(output, task.size)) : undefined;
+    const pullAndWrite = async (onProgress?: (progress: PullProgress) => void) => {
+      try {
+        const { result, files } = await this.options.tasks.pull(body.url, onProgress, openOutput);
+        return { ...result, ...(output ? await this.written(files, output, digest, mirror) : {}), output };
+      } catch (error) {
+        await mirror?.discard();
+        throw error;
+      }
+    };
+    if (!streaming) return sendJson(res, 200, await pullAndWrite());
     res.writeHead(200, { 'content-type': 'application/x-ndjson' });
     const line = (value: unknown) => res.write(`${JSON.stringify(value)}\n`);
     let last = 0;
@@ -149,9 +167,7 @@ export class LocalApi {
       line({ type: 'progress', ...progress });
     };
     try {
-      const { result, files } = await this.options.tasks.pull(body.url, onProgress);
-      const written = body.output ? await this.written(files, body.output, body.digest) : {};
-      line({ type: 'result', ...result, ...written, output: body.output });
+      line({ type: 'result', ...(await pullAndWrite(onProgress)) });
     } catch (error) {
       const typed = error instanceof MayflyError ? error : undefined;
       if (!typed) this.options.log.error('pull failed', { error });

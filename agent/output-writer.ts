@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import { constants } from 'node:fs';
-import { copyFile, rename, rm, stat } from 'node:fs/promises';
+import { rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { Transform } from 'node:stream';
 import { createWriteStream } from 'node:fs';
@@ -10,34 +9,31 @@ import { IntegrityError, StorageError } from '../core/errors.ts';
 import { guard, type TaskFiles } from './piece-store.ts';
 
 /**
- * Last hop of the data path: cache → the user's file. Bytes go to a hidden
- * temp file beside the output and are renamed into place only when complete
- * (and matching `--digest`), so a failed pull never leaves a partial file.
+ * Last hop of the data path for `pull --output --digest`: the cache is read
+ * once more through sha256 into a hidden temp file beside the output, which is
+ * renamed into place only if it matches the digest the user gave, so a pull of
+ * the wrong bytes never leaves a file. (Without a digest, output-mirror.ts
+ * writes the file while the pieces arrive.)
  */
-export async function writeOutput(files: TaskFiles, output: string, expectedSha256?: string): Promise<{ sha256?: string }> {
+export async function writeCheckedOutput(files: TaskFiles, output: string, expectedSha256: string): Promise<{ sha256: string }> {
   const dir = dirname(output);
   const folder = await stat(dir).catch(() => undefined);
   if (!folder?.isDirectory()) throw new StorageError(`output folder ${dir} does not exist`, { context: { path: dir } });
   const temp = join(dir, `.${basename(output)}.mayfly-${randomBytes(4).toString('hex')}.tmp`);
   try {
-    let sha256: string | undefined;
-    if (expectedSha256) {
-      const hash = createHash('sha256');
-      const tap = new Transform({
-        transform(chunk, _encoding, done) {
-          hash.update(chunk);
-          done(null, chunk);
-        },
+    const hash = createHash('sha256');
+    const tap = new Transform({
+      transform(chunk, _encoding, done) {
+        hash.update(chunk);
+        done(null, chunk);
+      },
+    });
+    await guard(temp, () => pipeline(files.readStream({ start: 0, end: files.task.size }, 1024 * 1024), tap, createWriteStream(temp)));
+    const sha256 = hash.digest('hex');
+    if (sha256 !== expectedSha256) {
+      throw new IntegrityError(`content sha256 ${sha256} does not match --digest sha256:${expectedSha256}`, {
+        context: { expected: expectedSha256, actual: sha256 },
       });
-      await guard(temp, () => pipeline(files.readStream({ start: 0, end: files.task.size }, 1024 * 1024), tap, createWriteStream(temp)));
-      sha256 = hash.digest('hex');
-      if (sha256 !== expectedSha256) {
-        throw new IntegrityError(`content sha256 ${sha256} does not match --digest sha256:${expectedSha256}`, {
-          context: { expected: expectedSha256, actual: sha256 },
-        });
-      }
-    } else {
-      await guard(temp, () => copyFile(files.dataPath, temp, constants.COPYFILE_FICLONE));
     }
     await guard(output, () => rename(temp, output));
     return { sha256 };

@@ -34,6 +34,8 @@ export class TaskFiles {
   readonly unpublished = new Set<number>();
   /** Pieces this agent read from the origin in this run: the swarm's rarest (see SpreadTracker). */
   readonly fromOrigin = new Set<number>();
+  /** Output files of pulls in progress: every batch written to the cache goes to them too. */
+  private readonly mirrors = new Set<PieceMirror>();
   private readonly verifiedListeners = new Set<(index: number) => void>();
   private readonly advertisedListeners = new Set<() => void>();
   private handle?: FileHandle;
@@ -81,7 +83,16 @@ export class TaskFiles {
   /** A writer for one piece: bytes go straight to their place in the data file while being hashed. */
   pieceWriter(index: number): PieceWriter {
     if (!this.handle) throw new StorageError('task files are not prepared', { context: { taskId: this.task.id } });
-    return new PieceWriter(this.handle, this.range(index), this.dataPath, this.throttle);
+    return new PieceWriter(this.handle, this.range(index), this.dataPath, this.throttle, [...this.mirrors], index);
+  }
+
+  /** Until removed, pieces written from now on also go to `mirror` (see OutputMirror). */
+  addMirror(mirror: PieceMirror): void {
+    this.mirrors.add(mirror);
+  }
+
+  removeMirror(mirror: PieceMirror): void {
+    this.mirrors.delete(mirror);
   }
 
   /** Marks a piece as verified; only now may it be served. */
@@ -202,7 +213,14 @@ export class PieceWriter {
   /** Chunks received so far (for the data-path debug log: bytes per read say how batched the socket reads are). */
   chunks = 0;
 
-  constructor(private readonly handle: FileHandle, readonly range: ByteRange, private readonly path: string, private readonly throttle?: Throttle) {
+  constructor(
+    private readonly handle: FileHandle,
+    readonly range: ByteRange,
+    private readonly path: string,
+    private readonly throttle?: Throttle,
+    private readonly mirrors: readonly PieceMirror[] = [],
+    private readonly index = -1,
+  ) {
     this.position = range.start;
   }
 
@@ -233,6 +251,7 @@ export class PieceWriter {
       throw new StorageError(`piece ended after ${this.written} of ${this.expectedLength} bytes`);
     }
     await this.flush();
+    for (const mirror of this.mirrors) mirror.written.add(this.index);
     return this.hash.digest('hex');
   }
 
@@ -243,25 +262,37 @@ export class PieceWriter {
     return this.batchBytes >= WRITE_BATCH_BYTES ? this.flush() : undefined;
   }
 
-  /** One positional writev per batch: no copy into a bigger buffer. */
+  /** One positional writev per batch (no copy into a bigger buffer), to the cache and to any output mirror at once. */
   private async flush(): Promise<void> {
     if (this.batchBytes === 0) return;
-    let buffers = this.batch;
-    let remaining = this.batchBytes;
+    const buffers = this.batch;
+    const position = this.position;
+    this.position += this.batchBytes;
     this.batch = [];
     this.batchBytes = 0;
-    await guard(this.path, async () => {
-      while (remaining > 0) {
-        const { bytesWritten } = await this.handle.writev(buffers, this.position);
-        this.position += bytesWritten;
-        remaining -= bytesWritten;
-        // A short write is rare (disk nearly full, a signal); go on with what is left.
-        if (remaining > 0) {
-          const all = Buffer.concat(buffers);
-          buffers = [all.subarray(all.length - remaining)];
-        }
-      }
-    });
+    await Promise.all([guard(this.path, () => writevFully(this.handle, buffers, position)), ...this.mirrors.map((mirror) => mirror.write(buffers, position))]);
+  }
+}
+
+/** Where a piece writer also puts its batches (the output file of a pull in progress). */
+export interface PieceMirror {
+  /** Pieces whose every batch this mirror was given. */
+  readonly written: Set<number>;
+  write(buffers: readonly Buffer[], position: number): Promise<void>;
+}
+
+/** Writes all of `buffers` at `position`, going on after short writes (rare: disk nearly full, a signal). */
+export async function writevFully(handle: FileHandle, buffers: readonly Buffer[], position: number): Promise<void> {
+  let pending = [...buffers];
+  let remaining = pending.reduce((sum, buffer) => sum + buffer.length, 0);
+  while (remaining > 0) {
+    const { bytesWritten } = await handle.writev(pending, position);
+    position += bytesWritten;
+    remaining -= bytesWritten;
+    if (remaining > 0) {
+      const all = Buffer.concat(pending);
+      pending = [all.subarray(all.length - remaining)];
+    }
   }
 }
 

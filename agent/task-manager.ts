@@ -5,7 +5,7 @@ import type { AnnounceResponse, TaskInfo } from '../core/schemas.ts';
 import { computeTaskId } from '../core/task-id.ts';
 import { Announcer, type PeerIdentity } from './announcer.ts';
 import { Manifest } from './manifest.ts';
-import type { PieceStore, TaskFiles } from './piece-store.ts';
+import type { PieceMirror, PieceStore, TaskFiles } from './piece-store.ts';
 import { TaskSession, type SessionDeps } from './task-session.ts';
 
 export interface PullProgress {
@@ -60,10 +60,20 @@ export class TaskManager {
   }
 
   /** Pulls the whole object into the cache. */
-  async pull(url: string, onProgress?: (progress: PullProgress) => void): Promise<{ result: PullResult; files: TaskFiles }> {
+  /**
+   * Fetches every piece of `url`'s object. `openOutput`, once the task is known,
+   * opens the pull's output file, which then receives every piece written.
+   */
+  async pull(
+    url: string,
+    onProgress?: (progress: PullProgress) => void,
+    openOutput?: (task: TaskInfo) => Promise<PieceMirror>,
+  ): Promise<{ result: PullResult; files: TaskFiles }> {
     const started = Date.now();
     const session = await this.open(url);
     const { files, task } = session;
+    const output = await openOutput?.(task);
+    if (output) files.addMirror(output);
     const before = files.completedBytes;
     const peersBefore = session.downloader.bytesFromPeers;
     const originBefore = session.downloader.bytesFromOrigin;
@@ -73,6 +83,7 @@ export class TaskManager {
     try {
       await session.ensure(Array.from({ length: task.pieceCount }, (_, i) => i));
     } finally {
+      if (output) files.removeMirror(output);
       files.users--;
       if (onProgress) listeners.delete(onProgress);
       if (listeners.size === 0) this.progressListeners.delete(task.id);

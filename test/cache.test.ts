@@ -1,3 +1,5 @@
+import { readdirSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentProcess } from './stack/agent-process.ts';
@@ -92,5 +94,23 @@ describe('agent cache', () => {
     await Promise.all(outputs.map((output) => pullThrough(fresh, shared.url, output)));
     expect(stack.origin.bytesOut() - before).toBe(shared.size);
     for (const output of outputs) expect(await sha256File(output)).toBe(shared.sha256);
+  });
+
+  it('writes the output while the pieces arrive, and copies in the pieces it had cached before the pull', async () => {
+    const object = await stack.putArtifact('cache/mirrored.bin', 18 * MiB + 5, 'mirrored');
+    const fresh = await stack.startAgent('mirrored');
+    // Pieces 1 and 4 (of 5) are in the cache before the pull: read through the agent's HTTP API.
+    for (const index of [1, 4]) {
+      const start = index * 4 * MiB;
+      const response = await fetch(`${fresh.apiUrl}/v1/objects?url=${encodeURIComponent(object.url)}`, { headers: { range: `bytes=${start}-${start + 9}` } });
+      expect(response.status).toBe(206);
+      await response.arrayBuffer();
+    }
+    const folder = join(stack.root, 'mirrored-out');
+    await mkdir(folder);
+    await pullThrough(fresh, object.url, join(folder, 'object.bin'));
+    expect(await sha256File(join(folder, 'object.bin'))).toBe(object.sha256);
+    // Nothing else beside it: the temp file became the output.
+    expect(readdirSync(folder)).toEqual(['object.bin']);
   });
 });
