@@ -29,7 +29,7 @@ export const DEFAULT_DOWNLOAD_LIMITS: DownloadLimits = {
   maxInflight: 4,
   perParent: 1,
   originInflight: 2,
-  bitfieldPollMs: 500,
+  bitfieldPollMs: 250,
   maxParentFailures: 3,
 };
 
