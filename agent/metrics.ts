@@ -63,6 +63,11 @@ export class AgentMetrics {
     metric('mayfly_agent_cached_tasks', 'gauge', 'Tasks held in the cache.', this.gauges?.cachedTasks() ?? 0);
     metric('mayfly_agent_seed', 'gauge', '1 when this agent runs as a seed.', this.labels.seed ? 1 : 0);
     metric('mayfly_agent_uptime_seconds', 'gauge', 'Seconds since the agent started.', Math.round((Date.now() - this.started) / 1000));
+    const memory = process.memoryUsage();
+    metric('mayfly_agent_resident_memory_bytes', 'gauge', 'Resident set size of the agent process.', memory.rss);
+    metric('mayfly_agent_heap_used_bytes', 'gauge', 'V8 heap in use.', memory.heapUsed);
+    metric('mayfly_agent_heap_total_bytes', 'gauge', 'V8 heap reserved.', memory.heapTotal);
+    metric('mayfly_agent_buffer_bytes', 'gauge', 'Memory held by Buffers and ArrayBuffers outside the V8 heap.', memory.arrayBuffers);
     return `${lines.join('\n')}\n`;
   }
 }

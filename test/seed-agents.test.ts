@@ -134,6 +134,9 @@ describe('seed agents', () => {
     expect(await metric(seed, 'mayfly_agent_cache_bytes')).toBe((24 + 12 + 6 + 6) * MiB);
     expect(await metric(seed, 'mayfly_agent_seed')).toBe(1);
     expect(await metric(seed, 'mayfly_agent_active_tasks')).toBe(0);
+    // The process's own memory, as the agent reads it (a 20 MB floor: no Node process is smaller).
+    expect(await metric(seed, 'mayfly_agent_resident_memory_bytes')).toBeGreaterThan(20e6);
+    expect(await metric(seed, 'mayfly_agent_heap_used_bytes')).toBeLessThan(await metric(seed, 'mayfly_agent_heap_total_bytes'));
     expect(await metric(normals[0], 'mayfly_agent_bytes_from_origin_total')).toBe(0);
     expect(await metric(normals[0], 'mayfly_agent_bytes_from_peers_total')).toBe((24 + 12) * MiB);
     expect(await metric(normals[0], 'mayfly_agent_pulls_started_total')).toBe(2);
