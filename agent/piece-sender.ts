@@ -4,9 +4,9 @@ import type { ByteRange } from '../core/piece-math.ts';
 import { StorageError } from '../core/errors.ts';
 import type { Throttle } from './throttle.ts';
 
-const CHUNK_BYTES = 1024 * 1024;
-/** Enough for each of the default 4 upload slots to have a chunk on its socket and one being read. */
-const POOL_LIMIT = 8;
+const CHUNK_BYTES = 256 * 1024;
+/** Enough for each of the default 4 upload slots to have a few chunks queued on its socket. */
+const POOL_LIMIT = 16;
 const pool: Buffer[] = [];
 
 /**
