@@ -11,6 +11,14 @@ export const API_VERSION = 'v1';
 /** The agent's peer-server port; the CDK fleet opens it only to members of the fleet. */
 export const DEFAULT_PEER_PORT = 7402;
 
+/**
+ * Node options the agent runs with where we deploy it (systemd unit, ECS image, benchmarks).
+ * A young generation of 8 MB instead of Node's 16: the agent is a long-running daemon whose
+ * pieces live in Buffers outside the V8 heap, so its short-lived objects need little room,
+ * and the smaller one keeps ~15 MB off its resident size (docs/BENCHMARKS.md, data plane).
+ */
+export const AGENT_NODE_OPTIONS: readonly string[] = ['--max-semi-space-size=8'];
+
 /** Header that carries the control-plane token (local stack; SigV4 in AWS). */
 export const AUTH_HEADER = 'authorization';
 

@@ -1,4 +1,4 @@
-import { DEFAULT_PEER_PORT } from '../../core/constants.ts';
+import { AGENT_NODE_OPTIONS, DEFAULT_PEER_PORT } from '../../core/constants.ts';
 
 /** Where the agent lives on an EC2 host; shared by the user data and the systemd unit. */
 export const AGENT_PATHS = {
@@ -25,7 +25,7 @@ Type=simple
 User=mayfly
 Group=mayfly
 EnvironmentFile=${AGENT_PATHS.envFile}
-ExecStart=${AGENT_PATHS.node} ${AGENT_PATHS.bundle} agent
+ExecStart=${AGENT_PATHS.node} ${AGENT_NODE_OPTIONS.join(' ')} ${AGENT_PATHS.bundle} agent
 Restart=on-failure
 RestartSec=2
 LimitNOFILE=65536

@@ -5,6 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AssetHashType, BundlingOutput, DockerImage, type BundlingOptions } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { AGENT_NODE_OPTIONS } from '../../core/constants.ts';
 
 /**
  * Bundles Mayfly's own code with the repository's esbuild setup (scripts/bundles.ts) on
@@ -100,7 +101,7 @@ export function agentImageContext(baseImage: string): string {
       'COPY mayfly.mjs /opt/mayfly/mayfly.mjs',
       // The cache is a host folder mounted here; the image's unprivileged user owns nothing else.
       'USER node',
-      'ENTRYPOINT ["node", "/opt/mayfly/mayfly.mjs", "agent"]',
+      `ENTRYPOINT ${JSON.stringify(['node', ...AGENT_NODE_OPTIONS, '/opt/mayfly/mayfly.mjs', 'agent'])}`,
       '',
     ].join('\n'),
   );

@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { PEER_CREDENTIAL_HEADER, deriveTaskKey, issueCredential } from '../../core/peer-credential.ts';
+import { AGENT_NODE_OPTIONS } from '../../core/constants.ts';
 import { choosePieceLength, pieceCountOf, pieceRange } from '../../core/piece-math.ts';
 import { LocalStack } from '../stack/local-stack.ts';
 import { NsProcess, processCpuSeconds } from './ns-process.ts';
@@ -72,7 +73,7 @@ try {
     new NsProcess({
       name,
       command: process.execPath,
-      args: [bin, 'agent'],
+      args: [...AGENT_NODE_OPTIONS, bin, 'agent'], // as deployed
       cwd: REPO_ROOT,
       env: { ...local.agentEnv(peerId), MAYFLY_LOG_LEVEL: 'warn' },
       logFile: join(local.root, logName),

@@ -13,6 +13,7 @@ import { linkCounters } from './netns.ts';
 import { NsProcess } from './ns-process.ts';
 import { max, median, sum } from './stats.ts';
 import type { BenchHost, Topology } from './topology.ts';
+import { AGENT_NODE_OPTIONS } from '../../core/constants.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const MAYFLY_BIN = join(REPO_ROOT, 'agent/bin/mayfly.mjs');
@@ -190,7 +191,7 @@ async function startAgent(host: BenchHost, options: PhaseOptions): Promise<NsPro
     name: `agent ${host.name}`,
     ns: host.ns,
     command: process.execPath,
-    args: [...(options.agentNodeArgs ?? []), options.agentBin, 'agent'],
+    args: [...AGENT_NODE_OPTIONS, ...(options.agentNodeArgs ?? []), options.agentBin, 'agent'], // as deployed
     cwd: REPO_ROOT,
     logFile: join(options.runDir, host.name, 'agent.log'),
     readyTimeoutMs: 120_000,

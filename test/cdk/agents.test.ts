@@ -74,7 +74,7 @@ describe('MayflyAgentFleet and MayflyEcsDaemon', () => {
     const userData = flatten(launchTemplate.Properties.LaunchTemplateData.UserData);
     expect(userData).toContain(AGENT_SYSTEMD_UNIT.trimEnd());
     expect(userData).toContain('Restart=on-failure');
-    expect(userData).toContain('ExecStart=/opt/mayfly/bin/node /opt/mayfly/mayfly.mjs agent');
+    expect(userData).toContain('ExecStart=/opt/mayfly/bin/node --max-semi-space-size=8 /opt/mayfly/mayfly.mjs agent');
     expect(userData).toContain('MAYFLY_AUTH=sigv4');
     expect(userData).toMatch(/MAYFLY_SCHEDULER_URL=\$\{.*ControlPlaneSchedulerFunctionUrl/);
     expect(userData).toMatch(/aws s3 cp .*'.*s3:\/\/cdk-.*\/[0-9a-f]{64}\.mjs.*' \/opt\/mayfly\/mayfly\.mjs/);
