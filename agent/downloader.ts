@@ -69,6 +69,8 @@ interface ParentState {
   /** When the scheduler first offered it. */
   addedAt: number;
   watching: boolean;
+  /** Ends this parent's watch when it is dropped (the pull's own signal ends every watch). */
+  stopWatch?: AbortController;
   dead: boolean;
 }
 
@@ -272,6 +274,7 @@ export class Downloader {
     this.badParents.add(parent.info.peerId);
     parent.dead = true;
     parent.deadUntil = Number.POSITIVE_INFINITY;
+    parent.stopWatch?.abort();
   }
 
   /** Parents dropped for failing to deliver, still within their cool-down. */
@@ -283,6 +286,7 @@ export class Downloader {
   private markDead(parent: ParentState): void {
     parent.dead = true;
     parent.deadUntil = Date.now() + 30_000;
+    parent.stopWatch?.abort();
   }
 
   private fromOrigin(index: number): void {
@@ -335,13 +339,22 @@ export class Downloader {
       if (now - parent.lastWatch < this.limits.bitfieldPollMs) continue;
       parent.watching = true;
       parent.lastWatch = now;
+      const stopWatch = (parent.stopWatch = new AbortController());
       const onBitfield = (bitfield: Bitfield) => {
         this.learn(parent, bitfield);
         // Most lines only repeat pieces this pull has; assigning work again would find nothing new.
         if (bitfield.hasAnyNotIn(this.options.files.bitfield)) this.wake();
       };
       peers
-        .watchBitfield(parent.info.addr, task.id, task.pieceCount, this.options.credential?.(), this.limits.bitfieldPollMs, onBitfield, this.controller.signal)
+        .watchBitfield(
+          parent.info.addr,
+          task.id,
+          task.pieceCount,
+          this.options.credential?.(),
+          this.limits.bitfieldPollMs,
+          onBitfield,
+          AbortSignal.any([this.controller.signal, stopWatch.signal]),
+        )
         .catch((error) => {
           if (error instanceof NotFoundError) return; // it has not opened the task yet
           if (error instanceof UnavailableError) return; // busy, or its peer key is not there yet
