@@ -35,7 +35,8 @@ export function bitfieldLine(bitfield: Bitfield): string {
  * A child's watch of this agent's advertised pieces: the HTTP stand-in for
  * BitTorrent's HAVE messages. One long response per child and parent, a line
  * with the advertised set at once and again whenever it holds a piece not sent
- * before (at most one line per `intervalMs`), ended once the set is complete.
+ * before (at most one line per `intervalMs`), ended once the set is complete or
+ * the task leaves this agent's cache.
  * A new piece costs the parent one small write per watching child instead of
  * a request and an answer, which on a busy host is most of a poll's CPU.
  */
@@ -50,24 +51,27 @@ export function streamAdvertised(res: ServerResponse, files: TaskFiles, advertis
     clearTimeout(timer);
     unsubscribe();
   };
+  const end = () => {
+    close();
+    res.end();
+  };
   const sendLine = () => {
     clearTimeout(timer);
     if (closed) return;
+    if (files.closed) return end();
     const current = advertised();
     // A copy: advertised() may hand out the live set, which would make every later piece old news.
     sent = sent ? sent.union(current) : new Bitfield(current.length, current.toBytes());
     lastLineAt = Date.now();
     res.write(bitfieldLine(current));
     onLine();
-    if (current.complete) {
-      close();
-      res.end();
-      return;
-    }
+    if (current.complete) return end();
     timer = setTimeout(sendLine, WATCH_REFRESH_MS);
   };
   const unsubscribe = files.onAdvertised(() => {
-    if (closed || !sent || !advertised().hasAnyNotIn(sent)) return;
+    if (closed || !sent) return;
+    if (files.closed) return end();
+    if (!advertised().hasAnyNotIn(sent)) return;
     const wait = lastLineAt + intervalMs - Date.now();
     if (wait <= 0) return sendLine();
     clearTimeout(timer);

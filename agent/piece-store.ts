@@ -26,6 +26,8 @@ export class TaskFiles {
   readonly bitfield: Bitfield;
   readonly digests = new Map<number, string>();
   lastUsedAt: number;
+  /** Set once the task is closed (evicted, removed, or the agent is stopping). */
+  closed = false;
   /** Pulls currently reading or writing this task; eviction skips it while > 0. */
   users = 0;
   /** The task key from the scheduler that children's credentials are checked with (memory only). */
@@ -169,6 +171,9 @@ export class TaskFiles {
     await this.flush();
     await this.handle?.close();
     this.handle = undefined;
+    this.closed = true;
+    // Watching children learn that the task is gone here (see bitfield-watch.ts).
+    this.advertisedChanged();
   }
 
   /** Persists soon: writes coalesce, so a crash loses at most the pieces verified in the last few ms. */

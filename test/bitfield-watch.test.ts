@@ -24,17 +24,17 @@ describe('bitfield watch (peer API)', () => {
   let taskId: string;
   const pieceCount = 3;
 
-  const readPiece = async (index: number) => {
-    const response = await fetch(`${parent.apiUrl}/v1/objects?url=${encodeURIComponent(artifact.url)}`, {
+  const readPiece = async (index: number, url = artifact.url) => {
+    const response = await fetch(`${parent.apiUrl}/v1/objects?url=${encodeURIComponent(url)}`, {
       headers: { range: `bytes=${index * PIECE}-${index * PIECE + 99}` },
     });
     expect(response.status).toBe(206);
     await response.arrayBuffer();
   };
 
-  const request = (headers: Record<string, string> = {}) => {
-    const credential = issueCredential(deriveTaskKey(stack.peerSecret, taskId), taskId, 'watcher', Date.now() + 60_000);
-    return fetch(`http://127.0.0.1:${parent.peerPort}/v1/tasks/${taskId}/bitfield`, { headers: { [PEER_CREDENTIAL_HEADER]: credential, ...headers } });
+  const request = (headers: Record<string, string> = {}, task = taskId) => {
+    const credential = issueCredential(deriveTaskKey(stack.peerSecret, task), task, 'watcher', Date.now() + 60_000);
+    return fetch(`http://127.0.0.1:${parent.peerPort}/v1/tasks/${task}/bitfield`, { headers: { [PEER_CREDENTIAL_HEADER]: credential, ...headers } });
   };
 
   const plain = async () => {
@@ -43,8 +43,8 @@ describe('bitfield watch (peer API)', () => {
     return { status: response.status, pieces: Bitfield.fromBase64(pieceCount, body.bitfield) };
   };
 
-  const watch = async (intervalMs = '100') => {
-    const response = await request({ accept: WATCH_MEDIA_TYPE, [INTERVAL_HEADER]: intervalMs });
+  const watch = async (intervalMs = '100', task = taskId) => {
+    const response = await request({ accept: WATCH_MEDIA_TYPE, [INTERVAL_HEADER]: intervalMs }, task);
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toBe(WATCH_MEDIA_TYPE);
     const reader = response.body!.getReader();
@@ -124,6 +124,20 @@ describe('bitfield watch (peer API)', () => {
     expect(await watcher.next(5_000)).toEqual([0, 2]);
     await readPiece(1);
     expect(await watcher.next(5_000)).toEqual([0, 1, 2]);
+    expect(await watcher.next(2_000)).toBe('end');
+  });
+
+  it('ends a watch when its task leaves the cache', async () => {
+    const other = await stack.putArtifact('watch/evicted.bin', pieceCount * PIECE, 'evicted');
+    await readPiece(1, other.url);
+    const { tasks } = (await (await fetch(`${parent.apiUrl}/v1/tasks`)).json()) as { tasks: Array<{ taskId: string; url: string }> };
+    const otherId = tasks.find((task) => task.url === other.url)!.taskId;
+    const watcher = await watch('100', otherId);
+    // Published digests come a moment after the piece is stored: wait for the line that has it.
+    let line = await watcher.next(5_000);
+    while (Array.isArray(line) && line.length === 0) line = await watcher.next(WATCH_REFRESH_MS + 1_000);
+    expect(line).toEqual([1]);
+    expect((await fetch(`${parent.apiUrl}/v1/cache/${otherId}`, { method: 'DELETE' })).status).toBe(200);
     expect(await watcher.next(2_000)).toBe('end');
   });
 });
