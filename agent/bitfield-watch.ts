@@ -14,6 +14,14 @@ export const MAX_WATCH_INTERVAL_MS = 5_000;
  * children's 10 s idle timeout.
  */
 export const WATCH_REFRESH_MS = 5_000;
+/**
+ * A downloading agent sends each piece to one child at a time, so telling all its
+ * watchers of a new piece at the same instant makes all but one ask in vain.
+ * Lines due together go out this far apart instead: the first child takes the
+ * piece, and the later lines no longer offer it.
+ */
+const STAGGER_MS = 80;
+const nextSlot = new WeakMap<TaskFiles, number>();
 
 /** The child's watch interval, or undefined for a plain bitfield request (one answer). */
 export function parseWatchInterval(req: IncomingMessage): number | undefined {
@@ -44,11 +52,14 @@ export function streamAdvertised(res: ServerResponse, files: TaskFiles, advertis
   let sent: Bitfield | undefined;
   let lastLineAt = 0;
   let timer: NodeJS.Timeout | undefined;
+  /** Set while a line with news is scheduled: later changes ride on it. */
+  let newsTimer: NodeJS.Timeout | undefined;
   let closed = false;
 
   const close = () => {
     closed = true;
     clearTimeout(timer);
+    clearTimeout(newsTimer);
     unsubscribe();
   };
   const end = () => {
@@ -57,6 +68,8 @@ export function streamAdvertised(res: ServerResponse, files: TaskFiles, advertis
   };
   const sendLine = () => {
     clearTimeout(timer);
+    clearTimeout(newsTimer);
+    newsTimer = undefined;
     if (closed) return;
     if (files.closed) return end();
     const current = advertised();
@@ -71,11 +84,16 @@ export function streamAdvertised(res: ServerResponse, files: TaskFiles, advertis
   const unsubscribe = files.onAdvertised(() => {
     if (closed || !sent) return;
     if (files.closed) return end();
-    if (!advertised().hasAnyNotIn(sent)) return;
-    const wait = lastLineAt + intervalMs - Date.now();
-    if (wait <= 0) return sendLine();
-    clearTimeout(timer);
-    timer = setTimeout(sendLine, wait);
+    if (newsTimer || !advertised().hasAnyNotIn(sent)) return;
+    const now = Date.now();
+    let at = Math.max(now, lastLineAt + intervalMs);
+    if (!files.complete) {
+      // Never more than one interval late: with many watchers the last ones share a slot.
+      at = Math.max(at, Math.min(nextSlot.get(files) ?? 0, now + intervalMs));
+      nextSlot.set(files, at + STAGGER_MS);
+    }
+    if (at <= now) return sendLine();
+    newsTimer = setTimeout(sendLine, at - now);
   });
 
   res.once('close', close);
