@@ -7,7 +7,7 @@ import type { TaskFiles } from './piece-store.ts';
 export const WATCH_MEDIA_TYPE = 'application/x-ndjson';
 /** Least time between two lines of one watch, in ms: the child's choice, up to MAX_WATCH_INTERVAL_MS. */
 export const INTERVAL_HEADER = 'x-mayfly-interval-ms';
-export const MAX_WATCH_INTERVAL_MS = 5_000;
+const MAX_WATCH_INTERVAL_MS = 5_000;
 /**
  * A watch repeats the current set this often without news: it tells the child of
  * pieces offered again after a rest, and keeps the line alive below the
@@ -34,8 +34,8 @@ export function parseWatchInterval(req: IncomingMessage): number | undefined {
   return Number(raw);
 }
 
-/** One line of a watch, and the body of a plain bitfield answer. */
-export function bitfieldLine(bitfield: Bitfield): string {
+/** One line of a watch: the same JSON as a plain bitfield answer, newline-terminated. */
+function bitfieldLine(bitfield: Bitfield): string {
   return `${JSON.stringify({ pieceCount: bitfield.length, bitfield: bitfield.toBase64() })}\n`;
 }
 

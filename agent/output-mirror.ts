@@ -7,6 +7,14 @@ import { guard, writevFully, type PieceMirror, type TaskFiles } from './piece-st
 
 const COPY_CHUNK_BYTES = 1024 * 1024;
 
+/** A hidden temp path beside `output`, whose folder must exist: renamed into place, it replaces the output atomically. */
+export async function tempBeside(output: string): Promise<string> {
+  const dir = dirname(output);
+  const folder = await stat(dir).catch(() => undefined);
+  if (!folder?.isDirectory()) throw new StorageError(`output folder ${dir} does not exist`, { context: { path: dir } });
+  return join(dir, `.${basename(output)}.mayfly-${randomBytes(4).toString('hex')}.tmp`);
+}
+
 /**
  * Last hop of the data path for `pull --output`: the user's file, written while
  * the pieces arrive. Every batch a piece writer puts in the cache also goes to
@@ -28,10 +36,7 @@ export class OutputMirror implements PieceMirror {
 
   /** Checks the folder and creates the temp file (of the object's size) before any byte arrives. */
   static async create(output: string, size: number): Promise<OutputMirror> {
-    const dir = dirname(output);
-    const folder = await stat(dir).catch(() => undefined);
-    if (!folder?.isDirectory()) throw new StorageError(`output folder ${dir} does not exist`, { context: { path: dir } });
-    const temp = join(dir, `.${basename(output)}.mayfly-${randomBytes(4).toString('hex')}.tmp`);
+    const temp = await tempBeside(output);
     const handle = await guard(temp, () => open(temp, 'w'));
     try {
       await guard(temp, () => handle.truncate(size));

@@ -1,11 +1,10 @@
 import { createHash } from 'node:crypto';
-import { rename, rm, stat } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
-import { Transform } from 'node:stream';
 import { createWriteStream } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { randomBytes } from 'node:crypto';
-import { IntegrityError, StorageError } from '../core/errors.ts';
+import { IntegrityError } from '../core/errors.ts';
+import { tempBeside } from './output-mirror.ts';
 import { guard, type TaskFiles } from './piece-store.ts';
 
 /**
@@ -16,10 +15,7 @@ import { guard, type TaskFiles } from './piece-store.ts';
  * writes the file while the pieces arrive.)
  */
 export async function writeCheckedOutput(files: TaskFiles, output: string, expectedSha256: string): Promise<{ sha256: string }> {
-  const dir = dirname(output);
-  const folder = await stat(dir).catch(() => undefined);
-  if (!folder?.isDirectory()) throw new StorageError(`output folder ${dir} does not exist`, { context: { path: dir } });
-  const temp = join(dir, `.${basename(output)}.mayfly-${randomBytes(4).toString('hex')}.tmp`);
+  const temp = await tempBeside(output);
   try {
     const hash = createHash('sha256');
     const tap = new Transform({

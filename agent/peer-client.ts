@@ -43,11 +43,7 @@ export class PeerClient {
     signal?: AbortSignal,
   ): Promise<void> {
     const res = await this.get(`${addr}/v1/tasks/${taskId}/bitfield`, credential, signal, { accept: WATCH_MEDIA_TYPE, [INTERVAL_HEADER]: String(intervalMs) });
-    if (res.statusCode !== 200) {
-      const chunks: Buffer[] = [];
-      for await (const chunk of res) chunks.push(chunk as Buffer);
-      await this.check(res, Buffer.concat(chunks));
-    }
+    await this.requireOk(res);
     // A line is a few dozen bytes plus the bitfield in base64; anything longer is not a line of ours.
     const maxLine = 256 + Math.ceil(pieceCount / 6);
     let pending = '';
@@ -82,11 +78,7 @@ export class PeerClient {
     signal?: AbortSignal,
   ): Promise<Bitfield | undefined> {
     const res = await this.get(`${addr}/v1/tasks/${taskId}/pieces/${index}`, credential, signal);
-    if (res.statusCode !== 200) {
-      const chunks: Buffer[] = [];
-      for await (const chunk of res) chunks.push(chunk as Buffer);
-      await this.check(res, Buffer.concat(chunks));
-    }
+    await this.requireOk(res);
     const length = Number(res.headers['content-length']);
     if (length !== writer.expectedLength) {
       res.destroy();
@@ -130,9 +122,13 @@ export class PeerClient {
     });
   }
 
-  private async check(res: IncomingMessage, body: Buffer): Promise<void> {
+  /** Returns on 200; otherwise reads the parent's error answer and throws what it means for the downloader. */
+  private async requireOk(res: IncomingMessage): Promise<void> {
     const status = res.statusCode ?? 0;
     if (status === 200) return;
+    const chunks: Buffer[] = [];
+    for await (const chunk of res) chunks.push(chunk as Buffer);
+    const body = Buffer.concat(chunks);
     let message = `parent answered ${status}`;
     let scope: string | undefined;
     try {

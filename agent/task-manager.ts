@@ -59,7 +59,6 @@ export class TaskManager {
     return pending;
   }
 
-  /** Pulls the whole object into the cache. */
   /**
    * Fetches every piece of `url`'s object. `openOutput`, once the task is known,
    * opens the pull's output file, which then receives every piece written.
