@@ -70,7 +70,7 @@ export async function startAgent(config: AgentConfig, overrides: AgentOverrides 
     origin: new MeteredOriginFetcher(metrics, { s3, direct: config.s3.access === 'direct' }),
     log,
     uploads: () => peerServer.stats.active,
-    limits: overrides.limits,
+    limits: { originInflight: config.originConcurrency, ...overrides.limits },
   });
   const cache = new CacheJanitor({ store, tasks, log, quotaBytes: config.cacheQuota });
   cache.start();

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { BadRequestError } from '../core/errors.ts';
 import { DEFAULTS, DEFAULT_PEER_PORT } from '../core/constants.ts';
 import { parseByteSize } from '../core/token-bucket.ts';
+import { DEFAULT_DOWNLOAD_LIMITS } from './downloader.ts';
 
 export interface AgentConfig {
   readonly peerId: string;
@@ -24,6 +25,8 @@ export interface AgentConfig {
   /** The S3-compatible read endpoint (GetObject, HeadObject) listens on apiHost too. */
   readonly s3Port: number;
   readonly uploadConcurrency: number;
+  /** Ranged origin reads in flight while this agent holds the back-to-source grant. */
+  readonly originConcurrency: number;
   /** Bytes per second; undefined = unlimited. */
   readonly uploadLimit?: number;
   readonly downloadLimit?: number;
@@ -66,8 +69,11 @@ export function loadAgentConfig(flags: Record<string, string | boolean | undefin
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(peerId)) throw new BadRequestError('--peer-id must be 1-64 characters of A-Z a-z 0-9 . _ -');
   const auth = pick('auth', 'MAYFLY_AUTH') ?? 'token';
   if (auth !== 'token' && auth !== 'sigv4') throw new BadRequestError(`--auth must be token or sigv4, got ${JSON.stringify(auth)}`);
-  const concurrency = Number(pick('upload-concurrency', 'MAYFLY_UPLOAD_CONCURRENCY') ?? 4);
-  if (!Number.isInteger(concurrency) || concurrency < 1) throw new BadRequestError('--upload-concurrency must be a positive integer');
+  const count = (flag: string, envName: string, fallback: number) => {
+    const value = Number(pick(flag, envName) ?? fallback);
+    if (!Number.isInteger(value) || value < 1) throw new BadRequestError(`--${flag} must be a positive integer`);
+    return value;
+  };
   return {
     peerId,
     cluster: pick('cluster', 'MAYFLY_CLUSTER') ?? DEFAULTS.site,
@@ -83,7 +89,8 @@ export function loadAgentConfig(flags: Record<string, string | boolean | undefin
     apiHost: pick('api-host', 'MAYFLY_API_HOST') ?? '127.0.0.1',
     apiPort: port('api-port', 'MAYFLY_API_PORT', DEFAULT_API_PORT),
     s3Port: port('s3-port', 'MAYFLY_S3_PORT', DEFAULT_S3_PORT),
-    uploadConcurrency: concurrency,
+    uploadConcurrency: count('upload-concurrency', 'MAYFLY_UPLOAD_CONCURRENCY', 4),
+    originConcurrency: count('origin-concurrency', 'MAYFLY_ORIGIN_CONCURRENCY', DEFAULT_DOWNLOAD_LIMITS.originInflight),
     uploadLimit: size(pick('upload-limit', 'MAYFLY_UPLOAD_LIMIT'), 'upload-limit'),
     downloadLimit: size(pick('download-limit', 'MAYFLY_DOWNLOAD_LIMIT'), 'download-limit'),
     cacheQuota: size(pick('cache-quota', 'MAYFLY_CACHE_QUOTA'), 'cache-quota') ?? 20 * 1024 ** 3,

@@ -28,7 +28,7 @@ const FIRST_BITFIELD_WAIT_MS = 500;
 export const DEFAULT_DOWNLOAD_LIMITS: DownloadLimits = {
   maxInflight: 4,
   perParent: 1,
-  originInflight: 2,
+  originInflight: 4,
   bitfieldPollMs: 250,
   maxParentFailures: 3,
 };

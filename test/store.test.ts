@@ -48,10 +48,20 @@ describe.each(['dynalite', 'dynamodb-local'] as const)('DynamoDB stores on %s', 
   let peers: DynamoPeerStore;
   let grants: DynamoSourceGrantStore;
   let manifests: DynamoManifestStore;
+  /** Requests the stores sent, by command name. */
+  const sent = new Map<string, number>();
 
   beforeAll(async () => {
     server = kind === 'dynalite' ? await startDynalite() : await startDynamoDbLocal();
     const client = createDynamoClient({ endpoint: server.endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    client.middlewareStack.add(
+      (next, context) => (args) => {
+        const name = context.commandName ?? 'unknown';
+        sent.set(name, (sent.get(name) ?? 0) + 1);
+        return next(args);
+      },
+      { step: 'initialize', name: 'countRequests' },
+    );
     await ensureTable(client, 'mayfly-test');
     tasks = new DynamoTaskStore(client, 'mayfly-test');
     peers = new DynamoPeerStore(client, 'mayfly-test');
@@ -107,6 +117,25 @@ describe.each(['dynalite', 'dynamodb-local'] as const)('DynamoDB stores on %s', 
     expect(seen.size).toBeGreaterThan(12);
     await peers.remove(id, 'peer-7', 4);
     expect((await peers.list(id, 4)).map((p) => p.peerId)).not.toContain('peer-7');
+  });
+
+  it('reads a shard smaller than the sample whole, wherever the random start would fall', async () => {
+    const id = hex(15);
+    for (let i = 0; i < 10; i++) await peers.put(peer(id, `small-${i}`), 1, 3600);
+    const everyone = (await peers.list(id, 1)).map((p) => p.peerId).sort();
+    const queries = () => sent.get('QueryCommand') ?? 0;
+    for (const start of [0, 0.5, 0.999]) {
+      const before = queries();
+      const sampled = await peers.sample(id, 1, 48, () => start, 10);
+      expect(sampled.map((p) => p.peerId).sort()).toEqual(everyone);
+      expect(queries() - before).toBe(1);
+    }
+    // Without the peer count (or with a big one) the slice starts at random and wraps around: two queries.
+    const before = queries();
+    expect((await peers.sample(id, 1, 48, () => 0.5)).map((p) => p.peerId).sort()).toEqual(everyone);
+    expect(queries() - before).toBe(2);
+    // A shard bigger than the sample gives `limit` peers at most.
+    expect(await peers.sample(id, 1, 4, () => 0.5, 10)).toHaveLength(4);
   });
 
   it('grants back-to-source to at most `limit` agents even when they race', async () => {

@@ -22,6 +22,7 @@ Options (each also as an environment variable):
   --api-port N             local API port (MAYFLY_API_PORT, default 7401, 0 = any)
   --s3-port N              S3-compatible GetObject/HeadObject endpoint on --api-host (MAYFLY_S3_PORT, default 7403, 0 = any)
   --upload-concurrency N   uploads served at once (MAYFLY_UPLOAD_CONCURRENCY, default 4)
+  --origin-concurrency N   ranged S3 reads in flight when this agent reads the origin (MAYFLY_ORIGIN_CONCURRENCY, default 4)
   --upload-limit RATE      upload bandwidth, e.g. 50MiB or 400Mbit (MAYFLY_UPLOAD_LIMIT, default unlimited)
   --download-limit RATE    download bandwidth (MAYFLY_DOWNLOAD_LIMIT, default unlimited)
   --cache-quota SIZE       disk cache quota, e.g. 20GiB (MAYFLY_CACHE_QUOTA, default 20GiB)
@@ -34,7 +35,7 @@ Options (each also as an environment variable):
 
 export async function agentCommand(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
   const { positionals, flags } = parseArgs(argv, {
-    strings: ['scheduler', 'token', 'auth', 'data-dir', 'cluster', 'site', 'peer-id', 'peer-host', 'peer-port', 'advertise', 'api-host', 'api-port', 's3-port', 'upload-concurrency', 'upload-limit', 'download-limit', 'cache-quota', 's3-endpoint', 'origin-access', 'log-level'],
+    strings: ['scheduler', 'token', 'auth', 'data-dir', 'cluster', 'site', 'peer-id', 'peer-host', 'peer-port', 'advertise', 'api-host', 'api-port', 's3-port', 'upload-concurrency', 'origin-concurrency', 'upload-limit', 'download-limit', 'cache-quota', 's3-endpoint', 'origin-access', 'log-level'],
     booleans: ['seed', 'help'],
     aliases: { h: 'help' },
   });

@@ -70,8 +70,8 @@ export interface PeerRecord extends PeerCandidate {
 
 export interface PeerStore {
   put(peer: PeerRecord, shards: number, ttlSeconds: number): Promise<void>;
-  /** Reads up to `limit` peers from `shardCount` shards chosen at random. */
-  sample(taskId: string, shards: number, limit: number, random: () => number): Promise<PeerRecord[]>;
+  /** Up to `limit` peers of one random shard; `registered` (the task's peer count) lets a small swarm be read in one query. */
+  sample(taskId: string, shards: number, limit: number, random: () => number, registered?: number): Promise<PeerRecord[]>;
   list(taskId: string, shards: number): Promise<PeerRecord[]>;
   remove(taskId: string, peerId: string, shards: number): Promise<void>;
 }

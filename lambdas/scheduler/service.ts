@@ -127,7 +127,7 @@ export class SchedulerService {
     let parents: PeerRecord[] = [];
     let source = false;
     if (!finished && request.event !== 'failed') {
-      const candidates = await this.deps.peers.sample(task.id, task.shards, DEFAULTS.sampleSize, this.random);
+      const candidates = await this.deps.peers.sample(task.id, task.shards, DEFAULTS.sampleSize, this.random, task.peerCount);
       parents = selectParents(candidates, selection);
       // Starvation alone is no reason to read S3 while a complete source is reachable.
       // A peer claiming to be finished before the manifest is complete cannot be (it would be unverifiable).

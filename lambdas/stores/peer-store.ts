@@ -40,9 +40,15 @@ export class DynamoPeerStore implements PeerStore {
     );
   }
 
-  async sample(taskId: string, shards: number, limit: number, random: () => number): Promise<PeerRecord[]> {
+  async sample(taskId: string, shards: number, limit: number, random: () => number, registered = Number.POSITIVE_INFINITY): Promise<PeerRecord[]> {
     const shard = Math.floor(random() * shards);
     const pk = shardPartition(taskId, shard);
+    // A shard that holds fewer peers than asked for is read whole in one query; a random
+    // start would read the same items in two.
+    if (registered / shards < limit) {
+      const whole = await this.query(pk, limit);
+      return (whole.Items ?? []).map((item) => toPeer(taskId, item));
+    }
     const start = Math.floor(random() * 0x100000000).toString(16).padStart(8, '0');
     const first = await this.query(pk, limit, { pk: S(pk), sk: S(`PEER#${start}`) });
     const items = first.Items ?? [];

@@ -35,10 +35,28 @@ const scheduler = createScheduler({
   log,
 });
 await ensureTable(scheduler.dynamo, 'mayfly');
+const calls = new Map<string, number>();
+scheduler.dynamo.middlewareStack.add(
+  (next, context) => async (args) => {
+    const input = args.input as { Key?: { sk?: { S?: string } }; ConditionExpression?: string };
+    const name = `${context.commandName}${input.ConditionExpression ? '(cond)' : ''}`;
+    calls.set(name, (calls.get(name) ?? 0) + 1);
+    try {
+      return await next(args);
+    } catch (error) {
+      const failed = `${name} failed:${(error as Error).name}`;
+      calls.set(failed, (calls.get(failed) ?? 0) + 1);
+      throw error;
+    }
+  },
+  { step: 'initialize', name: 'benchCount' },
+);
+
 const server = await serveApp(scheduler.app, { hostname: '0.0.0.0', port: Number(values.port) });
 process.stdout.write(`${JSON.stringify({ ready: true, port: server.port })}\n`);
 
 const stop = async () => {
+  process.stderr.write(`${JSON.stringify({ dynamoCalls: Object.fromEntries(calls) })}\n`);
   await server.close().catch(() => {});
   await dynamo.stop().catch(() => {});
   process.exit(0);
