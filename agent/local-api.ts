@@ -146,7 +146,13 @@ export class LocalApi {
     const { output, digest } = body;
     let mirror: OutputMirror | undefined;
     // Without a digest to check first, the output is written while the pieces arrive.
-    const openOutput = output && !digest ? async (task: TaskInfo) => (mirror = await OutputMirror.create(output, task.size)) : undefined;
+    const openOutput =
+      output && !digest
+        ? async (task: TaskInfo, dataPath: string) => {
+            mirror = await OutputMirror.create(output, task.size, dataPath);
+            return mirror.cloning ? undefined : mirror;
+          }
+        : undefined;
     const pullAndWrite = async (onProgress?: (progress: PullProgress) => void) => {
       try {
         const { result, files } = await this.options.tasks.pull(body.url, onProgress, openOutput);

@@ -16,13 +16,17 @@ export async function tempBeside(output: string): Promise<string> {
 }
 
 /**
- * Last hop of the data path for `pull --output`: the user's file, written while
- * the pieces arrive. Every batch a piece writer puts in the cache also goes to
- * a hidden temp file beside the output, so the file is ready when the last
- * piece is: no copy of the whole object after the download, when every host of
- * a swarm would make it at once. Pieces cached before the pull began are
- * copied at the end. The temp file is renamed into place only when complete,
- * so a failed pull never leaves a partial file.
+ * Last hop of the data path for `pull --output`: the user's file. Where the
+ * output's filesystem can clone the cache file (reflinks: XFS, as on Amazon
+ * Linux 2023, or btrfs), the output is a clone made once every piece is
+ * verified: the bytes are written once, to the cache, and share its blocks.
+ * Elsewhere (ext4, another filesystem) it is written while the pieces arrive:
+ * every batch a piece writer puts in the cache also goes to a hidden temp file
+ * beside the output, so the file is ready when the last piece is, with no copy
+ * of the whole object after the download, when every host of a swarm would
+ * make it at once. Pieces cached before the pull began are copied at the end.
+ * Either way the temp file is renamed into place only when complete, so a
+ * failed pull never leaves a partial file.
  */
 export class OutputMirror implements PieceMirror {
   readonly written = new Set<number>();
@@ -31,12 +35,22 @@ export class OutputMirror implements PieceMirror {
   private constructor(
     readonly output: string,
     private readonly temp: string,
-    private readonly handle: FileHandle,
+    private readonly handle: FileHandle | undefined,
   ) {}
 
-  /** Checks the folder and creates the temp file (of the object's size) before any byte arrives. */
-  static async create(output: string, size: number): Promise<OutputMirror> {
+  /** True when the output will be a clone of the cache file: it then takes no writes meanwhile. */
+  get cloning(): boolean {
+    return this.handle === undefined;
+  }
+
+  /**
+   * Checks the folder and creates the temp file before any byte arrives: a clone
+   * of the (still partial) cache file `dataPath` where the filesystem allows one,
+   * else an empty file of the object's size to mirror into.
+   */
+  static async create(output: string, size: number, dataPath: string): Promise<OutputMirror> {
     const temp = await tempBeside(output);
+    if (await cloneInto(dataPath, temp)) return new OutputMirror(output, temp, undefined);
     const handle = await guard(temp, () => open(temp, 'w'));
     try {
       await guard(temp, () => handle.truncate(size));
@@ -50,7 +64,7 @@ export class OutputMirror implements PieceMirror {
 
   /** One batch, as written to the cache. Never throws: a failure (say, the output's disk is full) is kept for commit(). */
   async write(buffers: readonly Buffer[], position: number): Promise<void> {
-    if (this.failure !== undefined) return;
+    if (this.failure !== undefined || !this.handle) return;
     try {
       await writevFully(this.handle, buffers, position);
     } catch (error) {
@@ -63,12 +77,12 @@ export class OutputMirror implements PieceMirror {
     try {
       if (this.failure !== undefined) await guard(this.temp, () => Promise.reject(this.failure));
       if (this.written.size === 0) {
-        // All of it was cached already: one kernel copy (a clone where the filesystem has reflinks).
-        await this.handle.close();
+        // A clone, or (all of it was cached already) one kernel copy where the filesystem has no reflinks.
+        await this.handle?.close();
         await guard(this.temp, () => copyFile(files.dataPath, this.temp, constants.COPYFILE_FICLONE));
       } else {
         await this.copyMissing(files);
-        await this.handle.close();
+        await this.handle?.close();
       }
       await guard(this.output, () => rename(this.temp, this.output));
     } catch (error) {
@@ -78,7 +92,7 @@ export class OutputMirror implements PieceMirror {
   }
 
   async discard(): Promise<void> {
-    await this.handle.close().catch(() => {});
+    await this.handle?.close().catch(() => {});
     await rm(this.temp, { force: true });
   }
 
@@ -93,12 +107,31 @@ export class OutputMirror implements PieceMirror {
           const length = Math.min(COPY_CHUNK_BYTES, range.end - position);
           const { bytesRead } = await guard(files.dataPath, () => source.read(buffer, 0, length, position));
           if (bytesRead === 0) throw new StorageError(`cache file ${files.dataPath} ends before byte ${position}`, { context: { path: files.dataPath } });
-          await guard(this.temp, () => writevFully(this.handle, [buffer.subarray(0, bytesRead)], position));
+          await guard(this.temp, () => writevFully(this.handle!, [buffer.subarray(0, bytesRead)], position));
           position += bytesRead;
         }
       }
     } finally {
       await source.close();
     }
+  }
+}
+
+/**
+ * Clones `source` to `target` if their filesystem shares blocks between files
+ * (reflinks); false where it cannot (ext4, tmpfs, two filesystems), and the
+ * caller writes a copy instead.
+ */
+async function cloneInto(source: string, target: string): Promise<boolean> {
+  try {
+    await copyFile(source, target, constants.COPYFILE_FICLONE_FORCE);
+    return true;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOTSUP' || code === 'EOPNOTSUPP' || code === 'EXDEV' || code === 'EINVAL' || code === 'ENOSYS') {
+      await rm(target, { force: true });
+      return false;
+    }
+    throw new StorageError(`cannot create ${target}: ${(error as Error).message}`, { cause: error, context: { path: target } });
   }
 }

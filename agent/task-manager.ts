@@ -60,18 +60,19 @@ export class TaskManager {
   }
 
   /**
-   * Fetches every piece of `url`'s object. `openOutput`, once the task is known,
-   * opens the pull's output file, which then receives every piece written.
+   * Fetches every piece of `url`'s object. `openOutput`, once the task and its
+   * cache file are known, opens the pull's output file, which then receives every
+   * piece written (unless it returns no mirror: the output is then made at the end).
    */
   async pull(
     url: string,
     onProgress?: (progress: PullProgress) => void,
-    openOutput?: (task: TaskInfo) => Promise<PieceMirror>,
+    openOutput?: (task: TaskInfo, dataPath: string) => Promise<PieceMirror | undefined>,
   ): Promise<{ result: PullResult; files: TaskFiles }> {
     const started = Date.now();
     const session = await this.open(url);
     const { files, task } = session;
-    const output = await openOutput?.(task);
+    const output = await openOutput?.(task, files.dataPath);
     if (output) files.addMirror(output);
     const before = files.completedBytes;
     const peersBefore = session.downloader.bytesFromPeers;

@@ -1,11 +1,12 @@
-import { readdirSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { constants, readdirSync } from 'node:fs';
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentProcess } from './stack/agent-process.ts';
 import type { Artifact } from './stack/artifact.ts';
 import { LocalStack } from './stack/local-stack.ts';
 import { runMayfly } from './stack/mayfly-cli.ts';
+import { OutputMirror } from '../agent/output-mirror.ts';
 import { pullThrough, sha256File } from './stack/swarm-pull.ts';
 
 const MiB = 1024 * 1024;
@@ -112,5 +113,24 @@ describe('agent cache', () => {
     expect(await sha256File(join(folder, 'object.bin'))).toBe(object.sha256);
     // Nothing else beside it: the temp file became the output.
     expect(readdirSync(folder)).toEqual(['object.bin']);
+  });
+
+  it('clones the cache file into the output where the filesystem shares blocks, and mirrors the pieces elsewhere', async () => {
+    const folder = join(stack.root, 'clone-or-mirror');
+    await mkdir(folder);
+    const cacheFile = join(folder, 'data');
+    await writeFile(cacheFile, Buffer.alloc(64 * 1024, 7));
+    // What this filesystem can do, asked directly: ext4 and tmpfs cannot clone, XFS and btrfs can.
+    const reflinks = await copyFile(cacheFile, join(folder, 'probe'), constants.COPYFILE_FICLONE_FORCE).then(
+      () => true,
+      () => false,
+    );
+    const mirror = await OutputMirror.create(join(folder, 'out.bin'), 64 * 1024, cacheFile);
+    expect(mirror.cloning).toBe(reflinks);
+    // A clone starts as the cache file; a mirror as zeros of the object's size.
+    const temp = readdirSync(folder).find((name) => name.startsWith('.out.bin.mayfly-'))!;
+    expect((await readFile(join(folder, temp)))[0]).toBe(reflinks ? 7 : 0);
+    await mirror.discard();
+    expect(readdirSync(folder).sort()).toEqual(reflinks ? ['data', 'probe'] : ['data']);
   });
 });
