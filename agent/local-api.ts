@@ -145,7 +145,7 @@ export class LocalApi {
     const streaming = (req.headers.accept ?? '').includes('application/x-ndjson');
     const { output, digest } = body;
     let mirror: OutputMirror | undefined;
-    // Without a digest to check first, the output is written while the pieces arrive.
+    // Without a digest to check first, the output is a clone of the cache or written while the pieces arrive.
     const openOutput =
       output && !digest
         ? async (task: TaskInfo, dataPath: string) => {
