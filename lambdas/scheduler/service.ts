@@ -91,8 +91,7 @@ export class SchedulerService {
     const completed = Math.min(request.completed ?? 0, task.pieceCount);
     const finished = request.event === 'finished' || completed === task.pieceCount;
     const swarmInterval = Math.max(settings.minAnnounceIntervalMs ?? 0, announceIntervalFor(task.peerCount));
-    // Finished peers only heartbeat, so they can do it far less often.
-    const interval = finished ? Math.min(DEFAULTS.maxAnnounceIntervalMs, 10 * swarmInterval) : swarmInterval;
+    const interval = finished ? heartbeatIntervalFor(swarmInterval) : swarmInterval;
     const log = this.deps.log.child({ taskId: task.id, peerId: request.peerId });
 
     if (task.blocked.includes(request.peerId)) {
@@ -327,6 +326,11 @@ const PRESIGN_SECONDS = 15 * 60;
 /** Small swarms announce every second; big ones back off to keep writes per key bounded. */
 export function announceIntervalFor(peerCount: number): number {
   return Math.min(DEFAULTS.maxAnnounceIntervalMs, Math.max(DEFAULTS.minAnnounceIntervalMs, peerCount * 3));
+}
+
+/** Finished peers only heartbeat (they need no parents), so they do it ten times less often. */
+export function heartbeatIntervalFor(swarmIntervalMs: number): number {
+  return Math.min(DEFAULTS.maxAnnounceIntervalMs, 10 * swarmIntervalMs);
 }
 
 function toTaskInfo(task: TaskRecord): TaskInfo {

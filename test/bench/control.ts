@@ -21,7 +21,7 @@ import { DEFAULTS } from '../../core/constants.ts';
 import { createLogger } from '../../core/log.ts';
 import { choosePieceLength, pieceCountOf } from '../../core/piece-math.ts';
 import type { AnnounceRequest, AnnounceResponse } from '../../core/schemas.ts';
-import { announceIntervalFor } from '../../lambdas/scheduler/service.ts';
+import { announceIntervalFor, heartbeatIntervalFor } from '../../lambdas/scheduler/service.ts';
 import { createScheduler } from '../../lambdas/scheduler/wiring.ts';
 import { ensureTable } from '../../lambdas/stores/table-schema.ts';
 import { artifactStream } from '../stack/artifact.ts';
@@ -221,7 +221,8 @@ try {
   const pullSeconds = 60; // a 1 GiB pull at ~150 Mbit/s per host, near the fluid bound for such hosts
   const seedingSeconds = 600; // finished agents keep heartbeating while the rollout lasts
   const progressPerHost = Math.ceil(pullSeconds / interval1k);
-  const heartbeatsPerHost = Math.ceil(seedingSeconds / interval1k);
+  // Finished agents heartbeat at the scheduler's longer interval for them, not the swarm's.
+  const heartbeatsPerHost = Math.ceil(seedingSeconds / (heartbeatIntervalFor(announceIntervalFor(hosts)) / 1000));
   // Real DynamoDB answers in ~5 ms per call in-region; DynamoDB Local on loopback is faster
   // for a single caller, so bill the larger of the two (plus ~3 ms of handler time).
   const lambdaSeconds = Math.max(sequential.latencyMs.p50, sequential.dynamoRequestsPerAnnounce * 5 + 3) / 1000;
