@@ -15,7 +15,7 @@
  *                          [--json FILE] [--svg FILE]
  */
 import { randomBytes } from 'node:crypto';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -168,7 +168,18 @@ function phaseOn(run: SiteRun) {
 
 async function tearDown(run: SiteRun): Promise<void> {
   await Promise.all([run.origin.stop(), run.control.stop()]);
+  reportDynamoCalls(join(runDir, 'control.log'));
   network.destroy();
+}
+
+/** The scheduler's DynamoDB calls by kind, as its control host logged them when it stopped. */
+function reportDynamoCalls(controlLog: string): void {
+  const line = readFileSync(controlLog, 'utf8')
+    .split('\n')
+    .findLast((text) => text.startsWith('{"dynamoCalls"'));
+  if (!line) return;
+  const calls = (JSON.parse(line) as { dynamoCalls: Record<string, number> }).dynamoCalls;
+  log(`scheduler's DynamoDB calls: ${Object.entries(calls).map(([kind, count]) => `${kind.replace('Command', '')} ${count}`).join(', ')}`);
 }
 
 const token = randomBytes(16).toString('hex');
