@@ -174,9 +174,13 @@ async function tearDown(run: SiteRun): Promise<void> {
 
 /** The scheduler's DynamoDB calls by kind, as its control host logged them when it stopped. */
 function reportDynamoCalls(controlLog: string): void {
-  const line = readFileSync(controlLog, 'utf8')
-    .split('\n')
-    .findLast((text) => text.startsWith('{"dynamoCalls"'));
+  let text = '';
+  try {
+    text = readFileSync(controlLog, 'utf8');
+  } catch {
+    return; // the control host never started: nothing to report
+  }
+  const line = text.split('\n').findLast((entry) => entry.startsWith('{"dynamoCalls"'));
   if (!line) return;
   const calls = (JSON.parse(line) as { dynamoCalls: Record<string, number> }).dynamoCalls;
   log(`scheduler's DynamoDB calls: ${Object.entries(calls).map(([kind, count]) => `${kind.replace('Command', '')} ${count}`).join(', ')}`);
