@@ -127,11 +127,11 @@ async function cloneInto(source: string, target: string): Promise<boolean> {
     await copyFile(source, target, constants.COPYFILE_FICLONE_FORCE);
     return true;
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOTSUP' || code === 'EOPNOTSUPP' || code === 'EXDEV' || code === 'EINVAL' || code === 'ENOSYS') {
-      await rm(target, { force: true });
-      return false;
-    }
-    throw new StorageError(`cannot create ${target}: ${(error as Error).message}`, { cause: error, context: { path: target } });
+    if (!CANNOT_CLONE.has((error as NodeJS.ErrnoException).code ?? '')) return guard(target, () => Promise.reject(error));
+    await rm(target, { force: true });
+    return false;
   }
 }
+
+/** What copyFile reports where reflinks are not to be had (filesystem, kernel, or two filesystems). */
+const CANNOT_CLONE = new Set(['ENOTSUP', 'EOPNOTSUPP', 'EXDEV', 'EINVAL', 'ENOSYS']);

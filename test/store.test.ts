@@ -7,6 +7,7 @@ import { DynamoSourceGrantStore } from '../lambdas/stores/source-grant-store.ts'
 import { ensureTable } from '../lambdas/stores/table-schema.ts';
 import { DynamoTaskStore } from '../lambdas/stores/task-store.ts';
 import type { PeerRecord, TaskRecord } from '../lambdas/scheduler/ports.ts';
+import { CapacityMeter } from './bench/consumed-capacity.ts';
 import { startDynalite, startDynamoDbLocal, type DynamoServer } from './stack/dynamo-server.ts';
 import { seededRandom } from './stack/seeded-random.ts';
 
@@ -48,20 +49,13 @@ describe.each(['dynalite', 'dynamodb-local'] as const)('DynamoDB stores on %s', 
   let peers: DynamoPeerStore;
   let grants: DynamoSourceGrantStore;
   let manifests: DynamoManifestStore;
-  /** Requests the stores sent, by command name. */
-  const sent = new Map<string, number>();
+  /** Counts the requests the stores send, by command. */
+  let meter: CapacityMeter;
 
   beforeAll(async () => {
     server = kind === 'dynalite' ? await startDynalite() : await startDynamoDbLocal();
     const client = createDynamoClient({ endpoint: server.endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-    client.middlewareStack.add(
-      (next, context) => (args) => {
-        const name = context.commandName ?? 'unknown';
-        sent.set(name, (sent.get(name) ?? 0) + 1);
-        return next(args);
-      },
-      { step: 'initialize', name: 'countRequests' },
-    );
+    meter = new CapacityMeter(client);
     await ensureTable(client, 'mayfly-test');
     tasks = new DynamoTaskStore(client, 'mayfly-test');
     peers = new DynamoPeerStore(client, 'mayfly-test');
@@ -123,7 +117,7 @@ describe.each(['dynalite', 'dynamodb-local'] as const)('DynamoDB stores on %s', 
     const id = hex(15);
     for (let i = 0; i < 10; i++) await peers.put(peer(id, `small-${i}`), 1, 3600);
     const everyone = (await peers.list(id, 1)).map((p) => p.peerId).sort();
-    const queries = () => sent.get('QueryCommand') ?? 0;
+    const queries = () => meter.totals.byCommand.QueryCommand ?? 0;
     for (const start of [0, 0.5, 0.999]) {
       const before = queries();
       const sampled = await peers.sample(id, 1, 48, () => start, 10);

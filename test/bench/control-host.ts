@@ -12,6 +12,7 @@ import { serveApp } from '../../lambdas/shared/node-server.ts';
 import { ensureTable } from '../../lambdas/stores/table-schema.ts';
 import { startDynalite, startDynamoDbLocal } from '../stack/dynamo-server.ts';
 import { LOCAL_S3_CREDENTIALS } from '../stack/s3-server.ts';
+import { CapacityMeter } from './consumed-capacity.ts';
 
 const { values } = parseArgs({
   options: {
@@ -35,30 +36,15 @@ const scheduler = createScheduler({
   log,
 });
 await ensureTable(scheduler.dynamo, 'mayfly');
-// The scheduler's DynamoDB calls by kind (conditional writes, and those refused, apart), written
-// to the log on stop for the bench's report.
-const calls = new Map<string, number>();
-scheduler.dynamo.middlewareStack.add(
-  (next, context) => async (args) => {
-    const input = args.input as { ConditionExpression?: string };
-    const name = `${context.commandName}${input.ConditionExpression ? '(cond)' : ''}`;
-    calls.set(name, (calls.get(name) ?? 0) + 1);
-    try {
-      return await next(args);
-    } catch (error) {
-      const failed = `${name} failed:${(error as Error).name}`;
-      calls.set(failed, (calls.get(failed) ?? 0) + 1);
-      throw error;
-    }
-  },
-  { step: 'initialize', name: 'benchCount' },
-);
+// The scheduler's DynamoDB calls by kind, written to the log on stop for the bench's report.
+const meter = new CapacityMeter(scheduler.dynamo);
 
 const server = await serveApp(scheduler.app, { hostname: '0.0.0.0', port: Number(values.port) });
 process.stdout.write(`${JSON.stringify({ ready: true, port: server.port })}\n`);
 
 const stop = async () => {
-  process.stderr.write(`${JSON.stringify({ dynamoCalls: Object.fromEntries(calls) })}\n`);
+  const { byCommand, conditionFailures } = meter.totals;
+  process.stderr.write(`${JSON.stringify({ dynamoCalls: { ...byCommand, conditionFailures } })}\n`);
   await server.close().catch(() => {});
   await dynamo.stop().catch(() => {});
   process.exit(0);
