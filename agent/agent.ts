@@ -1,21 +1,21 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from '../core/log.ts';
 import type { AgentConfig } from './config.ts';
-import type { DownloadLimits } from './downloader.ts';
-import { LocalApi } from './local-api.ts';
+import type { DownloadLimits } from './task/downloader.ts';
+import { LocalApi } from './local/local-api.ts';
 import { createAgentLogger } from './logger.ts';
-import { PeerServer } from './peer-server.ts';
-import { PieceStore } from './piece-store.ts';
-import { SchedulerClient } from './scheduler-client.ts';
-import { createSigV4Signer } from './sigv4-signer.ts';
-import type { TaskManager } from './task-manager.ts';
-import { HostHeartbeat } from './host-heartbeat.ts';
+import { PeerServer } from './peer/peer-server.ts';
+import { PieceStore } from './cache/piece-store.ts';
+import { SchedulerClient } from './control/scheduler-client.ts';
+import { createSigV4Signer } from './control/sigv4-signer.ts';
+import type { TaskManager } from './task/task-manager.ts';
+import { HostHeartbeat } from './control/host-heartbeat.ts';
 import { MeteredOriginFetcher, MeteredPeerClient, MeteredTaskManager } from './metered.ts';
 import { AgentMetrics } from './metrics.ts';
-import { PreheatWorker } from './preheat-worker.ts';
-import { S3Endpoint } from './s3-endpoint.ts';
-import { Throttle } from './throttle.ts';
-import { CacheJanitor } from './cache-janitor.ts';
+import { PreheatWorker } from './task/preheat-worker.ts';
+import { S3Endpoint } from './local/s3-endpoint.ts';
+import { Throttle } from './http/throttle.ts';
+import { CacheJanitor } from './task/cache-janitor.ts';
 
 export interface RunningAgent {
   readonly peerId: string;

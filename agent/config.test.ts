@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BadRequestError } from '../core/errors.ts';
 import { loadAgentConfig } from './config.ts';
-import { DEFAULT_DOWNLOAD_LIMITS } from './downloader.ts';
+import { DEFAULT_DOWNLOAD_LIMITS } from './task/downloader.ts';
 
 const base = { scheduler: 'http://scheduler.example:8000', 'peer-host': '127.0.0.1' };
 

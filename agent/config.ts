@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { BadRequestError } from '../core/errors.ts';
 import { DEFAULTS, DEFAULT_PEER_PORT } from '../core/constants.ts';
 import { parseByteSize } from '../core/token-bucket.ts';
-import { DEFAULT_DOWNLOAD_LIMITS } from './downloader.ts';
+import { DEFAULT_DOWNLOAD_LIMITS } from './task/downloader.ts';
 
 export interface AgentConfig {
   readonly peerId: string;

@@ -1,9 +1,9 @@
 import { MayflyError, NotFoundError, UnavailableError } from '../core/errors.ts';
 import { canonicalOriginUrl, parseOriginUrl } from '../core/origin-url.ts';
 import type { AgentMetrics } from './metrics.ts';
-import { OriginFetcher } from './origin.ts';
-import { PeerClient } from './peer-client.ts';
-import { TaskManager, type TaskManagerOptions } from './task-manager.ts';
+import { OriginFetcher } from './origin/origin-fetcher.ts';
+import { PeerClient } from './peer/peer-client.ts';
+import { TaskManager, type TaskManagerOptions } from './task/task-manager.ts';
 
 /**
  * Counting decorators over the data path, so metrics need no hooks inside

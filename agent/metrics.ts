@@ -1,4 +1,4 @@
-import type { UploadStats } from './peer-server.ts';
+import type { UploadStats } from './peer/peer-server.ts';
 
 /**
  * The agent's Prometheus metrics, served as text exposition format at

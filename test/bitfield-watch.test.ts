@@ -3,12 +3,12 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Bitfield } from '../core/bitfield.ts';
 import { PEER_CREDENTIAL_HEADER, deriveTaskKey, issueCredential } from '../core/peer-credential.ts';
-import { INTERVAL_HEADER, WATCH_MEDIA_TYPE, WATCH_REFRESH_MS } from '../agent/bitfield-watch.ts';
-import { PeerClient, PeerTransferError } from '../agent/peer-client.ts';
+import { INTERVAL_HEADER, WATCH_MEDIA_TYPE, WATCH_REFRESH_MS } from '../agent/peer/bitfield-watch.ts';
+import { PeerClient, PeerTransferError } from '../agent/peer/peer-client.ts';
 import { UnavailableError } from '../core/errors.ts';
-import type { AgentProcess } from './stack/agent-process.ts';
-import type { Artifact } from './stack/artifact.ts';
-import { LocalStack } from './stack/local-stack.ts';
+import type { AgentProcess } from '../local/agent-process.ts';
+import type { Artifact } from '../local/artifact.ts';
+import { LocalStack } from '../local/local-stack.ts';
 
 const MiB = 1024 * 1024;
 const PIECE = 4 * MiB;

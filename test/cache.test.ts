@@ -2,12 +2,12 @@ import { constants, readdirSync } from 'node:fs';
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AgentProcess } from './stack/agent-process.ts';
-import type { Artifact } from './stack/artifact.ts';
-import { LocalStack } from './stack/local-stack.ts';
-import { runMayfly } from './stack/mayfly-cli.ts';
-import { OutputMirror } from '../agent/output-mirror.ts';
-import { pullThrough, sha256File } from './stack/swarm-pull.ts';
+import type { AgentProcess } from '../local/agent-process.ts';
+import type { Artifact } from '../local/artifact.ts';
+import { LocalStack } from '../local/local-stack.ts';
+import { runMayfly } from './fixtures/mayfly-cli.ts';
+import { OutputMirror } from '../agent/local/output-mirror.ts';
+import { pullThrough, sha256File } from '../local/swarm-pull.ts';
 
 const MiB = 1024 * 1024;
 

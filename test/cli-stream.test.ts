@@ -4,10 +4,10 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AgentProcess } from './stack/agent-process.ts';
-import { artifactBytes, type Artifact } from './stack/artifact.ts';
-import { runMayfly } from './stack/mayfly-cli.ts';
-import { LocalStack } from './stack/local-stack.ts';
+import type { AgentProcess } from '../local/agent-process.ts';
+import { artifactBytes, type Artifact } from '../local/artifact.ts';
+import { runMayfly } from './fixtures/mayfly-cli.ts';
+import { LocalStack } from '../local/local-stack.ts';
 
 const mayfly = runMayfly;
 

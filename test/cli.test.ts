@@ -3,11 +3,11 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AgentProcess } from './stack/agent-process.ts';
-import type { Artifact } from './stack/artifact.ts';
-import { LocalStack } from './stack/local-stack.ts';
-import { runMayfly } from './stack/mayfly-cli.ts';
-import { sha256File } from './stack/swarm-pull.ts';
+import type { AgentProcess } from '../local/agent-process.ts';
+import type { Artifact } from '../local/artifact.ts';
+import { LocalStack } from '../local/local-stack.ts';
+import { runMayfly } from './fixtures/mayfly-cli.ts';
+import { sha256File } from '../local/swarm-pull.ts';
 
 async function mayfly(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const result = await runMayfly(args, env);

@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Artifact } from './stack/artifact.ts';
-import { LocalStack } from './stack/local-stack.ts';
-import { swarmPull } from './stack/swarm-pull.ts';
+import type { Artifact } from '../local/artifact.ts';
+import { LocalStack } from '../local/local-stack.ts';
+import { swarmPull } from '../local/swarm-pull.ts';
 
 const MiB = 1024 * 1024;
 /** Debian's chromium, installed by .ci/run with apt-get; no browser is downloaded. */

@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAYFLY_BIN } from './stack/agent-process.ts';
-import { startIamFront } from './stack/iam-front.ts';
-import { LocalStack } from './stack/local-stack.ts';
-import { runMayfly } from './stack/mayfly-cli.ts';
+import { MAYFLY_BIN } from '../local/agent-process.ts';
+import { startIamFront } from './fixtures/iam-front.ts';
+import { LocalStack } from '../local/local-stack.ts';
+import { runMayfly } from './fixtures/mayfly-cli.ts';
 
 const REGION = 'eu-west-1';
 const OPERATOR = { accessKeyId: 'AKIDOPERATOR', secretAccessKey: 'operator-secret-key-for-tests' };

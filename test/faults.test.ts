@@ -6,14 +6,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Bitfield } from '../core/bitfield.ts';
 import { OriginChangedError } from '../core/errors.ts';
 import { parseS3Url } from '../core/origin-url.ts';
-import { OriginFetcher } from '../agent/origin.ts';
-import { PieceWriter } from '../agent/piece-store.ts';
-import { artifactStream } from './stack/artifact.ts';
-import type { AgentProcess } from './stack/agent-process.ts';
-import { LocalStack } from './stack/local-stack.ts';
-import { startRoguePeer } from './stack/rogue-peer.ts';
-import { localS3Client } from './stack/s3-server.ts';
-import { pullThrough, sha256File, swarmPull } from './stack/swarm-pull.ts';
+import { OriginFetcher } from '../agent/origin/origin-fetcher.ts';
+import { PieceWriter } from '../agent/cache/piece-store.ts';
+import { artifactStream } from '../local/artifact.ts';
+import type { AgentProcess } from '../local/agent-process.ts';
+import { LocalStack } from '../local/local-stack.ts';
+import { startRoguePeer } from './fixtures/rogue-peer.ts';
+import { localS3Client } from '../local/s3-server.ts';
+import { pullThrough, sha256File, swarmPull } from '../local/swarm-pull.ts';
 
 const MiB = 1024 * 1024;
 

@@ -1,11 +1,11 @@
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AgentProcess } from './stack/agent-process.ts';
-import type { Artifact } from './stack/artifact.ts';
-import { LocalStack } from './stack/local-stack.ts';
-import { malformedRequests, type Endpoint, type FuzzRequest } from './stack/malformed-requests.ts';
-import { seededRandom } from './stack/seeded-random.ts';
-import { pullThrough } from './stack/swarm-pull.ts';
+import type { AgentProcess } from '../local/agent-process.ts';
+import type { Artifact } from '../local/artifact.ts';
+import { LocalStack } from '../local/local-stack.ts';
+import { malformedRequests, type Endpoint, type FuzzRequest } from './fixtures/malformed-requests.ts';
+import { seededRandom } from './fixtures/seeded-random.ts';
+import { pullThrough } from '../local/swarm-pull.ts';
 
 const SEED = Number(process.env.MAYFLY_FUZZ_SEED ?? 20261127);
 const PER_TARGET = 300;

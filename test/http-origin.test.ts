@@ -2,17 +2,17 @@ import { existsSync } from 'node:fs';
 import { mkdir, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HttpOriginServer } from './stack/http-origin-server.ts';
-import { LocalStack } from './stack/local-stack.ts';
-import { runMayfly } from './stack/mayfly-cli.ts';
-import { pullThrough, sha256File } from './stack/swarm-pull.ts';
-import type { AgentProcess } from './stack/agent-process.ts';
+import { HttpOriginServer } from './fixtures/http-origin-server.ts';
+import { LocalStack } from '../local/local-stack.ts';
+import { runMayfly } from './fixtures/mayfly-cli.ts';
+import { pullThrough, sha256File } from '../local/swarm-pull.ts';
+import type { AgentProcess } from '../local/agent-process.ts';
 import { HttpOriginReader } from '../lambdas/stores/http-origin.ts';
-import { OriginFetcher } from '../agent/origin.ts';
-import { PieceWriter } from '../agent/piece-store.ts';
+import { OriginFetcher } from '../agent/origin/origin-fetcher.ts';
+import { PieceWriter } from '../agent/cache/piece-store.ts';
 import { OriginChangedError } from '../core/errors.ts';
 import { parseOriginUrl } from '../core/origin-url.ts';
-import { localS3Client } from './stack/s3-server.ts';
+import { localS3Client } from '../local/s3-server.ts';
 
 const MiB = 1024 * 1024;
 

@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildBundle } from '../scripts/bundles.ts';
-import type { Artifact } from './stack/artifact.ts';
-import { LocalStack } from './stack/local-stack.ts';
-import { LOCAL_S3_CREDENTIALS } from './stack/s3-server.ts';
+import type { Artifact } from '../local/artifact.ts';
+import { LocalStack } from '../local/local-stack.ts';
+import { LOCAL_S3_CREDENTIALS } from '../local/s3-server.ts';
 
 /**
  * The deployed artifact works: the esbuild-built Lambda files (built as `cdk deploy`

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Artifact } from './stack/artifact.ts';
-import { LocalStack } from './stack/local-stack.ts';
-import { LOCAL_S3_CREDENTIALS } from './stack/s3-server.ts';
+import type { Artifact } from '../local/artifact.ts';
+import { LocalStack } from '../local/local-stack.ts';
+import { LOCAL_S3_CREDENTIALS } from '../local/s3-server.ts';
 
 /** The manager's operator API and its effect on the scheduler, over the real stores (dynalite + s3rver). */
 describe('manager API', () => {

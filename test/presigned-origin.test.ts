@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LocalStack } from './stack/local-stack.ts';
-import { pullThrough, sha256File } from './stack/swarm-pull.ts';
+import { LocalStack } from '../local/local-stack.ts';
+import { pullThrough, sha256File } from '../local/swarm-pull.ts';
 
 const MiB = 1024 * 1024;
 

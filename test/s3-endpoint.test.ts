@@ -5,10 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AgentProcess } from './stack/agent-process.ts';
-import { artifactBytes, type Artifact } from './stack/artifact.ts';
-import { LocalStack } from './stack/local-stack.ts';
-import { sha256File } from './stack/swarm-pull.ts';
+import type { AgentProcess } from '../local/agent-process.ts';
+import { artifactBytes, type Artifact } from '../local/artifact.ts';
+import { LocalStack } from '../local/local-stack.ts';
+import { sha256File } from '../local/swarm-pull.ts';
 
 const MiB = 1024 * 1024;
 const hasAwsCli = spawnSync('aws', ['--version'], { stdio: 'ignore' }).status === 0;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LocalStack } from './stack/local-stack.ts';
-import type { Artifact } from './stack/artifact.ts';
+import { LocalStack } from '../local/local-stack.ts';
+import type { Artifact } from '../local/artifact.ts';
 
 /** The scheduler's HTTP API, served by Node over the real stores (dynalite + s3rver). */
 describe('scheduler API', () => {

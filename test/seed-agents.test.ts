@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AgentProcess } from './stack/agent-process.ts';
-import type { Artifact } from './stack/artifact.ts';
-import { LocalStack } from './stack/local-stack.ts';
-import { swarmPull } from './stack/swarm-pull.ts';
+import type { AgentProcess } from '../local/agent-process.ts';
+import type { Artifact } from '../local/artifact.ts';
+import { LocalStack } from '../local/local-stack.ts';
+import { swarmPull } from '../local/swarm-pull.ts';
 
 const MiB = 1024 * 1024;
 

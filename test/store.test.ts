@@ -7,9 +7,9 @@ import { DynamoSourceGrantStore } from '../lambdas/stores/source-grant-store.ts'
 import { ensureTable } from '../lambdas/stores/table-schema.ts';
 import { DynamoTaskStore } from '../lambdas/stores/task-store.ts';
 import type { PeerRecord, TaskRecord } from '../lambdas/scheduler/ports.ts';
-import { CapacityMeter } from './bench/consumed-capacity.ts';
-import { startDynalite, startDynamoDbLocal, type DynamoServer } from './stack/dynamo-server.ts';
-import { seededRandom } from './stack/seeded-random.ts';
+import { CapacityMeter } from '../bench/consumed-capacity.ts';
+import { startDynalite, startDynamoDbLocal, type DynamoServer } from '../local/dynamo-server.ts';
+import { seededRandom } from './fixtures/seeded-random.ts';
 
 const hex = (n: number) => n.toString(16).padStart(64, '0');
 const task = (n: number, overrides: Partial<TaskRecord> = {}): TaskRecord => ({

@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Artifact } from './stack/artifact.ts';
-import { LocalStack } from './stack/local-stack.ts';
-import { swarmPull, type SwarmReport } from './stack/swarm-pull.ts';
+import type { Artifact } from '../local/artifact.ts';
+import { LocalStack } from '../local/local-stack.ts';
+import { swarmPull, type SwarmReport } from '../local/swarm-pull.ts';
 
 const MiB = 1024 * 1024;
 

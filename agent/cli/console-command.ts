@@ -1,6 +1,6 @@
 import { BadRequestError } from '../../core/errors.ts';
-import { ConsoleProxy } from '../console-proxy.ts';
-import { createSigV4Signer } from '../sigv4-signer.ts';
+import { ConsoleProxy } from './console-proxy.ts';
+import { createSigV4Signer } from '../control/sigv4-signer.ts';
 import { parseArgs } from './args.ts';
 import { EXIT } from './exit-codes.ts';
 

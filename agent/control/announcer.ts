@@ -1,0 +1,128 @@
+import { UnavailableError } from '../../core/errors.ts';
+import type { Logger } from '../../core/log.ts';
+import type { AnnounceEvent, AnnounceRequest, AnnounceResponse } from '../../core/schemas.ts';
+import type { SchedulerClient } from './scheduler-client.ts';
+
+export interface PeerIdentity {
+  readonly peerId: string;
+  readonly cluster: string;
+  readonly addr: string;
+  readonly site: string;
+  readonly seed: boolean;
+}
+
+export interface AnnounceState {
+  readonly completed: number;
+  readonly digestsKnown: number;
+  readonly bytesFromPeers: number;
+  readonly bytesFromOrigin: number;
+  readonly uploads: number;
+  readonly badParents: readonly string[];
+  readonly unreachable?: readonly string[];
+}
+
+export interface AnnouncerOptions {
+  readonly client: SchedulerClient;
+  readonly identity: PeerIdentity;
+  readonly url: string;
+  readonly log: Logger;
+  readonly state: () => AnnounceState;
+  readonly onAnswer: (answer: AnnounceResponse) => void;
+  /** Least time between two announces triggered by starvation. */
+  readonly minGapMs?: number;
+}
+
+/**
+ * Keeps one task's announces going: on the interval the scheduler chooses, at
+ * once (rate-limited) when the downloader runs dry, and as a heartbeat while
+ * the agent seeds a finished task.
+ */
+export class Announcer {
+  taskId?: string;
+  /** Since when announces have failed with the scheduler unreachable or 5xx. */
+  failingSince?: number;
+  private intervalMs = 1_000;
+  private timer?: NodeJS.Timeout;
+  private inFlight?: Promise<void>;
+  private lastAt = 0;
+  private stopped = false;
+  private reported = new Set<string>();
+
+  constructor(private readonly options: AnnouncerOptions) {}
+
+  async announce(event: AnnounceEvent, starved = false): Promise<AnnounceResponse> {
+    const state = this.options.state();
+    const badParents = state.badParents.filter((id) => !this.reported.has(id));
+    const request: AnnounceRequest = {
+      url: this.options.url,
+      taskId: this.taskId,
+      peerId: this.options.identity.peerId,
+      addr: this.options.identity.addr,
+      cluster: this.options.identity.cluster,
+      site: this.options.identity.site,
+      seed: this.options.identity.seed,
+      event,
+      completed: state.completed,
+      digestsKnown: state.digestsKnown,
+      bytesFromPeers: state.bytesFromPeers,
+      bytesFromOrigin: state.bytesFromOrigin,
+      uploads: state.uploads,
+      ...(starved ? { starved } : {}),
+      ...(badParents.length ? { badParents } : {}),
+      ...(state.unreachable?.length ? { unreachable: state.unreachable.slice(0, 32) } : {}),
+    };
+    this.lastAt = Date.now();
+    let answer: AnnounceResponse;
+    try {
+      answer = await this.options.client.announce(request);
+    } catch (error) {
+      if (error instanceof UnavailableError) this.failingSince ??= Date.now();
+      throw error;
+    }
+    this.failingSince = undefined;
+    for (const id of badParents) this.reported.add(id);
+    this.taskId = answer.task.id;
+    this.intervalMs = answer.announceIntervalMs;
+    this.options.onAnswer(answer);
+    return answer;
+  }
+
+  /** Periodic announces until stop(). */
+  start(event: AnnounceEvent = 'progress'): void {
+    this.stopped = false;
+    this.schedule(event);
+  }
+
+  /** Announce now (the downloader ran out of parents), at most once per minGapMs. */
+  poke(): void {
+    if (this.stopped || this.inFlight) return;
+    if (Date.now() - this.lastAt < (this.options.minGapMs ?? 1_000)) return;
+    this.inFlight = this.announce('progress', true)
+      .then(() => undefined, (error) => this.options.log.warn('announce failed', { error }))
+      .finally(() => {
+        this.inFlight = undefined;
+      });
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private schedule(event: AnnounceEvent): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(async () => {
+      if (!this.inFlight && Date.now() - this.lastAt >= this.intervalMs / 2) {
+        this.inFlight = this.announce(event)
+          .then(() => undefined, (error) => this.options.log.warn('announce failed', { error }))
+          .finally(() => {
+            this.inFlight = undefined;
+          });
+        await this.inFlight;
+      }
+      this.schedule(event);
+    }, this.intervalMs);
+    this.timer.unref();
+  }
+}

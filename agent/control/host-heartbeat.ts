@@ -1,0 +1,123 @@
+import { hostname } from 'node:os';
+import { errorFromWire, UnavailableError } from '../../core/errors.ts';
+import type { Logger } from '../../core/log.ts';
+import { heartbeatResponseSchema, type HeartbeatRequest, type HeartbeatResponse, type PreheatAssignment, type PreheatReport } from '../../core/manager-schemas.ts';
+import { parseWith } from '../../core/schemas.ts';
+import type { RequestSigner } from './sigv4-signer.ts';
+
+export interface HostLoad {
+  readonly uploads: number;
+  readonly activeTasks: number;
+  readonly cacheBytes: number;
+}
+
+export interface HostHeartbeatOptions {
+  readonly baseUrl: string;
+  readonly token?: string;
+  readonly sign?: RequestSigner;
+  readonly identity: { readonly peerId: string; readonly cluster: string; readonly site: string; readonly seed: boolean; readonly addr: string };
+  readonly version?: string;
+  readonly load: () => HostLoad;
+  /** Reports to send with the next beat; returned to the caller's queue if the beat fails. */
+  readonly takeReports: () => PreheatReport[];
+  readonly returnReports: (reports: PreheatReport[]) => void;
+  readonly onAssignments: (jobs: PreheatAssignment[]) => void;
+  readonly log: Logger;
+  readonly timeoutMs?: number;
+}
+
+/**
+ * The host heartbeat: tells the scheduler this host's site, role and load
+ * (the manager lists hosts from it) and, for seeds, carries preheat jobs in
+ * both directions: outcomes up, new jobs down. The interval is the scheduler's.
+ */
+export class HostHeartbeat {
+  private intervalMs = 5_000;
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<void>;
+  private stopped = true;
+  private warned = false;
+
+  constructor(private readonly options: HostHeartbeatOptions) {}
+
+  start(): void {
+    this.stopped = false;
+    this.poke();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Beat now (e.g. a preheat finished), then continue on the interval. */
+  poke(): void {
+    if (this.stopped) return;
+    if (this.running) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.running = this.beat()
+      .then(
+        () => {
+          this.warned = false;
+        },
+        (error) => {
+          if (!this.warned) this.options.log.warn('heartbeat failed', { error });
+          this.warned = true;
+        },
+      )
+      .finally(() => {
+        this.running = undefined;
+        if (this.stopped) return;
+        this.timer = setTimeout(() => this.poke(), this.intervalMs);
+        this.timer.unref();
+      });
+  }
+
+  private async beat(): Promise<void> {
+    const { identity } = this.options;
+    const reports = this.options.takeReports();
+    const load = this.options.load();
+    const request: HeartbeatRequest = {
+      peerId: identity.peerId,
+      cluster: identity.cluster,
+      site: identity.site,
+      seed: identity.seed,
+      addr: identity.addr,
+      hostname: hostname().slice(0, 255),
+      ...(this.options.version ? { version: this.options.version } : {}),
+      uploads: load.uploads,
+      activeTasks: load.activeTasks,
+      cacheBytes: load.cacheBytes,
+      ...(reports.length ? { preheat: reports } : {}),
+    };
+    let answer: HeartbeatResponse;
+    try {
+      answer = await this.send(request);
+    } catch (error) {
+      this.options.returnReports(reports);
+      throw error;
+    }
+    this.intervalMs = Math.max(250, Math.min(60_000, answer.intervalMs));
+    if (answer.preheat.length) this.options.onAssignments(answer.preheat);
+  }
+
+  private async send(request: HeartbeatRequest): Promise<HeartbeatResponse> {
+    const url = `${this.options.baseUrl}/v1/hosts/heartbeat`;
+    const body = JSON.stringify(request);
+    let headers: Record<string, string> = {
+      'content-type': 'application/json',
+      ...(this.options.token && !this.options.sign ? { authorization: `Bearer ${this.options.token}` } : {}),
+    };
+    if (this.options.sign) headers = await this.options.sign({ method: 'POST', url, headers, body });
+    let response: Response;
+    try {
+      response = await fetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(this.options.timeoutMs ?? 5_000) });
+    } catch (cause) {
+      throw new UnavailableError(`scheduler unreachable at ${this.options.baseUrl}: ${(cause as Error).message}`, { cause });
+    }
+    const json = await response.json().catch(() => undefined);
+    if (!response.ok) throw errorFromWire(response.status, json, `heartbeat answered ${response.status}`);
+    return parseWith(heartbeatResponseSchema, json, 'heartbeat answer');
+  }
+}

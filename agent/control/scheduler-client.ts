@@ -1,0 +1,91 @@
+import { UnavailableError, errorFromWire } from '../../core/errors.ts';
+import {
+  announceResponseSchema,
+  manifestResponseSchema,
+  parseWith,
+  publishDigestsResponseSchema,
+  type AnnounceRequest,
+  type AnnounceResponse,
+  type DigestMap,
+  type ManifestResponse,
+} from '../../core/schemas.ts';
+import type { z } from 'zod';
+import { swarmResponseSchema, type SwarmResponse } from '../../core/swarm-schemas.ts';
+import { jitteredBackoff, sleep } from '../origin/origin-fetcher.ts';
+import type { RequestSigner } from './sigv4-signer.ts';
+
+export interface SchedulerClientOptions {
+  readonly baseUrl: string;
+  readonly token?: string;
+  /** Signs each attempt (SigV4 for a Function URL with AWS_IAM auth); replaces the token. */
+  readonly sign?: RequestSigner;
+  readonly timeoutMs?: number;
+  /** Attempts for 5xx and network errors; 4xx answers are final. */
+  readonly attempts?: number;
+}
+
+/** The agent's side of the control-plane protocol. */
+export class SchedulerClient {
+  constructor(private readonly options: SchedulerClientOptions) {}
+
+  announce(request: AnnounceRequest): Promise<AnnounceResponse> {
+    return this.call('POST', '/v1/announce', request, announceResponseSchema);
+  }
+
+  publishDigests(taskId: string, peerId: string, site: string, digests: DigestMap): Promise<{ accepted: number; digestCount: number }> {
+    return this.call('POST', `/v1/tasks/${taskId}/digests`, { peerId, site, digests }, publishDigestsResponseSchema);
+  }
+
+  manifest(taskId: string): Promise<ManifestResponse> {
+    return this.call('GET', `/v1/tasks/${taskId}/digests`, undefined, manifestResponseSchema);
+  }
+
+  /** The URL's current task and its swarm, without joining it (for `mayfly stat`). */
+  swarm(url: string, cluster?: string): Promise<SwarmResponse> {
+    const query = new URLSearchParams({ url, ...(cluster ? { cluster } : {}) });
+    return this.call('GET', `/v1/tasks?${query}`, undefined, swarmResponseSchema);
+  }
+
+  async leave(taskId: string, peerId: string, site: string): Promise<void> {
+    await this.call('POST', `/v1/tasks/${taskId}/leave`, { peerId, site }, undefined);
+  }
+
+  private async call<T>(method: string, path: string, body: unknown, schema: z.ZodType<T> | undefined): Promise<T> {
+    const attempts = this.options.attempts ?? 3;
+    let lastError: unknown;
+    for (let attempt = 0; attempt < attempts; attempt++) {
+      if (attempt > 0) await sleep(jitteredBackoff(200, attempt));
+      let response: Response;
+      try {
+        const url = `${this.options.baseUrl}${path}`;
+        const payload = body === undefined ? undefined : JSON.stringify(body);
+        let headers: Record<string, string> = {
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...(this.options.token && !this.options.sign ? { authorization: `Bearer ${this.options.token}` } : {}),
+        };
+        // Signed per attempt: a SigV4 signature carries its time and expires.
+        if (this.options.sign) headers = await this.options.sign({ method, url, headers, body: payload });
+        response = await fetch(url, {
+          method,
+          headers,
+          body: payload,
+          signal: AbortSignal.timeout(this.options.timeoutMs ?? 5_000),
+        });
+      } catch (cause) {
+        lastError = new UnavailableError(`scheduler unreachable at ${this.options.baseUrl}: ${(cause as Error).message}`, { cause });
+        continue;
+      }
+      const text = await response.text().catch(() => '');
+      let json: unknown;
+      try {
+        json = text ? JSON.parse(text) : undefined;
+      } catch {
+        json = undefined;
+      }
+      if (response.ok) return schema ? parseWith(schema, json, 'scheduler answer') : (json as T);
+      lastError = errorFromWire(response.status, json, `scheduler answered ${response.status}`);
+      if (response.status < 500) throw lastError;
+    }
+    throw lastError;
+  }
+}

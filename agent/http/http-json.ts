@@ -1,0 +1,43 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { BadRequestError, MayflyError, PayloadTooLargeError, httpStatusOf } from '../../core/errors.ts';
+
+/** Small helpers shared by the agent's node:http servers. */
+
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const payload = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), ...headers });
+  res.end(payload);
+}
+
+export function sendError(res: ServerResponse, error: unknown): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const status = httpStatusOf(error);
+  if (error instanceof MayflyError) {
+    const headers: Record<string, string> = {};
+    if (status === 503) headers['retry-after'] = '1';
+    const scope = error.context.piece === true ? { scope: 'piece' } : {};
+    sendJson(res, status, { error: error.code, message: error.message, ...scope }, headers);
+  } else {
+    sendJson(res, 500, { error: 'Internal', message: 'internal error' });
+  }
+}
+
+export async function readJsonBody(req: IncomingMessage, maxBytes = 64 * 1024): Promise<unknown> {
+  const type = req.headers['content-type'] ?? '';
+  if (!type.includes('application/json')) throw new BadRequestError('expected Content-Type: application/json');
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > maxBytes) throw new PayloadTooLargeError(`body exceeds ${maxBytes} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch (cause) {
+    throw new BadRequestError('request body is not valid JSON', { cause });
+  }
+}

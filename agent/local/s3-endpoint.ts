@@ -1,0 +1,202 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { HttpListener } from '../http/http-server.ts';
+import { stat } from 'node:fs/promises';
+import { BadRequestError } from '../../core/errors.ts';
+import type { Logger } from '../../core/log.ts';
+import { canonicalS3Url, parseS3Url } from '../../core/origin-url.ts';
+import { parseByteRange, type ByteRange } from '../../core/piece-math.ts';
+import { sendRange } from './range-reader.ts';
+import { S3Error, S3_ERRORS, newRequestId, sendS3Error, toS3Error } from './s3-xml.ts';
+import type { TaskManager } from '../task/task-manager.ts';
+import type { TaskSession } from '../task/task-session.ts';
+
+export interface S3EndpointOptions {
+  readonly tasks: Pick<TaskManager, 'open'>;
+  readonly log: Logger;
+  readonly host: string;
+  readonly port: number;
+}
+
+/** Query parameters a client may send that change nothing here (SDK markers, presigned-URL auth). */
+const IGNORED_QUERY = /^(x-id|x-amz-.*|awsaccesskeyid|signature|expires)$/i;
+/** `response-*` overrides of GetObject, applied to the answer's headers. */
+const RESPONSE_OVERRIDES: Record<string, string> = {
+  'response-content-type': 'content-type',
+  'response-content-disposition': 'content-disposition',
+  'response-content-encoding': 'content-encoding',
+  'response-content-language': 'content-language',
+  'response-cache-control': 'cache-control',
+  'response-expires': 'expires',
+};
+
+interface ObjectRequest {
+  readonly bucket: string;
+  readonly key: string;
+  readonly versionId?: string;
+  readonly overrides: Record<string, string>;
+}
+
+/**
+ * A read-only, S3-compatible endpoint on the agent: GetObject (with Range) and
+ * HeadObject, path-style (`http://127.0.0.1:7403/BUCKET/KEY`), so the AWS SDKs
+ * and `aws s3 cp --endpoint-url` pull through the swarm unchanged. Bytes stream
+ * out as their pieces are verified; only pieces overlapping a range are fetched.
+ *
+ * It listens on loopback by default and ignores the SigV4 Authorization header:
+ * anyone who can reach it can read what the agent may read (the scheduler's
+ * allowlist still applies). Everything else S3 offers answers NotImplemented or
+ * MethodNotAllowed in S3's XML error format.
+ */
+export class S3Endpoint {
+  private listener?: HttpListener;
+  private readonly lastModified = new Map<string, Date>();
+
+  constructor(private readonly options: S3EndpointOptions) {}
+
+  start(): Promise<number> {
+    this.listener = new HttpListener((req, res) => void this.handle(req, res), { host: this.options.host, port: this.options.port });
+    return this.listener.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.listener?.stop();
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const requestId = newRequestId();
+    const head = req.method === 'HEAD';
+    const resource = (req.url ?? '/').split('?')[0];
+    let key: string | undefined;
+    try {
+      const request = this.parse(req);
+      key = request.key;
+      await this.getObject(req, res, request, requestId, head);
+    } catch (error) {
+      const s3Error = toS3Error(error, key);
+      if (s3Error.s3.status >= 500 && s3Error.s3.status !== 501) this.options.log.warn('S3 endpoint request failed', { method: req.method, resource, error });
+      else this.options.log.debug('S3 endpoint request refused', { method: req.method, resource, code: s3Error.s3.code });
+      // A refused upload is not read to its end: close the connection instead.
+      if (!head && req.method !== 'GET') res.setHeader('connection', 'close');
+      sendS3Error(res, s3Error, resource, requestId, head);
+    }
+  }
+
+  /** Path-style addressing: /BUCKET/KEY[?versionId=…]. */
+  private parse(req: IncomingMessage): ObjectRequest {
+    const raw = req.url ?? '/';
+    const mark = raw.indexOf('?');
+    const path = mark >= 0 ? raw.slice(0, mark) : raw;
+    const query = new URLSearchParams(mark >= 0 ? raw.slice(mark + 1) : '');
+    if (!path.startsWith('/')) throw new S3Error(S3_ERRORS.InvalidURI, 'Couldn\'t parse the specified URI.');
+    const slash = path.indexOf('/', 1);
+    let bucket: string;
+    let key: string;
+    try {
+      bucket = decodeURIComponent(slash >= 0 ? path.slice(1, slash) : path.slice(1));
+      key = slash >= 0 ? decodeURIComponent(path.slice(slash + 1)) : '';
+    } catch {
+      throw new S3Error(S3_ERRORS.InvalidURI, 'Couldn\'t parse the specified URI.');
+    }
+    const readOnly = () => new S3Error(S3_ERRORS.MethodNotAllowed, `${req.method} is not allowed: this Mayfly endpoint only reads objects (GetObject, HeadObject)`, {}, { allow: 'GET, HEAD' });
+    if (req.method !== 'GET' && req.method !== 'HEAD') throw readOnly();
+    if (bucket === '') throw new S3Error(S3_ERRORS.NotImplemented, 'ListBuckets is not implemented by the Mayfly agent; address an object as /BUCKET/KEY');
+    try {
+      parseS3Url(`s3://${bucket}/k`);
+    } catch {
+      throw new S3Error(S3_ERRORS.InvalidBucketName, 'The specified bucket is not valid.', { BucketName: bucket });
+    }
+    if (key === '') throw new S3Error(S3_ERRORS.NotImplemented, 'Bucket operations (ListObjects, HeadBucket, …) are not implemented by the Mayfly agent; only GetObject and HeadObject are');
+    const overrides: Record<string, string> = {};
+    let versionId: string | undefined;
+    for (const [name, value] of query) {
+      if (name === 'versionId') versionId = value;
+      else if (RESPONSE_OVERRIDES[name] && req.method === 'GET') overrides[RESPONSE_OVERRIDES[name]] = value;
+      else if (!IGNORED_QUERY.test(name)) {
+        throw new S3Error(S3_ERRORS.NotImplemented, `the ${JSON.stringify(name)} subresource is not implemented by the Mayfly agent; only GetObject and HeadObject are`);
+      }
+    }
+    if (versionId === '') throw new S3Error(S3_ERRORS.InvalidArgument, 'Version id cannot be the empty string', { ArgumentName: 'versionId', ArgumentValue: '' });
+    return { bucket, key, versionId, overrides };
+  }
+
+  private async getObject(req: IncomingMessage, res: ServerResponse, request: ObjectRequest, requestId: string, head: boolean): Promise<void> {
+    const url = canonicalS3Url({ kind: 's3', bucket: request.bucket, key: request.key, versionId: request.versionId });
+    // Resolves the URL's current task through the scheduler (or S3 directly when it is down).
+    const session = await this.options.tasks.open(url, head ? 'lookup' : 'pull');
+    const { task } = session;
+    const lastModified = await this.lastModifiedOf(session);
+    const headers: Record<string, string | number> = {
+      'x-amz-request-id': requestId,
+      etag: task.etag,
+      'last-modified': lastModified.toUTCString(),
+      'accept-ranges': 'bytes',
+      ...(request.versionId ? { 'x-amz-version-id': request.versionId } : {}),
+    };
+    const precondition = checkPreconditions(req, task.etag, lastModified);
+    if (precondition === 304) {
+      res.writeHead(304, headers);
+      res.end();
+      return;
+    }
+    if (precondition !== undefined) throw new S3Error(S3_ERRORS.PreconditionFailed, 'At least one of the pre-conditions you specified did not hold', { Condition: precondition });
+
+    let range: ByteRange | undefined;
+    try {
+      range = parseByteRange(req.headers.range, task.size);
+    } catch (error) {
+      if (error instanceof BadRequestError && error.context.unsatisfiable === true) {
+        throw new S3Error(S3_ERRORS.InvalidRange, 'The requested range is not satisfiable', { RangeRequested: String(req.headers.range), ActualObjectSize: String(task.size) }, { 'content-range': `bytes */${task.size}` });
+      }
+      // Like S3 (and HTTP), a Range header that does not parse is ignored.
+      range = undefined;
+    }
+    const partial = range !== undefined;
+    const bytes = range ?? { start: 0, end: task.size };
+    res.writeHead(partial ? 206 : 200, {
+      ...headers,
+      'content-type': 'application/octet-stream',
+      'content-length': bytes.end - bytes.start,
+      ...(partial ? { 'content-range': `bytes ${bytes.start}-${bytes.end - 1}/${task.size}` } : {}),
+      ...request.overrides,
+    });
+    if (head) {
+      res.end();
+      return;
+    }
+    await sendRange(session, bytes, res);
+  }
+
+  /**
+   * A stable Last-Modified per task: when this agent first stored it (the data
+   * file's birth time), so a new version of an object always looks newer.
+   */
+  private async lastModifiedOf(session: TaskSession): Promise<Date> {
+    const id = session.task.id;
+    let date = this.lastModified.get(id);
+    if (!date) {
+      const born = await stat(session.files.dataPath).then((s) => s.birthtimeMs, () => 0);
+      // Without a birth time: a fixed date derived from the task id (2020 plus up to a year).
+      const ms = born > 0 ? born : Date.UTC(2020, 0, 1) + (parseInt(id.slice(0, 8), 16) % 31_536_000) * 1000;
+      date = new Date(Math.floor(ms / 1000) * 1000);
+      if (this.lastModified.size >= 1024) this.lastModified.delete(this.lastModified.keys().next().value!);
+      this.lastModified.set(id, date);
+    }
+    return date;
+  }
+}
+
+/** RFC 9110 conditional requests on the task's ETag and Last-Modified: 304, the failed condition (412), or go on. */
+function checkPreconditions(req: IncomingMessage, etag: string, lastModified: Date): 304 | 'If-Match' | 'If-Unmodified-Since' | undefined {
+  const matches = (header: string) => header.split(',').map((tag) => tag.trim().replace(/^W\//, '')).some((tag) => tag === '*' || tag === etag);
+  const ifMatch = req.headers['if-match'];
+  const ifNoneMatch = req.headers['if-none-match'];
+  const ifUnmodified = Date.parse(req.headers['if-unmodified-since'] ?? '');
+  const ifModified = Date.parse(req.headers['if-modified-since'] ?? '');
+  if (ifMatch !== undefined) {
+    if (!matches(ifMatch)) return 'If-Match';
+  } else if (!Number.isNaN(ifUnmodified) && lastModified.getTime() > ifUnmodified) return 'If-Unmodified-Since';
+  if (ifNoneMatch !== undefined) {
+    if (matches(ifNoneMatch)) return 304;
+  } else if (!Number.isNaN(ifModified) && lastModified.getTime() <= ifModified) return 304;
+  return undefined;
+}

@@ -1,0 +1,79 @@
+import { Bitfield } from '../../core/bitfield.ts';
+
+/** After serving a piece it read from the origin, a downloading agent leaves that piece to its child for this long. */
+export const ORIGIN_PIECE_REST_MS = 10_000;
+
+interface PieceUploads {
+  active: number;
+  /** When the last upload of the piece ended. */
+  endedAt: number;
+}
+
+/**
+ * Super-seeding for agents that are still downloading, so their upload goes
+ * to pieces the swarm lacks instead of the same piece many times over:
+ *
+ * - a piece is sent to one child at a time: children asking for it meanwhile
+ *   are told to fetch it elsewhere (a piece-level 503), and it is left out of
+ *   the advertised bitfield, so the first child receives it at full speed and
+ *   can pass it on sooner;
+ * - a piece read from the origin (the swarm's only copy, and the source's
+ *   upload is what limits the whole swarm) then rests for a few seconds, so
+ *   further copies come from that child.
+ *
+ * Agents holding the whole object serve everything to everyone.
+ */
+export class SpreadTracker {
+  private readonly tasks = new Map<string, Map<number, PieceUploads>>();
+
+  /** Whether piece `index` may go to another child now; if so, counts its upload as started. */
+  tryStart(taskId: string, index: number, complete: boolean, fromOrigin: boolean, now = Date.now()): boolean {
+    if (complete) {
+      this.tasks.delete(taskId);
+      return true;
+    }
+    let pieces = this.tasks.get(taskId);
+    if (!pieces) {
+      pieces = new Map();
+      this.tasks.set(taskId, pieces);
+    }
+    const entry = pieces.get(index);
+    if (entry && resting(entry, fromOrigin, now)) return false;
+    if (entry) entry.active++;
+    else pieces.set(index, { active: 1, endedAt: 0 });
+    return true;
+  }
+
+  /** The upload started by tryStart ended (delivered or not). */
+  finish(taskId: string, index: number, now = Date.now()): void {
+    const entry = this.tasks.get(taskId)?.get(index);
+    if (!entry) return;
+    entry.active = Math.max(0, entry.active - 1);
+    entry.endedAt = now;
+  }
+
+  /** `advertised` minus the pieces that are resting. */
+  filter(taskId: string, advertised: Bitfield, complete: boolean, fromOrigin: (index: number) => boolean, now = Date.now()): Bitfield {
+    const pieces = this.tasks.get(taskId);
+    if (complete) {
+      this.tasks.delete(taskId);
+      return advertised;
+    }
+    if (!pieces || pieces.size === 0) return advertised;
+    let copy: Bitfield | undefined;
+    for (const [index, entry] of pieces) {
+      if (!resting(entry, fromOrigin(index), now)) {
+        if (entry.active === 0) pieces.delete(index);
+        continue;
+      }
+      if (!advertised.has(index)) continue;
+      copy ??= new Bitfield(advertised.length, advertised.toBytes());
+      copy.clear(index);
+    }
+    return copy ?? advertised;
+  }
+}
+
+function resting(entry: PieceUploads, fromOrigin: boolean, now: number): boolean {
+  return entry.active > 0 || (fromOrigin && entry.endedAt > 0 && now - entry.endedAt < ORIGIN_PIECE_REST_MS);
+}

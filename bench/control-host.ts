@@ -1,0 +1,53 @@
+/**
+ * The control plane of the swarm benchmark, run inside its own namespace:
+ * dynalite (DynamoDB-compatible, on the namespace's loopback) and the
+ * scheduler Hono app on Node, listening on every address of the namespace.
+ *
+ *   MAYFLY_TOKEN=... MAYFLY_PEER_SECRET=... node --import tsx bench/control-host.ts --port 8000 --s3-endpoint http://ORIGIN:9000
+ */
+import { parseArgs } from 'node:util';
+import { createLogger } from '../core/log.ts';
+import { createScheduler } from '../lambdas/scheduler/wiring.ts';
+import { serveApp } from '../lambdas/shared/node-server.ts';
+import { ensureTable } from '../lambdas/stores/table-schema.ts';
+import { startDynalite, startDynamoDbLocal } from '../local/dynamo-server.ts';
+import { LOCAL_S3_CREDENTIALS } from '../local/s3-server.ts';
+import { CapacityMeter } from './consumed-capacity.ts';
+
+const { values } = parseArgs({
+  options: {
+    port: { type: 'string', default: '8000' },
+    's3-endpoint': { type: 'string' },
+    dynamo: { type: 'string', default: 'dynalite' },
+  },
+});
+if (!values['s3-endpoint']) throw new Error('--s3-endpoint is required');
+
+if (values.dynamo !== 'dynalite' && values.dynamo !== 'dynamodb-local') throw new Error('--dynamo is dynalite or dynamodb-local');
+const dynamo = values.dynamo === 'dynalite' ? await startDynalite() : await startDynamoDbLocal();
+const log = createLogger({ sink: (line) => process.stderr.write(`${line}\n`), level: 'warn', fields: { service: 'scheduler' } });
+const scheduler = createScheduler({
+  tableName: 'mayfly',
+  dynamo: { endpoint: dynamo.endpoint, region: 'us-east-1', credentials: LOCAL_S3_CREDENTIALS },
+  s3: { endpoint: values['s3-endpoint'], forcePathStyle: true, region: 'us-east-1', credentials: LOCAL_S3_CREDENTIALS },
+  token: process.env.MAYFLY_TOKEN || undefined,
+  // Peer auth on, as in production: children present scheduler-issued credentials to parents.
+  peerSecret: process.env.MAYFLY_PEER_SECRET || undefined,
+  log,
+});
+await ensureTable(scheduler.dynamo, 'mayfly');
+// The scheduler's DynamoDB calls by kind, written to the log on stop for the bench's report.
+const meter = new CapacityMeter(scheduler.dynamo);
+
+const server = await serveApp(scheduler.app, { hostname: '0.0.0.0', port: Number(values.port) });
+process.stdout.write(`${JSON.stringify({ ready: true, port: server.port })}\n`);
+
+const stop = async () => {
+  const { byCommand, conditionFailures } = meter.totals;
+  process.stderr.write(`${JSON.stringify({ dynamoCalls: { ...byCommand, conditionFailures } })}\n`);
+  await server.close().catch(() => {});
+  await dynamo.stop().catch(() => {});
+  process.exit(0);
+};
+process.once('SIGTERM', () => void stop());
+process.once('SIGINT', () => void stop());

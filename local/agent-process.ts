@@ -1,0 +1,87 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+export const MAYFLY_BIN = fileURLToPath(new URL('../agent/bin/mayfly.mjs', import.meta.url));
+
+export interface AgentProcessOptions {
+  readonly name: string;
+  readonly env: NodeJS.ProcessEnv;
+  readonly args?: readonly string[];
+  /** Where the agent's JSON log lines go (default: dropped). */
+  readonly onLog?: (line: string) => void;
+}
+
+/** A real agent: `mayfly agent` as its own OS process, ports learned from its ready line. */
+export class AgentProcess {
+  peerPort = 0;
+  apiPort = 0;
+  /** The agent's S3-compatible endpoint (GetObject, HeadObject). */
+  s3Port = 0;
+  private child?: ChildProcess;
+
+  constructor(readonly options: AgentProcessOptions) {}
+
+  get name(): string {
+    return this.options.name;
+  }
+
+  get apiUrl(): string {
+    return `http://127.0.0.1:${this.apiPort}`;
+  }
+
+  /** For an S3 client: `new S3Client({ endpoint: agent.s3Url, forcePathStyle: true, … })`. */
+  get s3Url(): string {
+    return `http://127.0.0.1:${this.s3Port}`;
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  async start(): Promise<void> {
+    const child = spawn(process.execPath, [MAYFLY_BIN, 'agent', ...(this.options.args ?? [])], {
+      env: this.options.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.child = child;
+    const logs: string[] = [];
+    createInterface({ input: child.stderr! }).on('line', (line) => {
+      logs.push(line);
+      if (logs.length > 50) logs.shift();
+      this.options.onLog?.(line);
+    });
+    const ready = await new Promise<{ peerPort: number; apiPort: number; s3Port: number }>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`agent ${this.name} did not start in 30 s:\n${logs.join('\n')}`)), 30_000);
+      createInterface({ input: child.stdout! }).once('line', (line) => {
+        clearTimeout(timer);
+        try {
+          resolve(JSON.parse(line));
+        } catch {
+          reject(new Error(`agent ${this.name} printed ${line}`));
+        }
+      });
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`agent ${this.name} exited with ${code}:\n${logs.join('\n')}`));
+      });
+    });
+    this.peerPort = ready.peerPort;
+    this.apiPort = ready.apiPort;
+    this.s3Port = ready.s3Port;
+  }
+
+  /** Graceful stop (SIGTERM), or SIGKILL to simulate a crash. */
+  stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+      child.once('exit', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      child.kill(signal);
+    });
+  }
+}

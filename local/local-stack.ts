@@ -1,0 +1,179 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { createLogger, type Logger } from '../core/log.ts';
+import { createManager } from '../lambdas/manager/wiring.ts';
+import { createScheduler } from '../lambdas/scheduler/wiring.ts';
+import type { SchedulerSettings } from '../lambdas/scheduler/service.ts';
+import { serveApp, type RunningServer } from '../lambdas/shared/node-server.ts';
+import { ensureTable } from '../lambdas/stores/table-schema.ts';
+import { AgentProcess } from './agent-process.ts';
+import { uploadArtifact, type Artifact } from './artifact.ts';
+import { startCountingProxy, type CountingProxy } from './counting-proxy.ts';
+import { startDynalite, startDynamoDbLocal, type DynamoServer } from './dynamo-server.ts';
+import { LOCAL_S3_CREDENTIALS, localS3Client, startS3Server, type S3Server } from './s3-server.ts';
+
+export interface LocalStackOptions {
+  /** Which DynamoDB-compatible server to run (default dynalite, in-process). */
+  readonly dynamo?: 'dynalite' | 'dynamodb-local';
+  readonly bucket?: string;
+  /** Keep everything under this folder (default: a new temp folder, removed on stop). */
+  readonly root?: string;
+  readonly log?: Logger;
+  /** Forward agents' JSON logs here. */
+  readonly onAgentLog?: (agent: string, line: string) => void;
+  /** Scheduler settings for this stack (e.g. originRecheckMs: 0 to notice changed objects at once). */
+  readonly schedulerSettings?: Partial<SchedulerSettings>;
+}
+
+/**
+ * The embedded default: real protocol servers on 127.0.0.1 (DynamoDB-compatible,
+ * S3-compatible behind a byte-counting proxy), the scheduler and manager Hono
+ * apps on Node, and agents as separate processes.
+ */
+export class LocalStack {
+  readonly agents: AgentProcess[] = [];
+  readonly token = randomBytes(16).toString('hex');
+  /** The control plane's secret for peer credentials. */
+  readonly peerSecret = randomBytes(32).toString('hex');
+  readonly tableName = 'mayfly';
+  readonly bucket: string;
+  s3!: S3Client;
+  origin!: CountingProxy;
+  scheduler!: RunningServer;
+  /** Agents reach the scheduler through this proxy, so tests can make it fail. */
+  schedulerProxy!: CountingProxy;
+  manager!: RunningServer;
+  /** The manager's services, e.g. `onS3Event` to deliver an S3 event notification as Lambda would. */
+  managerHandle!: ReturnType<typeof createManager>;
+  /** CloudWatch embedded-metric lines the scheduler and manager emitted (newest last). */
+  readonly metricLines: string[] = [];
+  /** Heartbeat interval the scheduler hands agents here (short, so seeds pick up preheats quickly). */
+  readonly heartbeatIntervalMs = 1_000;
+  dynamo!: DynamoServer;
+  private s3Server!: S3Server;
+  root!: string;
+  private ownsRoot = false;
+
+  private constructor(private readonly options: LocalStackOptions) {
+    this.bucket = options.bucket ?? 'mayfly-demo';
+  }
+
+  static async start(options: LocalStackOptions = {}): Promise<LocalStack> {
+    const stack = new LocalStack(options);
+    try {
+      await stack.boot();
+    } catch (error) {
+      await stack.stop();
+      throw error;
+    }
+    return stack;
+  }
+
+  private async boot(): Promise<void> {
+    this.ownsRoot = !this.options.root;
+    this.root = this.options.root ?? (await mkdtemp(join(tmpdir(), 'mayfly-stack-')));
+    await mkdir(join(this.root, 's3'), { recursive: true });
+    const log = this.options.log ?? createLogger({ sink: () => {}, level: 'error' });
+
+    this.dynamo = this.options.dynamo === 'dynamodb-local' ? await startDynamoDbLocal() : await startDynalite();
+    this.s3Server = await startS3Server(join(this.root, 's3'), [this.bucket]);
+    this.origin = await startCountingProxy(this.s3Server.endpoint);
+    this.s3 = localS3Client(this.s3Server.endpoint);
+
+    const dynamo = { endpoint: this.dynamo.endpoint, region: 'us-east-1', credentials: LOCAL_S3_CREDENTIALS };
+    const scheduler = createScheduler({
+      tableName: this.tableName,
+      dynamo,
+      // Through the counting proxy: agents follow the presigned URLs the scheduler makes with this client.
+      s3: { endpoint: this.origin.endpoint, forcePathStyle: true, credentials: LOCAL_S3_CREDENTIALS },
+      token: this.token,
+      peerSecret: this.peerSecret,
+      settings: this.options.schedulerSettings,
+      log: log.child({ service: 'scheduler' }),
+      heartbeatIntervalMs: this.heartbeatIntervalMs,
+      metricsSink: (line) => this.recordMetric(line),
+    });
+    await ensureTable(scheduler.dynamo, this.tableName);
+    this.scheduler = await serveApp(scheduler.app);
+    this.schedulerProxy = await startCountingProxy(this.scheduler.url);
+    const manager = createManager({
+      tableName: this.tableName,
+      dynamo,
+      // Through the counting proxy: agents follow the presigned URLs the scheduler makes with this client.
+      s3: { endpoint: this.origin.endpoint, forcePathStyle: true, credentials: LOCAL_S3_CREDENTIALS },
+      token: this.token,
+      log: log.child({ service: 'manager' }),
+      heartbeatIntervalMs: this.heartbeatIntervalMs,
+      metricsSink: (line) => this.recordMetric(line),
+    });
+    this.managerHandle = manager;
+    this.manager = await serveApp(manager.app);
+  }
+
+  /** The console's address, with the token in the fragment (never sent to a server). */
+  get consoleUrl(): string {
+    return `${this.manager.url}/console#token=${this.token}`;
+  }
+
+  private recordMetric(line: string): void {
+    this.metricLines.push(line);
+    if (this.metricLines.length > 5_000) this.metricLines.splice(0, 1_000);
+  }
+
+  async putArtifact(key: string, size: number, seed?: string): Promise<Artifact> {
+    return uploadArtifact(this.s3, this.bucket, key, size, seed);
+  }
+
+  /** Environment for an agent process (or the CLI) of this stack. */
+  agentEnv(name: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+    return {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      AWS_ACCESS_KEY_ID: LOCAL_S3_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: LOCAL_S3_CREDENTIALS.secretAccessKey,
+      AWS_REGION: 'us-east-1',
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      MAYFLY_SCHEDULER_URL: this.schedulerProxy.endpoint,
+      MAYFLY_TOKEN: this.token,
+      MAYFLY_S3_ENDPOINT: this.origin.endpoint,
+      MAYFLY_DATA_DIR: join(this.root, 'agents', name),
+      MAYFLY_PEER_ID: name,
+      MAYFLY_PEER_HOST: '127.0.0.1',
+      MAYFLY_PEER_PORT: '0',
+      MAYFLY_API_PORT: '0',
+      MAYFLY_S3_PORT: '0',
+      ...extra,
+    };
+  }
+
+  async startAgent(name: string, extra: NodeJS.ProcessEnv = {}): Promise<AgentProcess> {
+    const agent = new AgentProcess({
+      name,
+      env: this.agentEnv(name, extra),
+      onLog: this.options.onAgentLog ? (line) => this.options.onAgentLog!(name, line) : undefined,
+    });
+    await agent.start();
+    this.agents.push(agent);
+    return agent;
+  }
+
+  async startAgents(count: number, prefix = 'agent'): Promise<AgentProcess[]> {
+    const first = this.agents.length;
+    return Promise.all(Array.from({ length: count }, (_, i) => this.startAgent(`${prefix}-${first + i + 1}`)));
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.agents.map((agent) => agent.stop().catch(() => {})));
+    await this.schedulerProxy?.stop().catch(() => {});
+    await this.scheduler?.close().catch(() => {});
+    await this.manager?.close().catch(() => {});
+    await this.origin?.stop().catch(() => {});
+    await this.s3Server?.stop().catch(() => {});
+    this.s3?.destroy();
+    await this.dynamo?.stop().catch(() => {});
+    if (this.ownsRoot && this.root) await rm(this.root, { recursive: true, force: true });
+  }
+}
