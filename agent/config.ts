@@ -1,4 +1,5 @@
 import { hostname, networkInterfaces } from 'node:os';
+import { isName, toNameChars } from '../core/ids.ts';
 import { join } from 'node:path';
 import { BadRequestError } from '../core/errors.ts';
 import { DEFAULTS, DEFAULT_PEER_PORT } from '../core/constants.ts';
@@ -65,8 +66,8 @@ export function loadAgentConfig(flags: Record<string, string | boolean | undefin
   const schedulerUrl = pick('scheduler', 'MAYFLY_SCHEDULER_URL');
   if (!schedulerUrl) throw new BadRequestError('the scheduler URL is required: --scheduler URL or MAYFLY_SCHEDULER_URL');
   const peerHost = pick('peer-host', 'MAYFLY_PEER_HOST') ?? '0.0.0.0';
-  const peerId = pick('peer-id', 'MAYFLY_PEER_ID') ?? `${hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 40)}-${process.pid}`;
-  if (!/^[A-Za-z0-9._-]{1,64}$/.test(peerId)) throw new BadRequestError('--peer-id must be 1-64 characters of A-Z a-z 0-9 . _ -');
+  const peerId = pick('peer-id', 'MAYFLY_PEER_ID') ?? `${toNameChars(hostname()).slice(0, 40)}-${process.pid}`;
+  if (!isName(peerId)) throw new BadRequestError('--peer-id must be 1-64 characters of A-Z a-z 0-9 . _ -');
   const auth = pick('auth', 'MAYFLY_AUTH') ?? 'token';
   if (auth !== 'token' && auth !== 'sigv4') throw new BadRequestError(`--auth must be token or sigv4, got ${JSON.stringify(auth)}`);
   const count = (flag: string, envName: string, fallback: number) => {

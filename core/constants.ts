@@ -6,8 +6,6 @@ export const TABLE_SORT_KEY = 'sk';
 /** DynamoDB TTL attribute (epoch seconds) on every ephemeral item. */
 export const TABLE_TTL_ATTRIBUTE = 'expiresAt';
 
-export const API_VERSION = 'v1';
-
 /** The agent's peer-server port; the CDK fleet opens it only to members of the fleet. */
 export const DEFAULT_PEER_PORT = 7402;
 

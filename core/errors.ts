@@ -15,10 +15,6 @@ export class MayflyError extends Error {
     this.name = new.target.name;
     this.context = options.context ?? {};
   }
-
-  toJSON(): { error: string; message: string; context: ErrorContext } {
-    return { error: this.code, message: this.message, context: this.context };
-  }
 }
 
 /** The request is malformed: a client bug or a bad command line. */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { canonicalS3Url, parseS3Url } from './origin-url.ts';
-import { computeTaskId, fnv1a32, isHexId } from './task-id.ts';
+import { isHexId } from './ids.ts';
+import { computeTaskId, fnv1a32 } from './task-id.ts';
 
 describe('task ids', () => {
   it('is the sha256 of the canonical URL and the ETag', () => {

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { BadRequestError } from './errors.ts';
-
-const HEX64 = /^[0-9a-f]{64}$/;
+import { isHexId } from './ids.ts';
 
 /**
  * A task is one immutable version of an object: the canonical URL plus the
@@ -11,10 +10,6 @@ const HEX64 = /^[0-9a-f]{64}$/;
 export function computeTaskId(canonicalUrl: string, versionTag: string): string {
   if (!versionTag) throw new BadRequestError('a task needs the object ETag or VersionId');
   return createHash('sha256').update(canonicalUrl).update('\n').update(versionTag).digest('hex');
-}
-
-export function isHexId(value: unknown): value is string {
-  return typeof value === 'string' && HEX64.test(value);
 }
 
 export function assertTaskId(value: unknown): string {

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { Bitfield } from '../../core/bitfield.ts';
 import { MayflyError, NotFoundError, StorageError } from '../../core/errors.ts';
 import { pieceRange, type ByteRange } from '../../core/piece-math.ts';
-import { taskInfoSchema, type TaskInfo } from '../../core/schemas.ts';
-import { isHexId } from '../../core/task-id.ts';
+import { taskInfoSchema, type TaskInfo } from '../../core/wire/scheduler.ts';
+import { isHexId } from '../../core/ids.ts';
 import type { Throttle } from '../http/throttle.ts';
 
 interface TaskState {

@@ -1,4 +1,5 @@
 import { BadRequestError } from '../../core/errors.ts';
+import { isHexId } from '../../core/ids.ts';
 import { DEFAULT_API_PORT } from '../config.ts';
 import { parseArgs } from './args.ts';
 import { EXIT, exitCodeFor } from './exit-codes.ts';
@@ -35,7 +36,7 @@ export async function cacheCommand(argv: readonly string[], env: NodeJS.ProcessE
   let request: { method: string; path: string };
   if (action === 'ls' && rest.length === 0) request = { method: 'GET', path: '/v1/cache' };
   else if (action === 'gc' && rest.length === 0) request = { method: 'POST', path: '/v1/cache/gc' };
-  else if (action === 'rm' && rest.length === 1 && /^[0-9a-f]{64}$/.test(rest[0])) request = { method: 'DELETE', path: `/v1/cache/${rest[0]}` };
+  else if (action === 'rm' && rest.length === 1 && isHexId(rest[0])) request = { method: 'DELETE', path: `/v1/cache/${rest[0]}` };
   else throw new BadRequestError(action === 'rm' ? 'mayfly cache rm needs one 64-hex task id (see mayfly cache ls)' : 'expected ls, rm TASK_ID or gc');
 
   let response: Response;

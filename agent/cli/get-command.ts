@@ -1,4 +1,5 @@
 import { stat } from 'node:fs/promises';
+import { isDigestRef } from '../../core/ids.ts';
 import { dirname, resolve } from 'node:path';
 import { BadRequestError, StorageError } from '../../core/errors.ts';
 import { parseOriginUrl } from '../../core/origin-url.ts';
@@ -63,7 +64,7 @@ export async function getCommand(argv: readonly string[], env: NodeJS.ProcessEnv
   parseOriginUrl(url);
   if (typeof flags.output !== 'string') throw new BadRequestError('-o FILE is required');
   const digest = flags.digest;
-  if (digest !== undefined && (typeof digest !== 'string' || !/^sha256:[0-9a-f]{64}$/.test(digest))) {
+  if (digest !== undefined && (typeof digest !== 'string' || !isDigestRef(digest))) {
     throw new BadRequestError('--digest must be sha256:<64 lowercase hex characters>');
   }
   const range = flags.range === undefined ? undefined : parseRangeFlag(flags.range);

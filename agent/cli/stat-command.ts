@@ -1,6 +1,6 @@
 import { BadRequestError } from '../../core/errors.ts';
 import { parseOriginUrl } from '../../core/origin-url.ts';
-import type { SwarmPeer, SwarmResponse } from '../../core/swarm-schemas.ts';
+import type { SwarmPeer, SwarmResponse } from '../../core/wire/scheduler.ts';
 import { DEFAULT_API_PORT } from '../config.ts';
 import { parseArgs } from './args.ts';
 import { EXIT, exitCodeFor } from './exit-codes.ts';

@@ -1,6 +1,6 @@
 import { UnavailableError } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
-import type { AnnounceEvent, AnnounceRequest, AnnounceResponse } from '../../core/schemas.ts';
+import type { AnnounceEvent, AnnounceRequest, AnnounceResponse } from '../../core/wire/scheduler.ts';
 import type { SchedulerClient } from './scheduler-client.ts';
 
 export interface PeerIdentity {

@@ -1,8 +1,8 @@
 import { hostname } from 'node:os';
 import { errorFromWire, UnavailableError } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
-import { heartbeatResponseSchema, type HeartbeatRequest, type HeartbeatResponse, type PreheatAssignment, type PreheatReport } from '../../core/manager-schemas.ts';
-import { parseWith } from '../../core/schemas.ts';
+import { heartbeatResponseSchema, type HeartbeatRequest, type HeartbeatResponse, type PreheatAssignment, type PreheatReport } from '../../core/wire/manager.ts';
+import { parseWith } from '../../core/wire/parse.ts';
 import type { RequestSigner } from './sigv4-signer.ts';
 
 export interface HostLoad {

@@ -1,16 +1,8 @@
 import { UnavailableError, errorFromWire } from '../../core/errors.ts';
-import {
-  announceResponseSchema,
-  manifestResponseSchema,
-  parseWith,
-  publishDigestsResponseSchema,
-  type AnnounceRequest,
-  type AnnounceResponse,
-  type DigestMap,
-  type ManifestResponse,
-} from '../../core/schemas.ts';
+import { announceResponseSchema, manifestResponseSchema, publishDigestsResponseSchema, type AnnounceRequest, type AnnounceResponse, type DigestMap, type ManifestResponse } from '../../core/wire/scheduler.ts';
+import { parseWith } from '../../core/wire/parse.ts';
 import type { z } from 'zod';
-import { swarmResponseSchema, type SwarmResponse } from '../../core/swarm-schemas.ts';
+import { swarmResponseSchema, type SwarmResponse } from '../../core/wire/scheduler.ts';
 import { jitteredBackoff, sleep } from '../origin/origin-fetcher.ts';
 import type { RequestSigner } from './sigv4-signer.ts';
 

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { BadRequestError, MayflyError, PayloadTooLargeError, httpStatusOf } from '../../core/errors.ts';
+import { BadRequestError, PayloadTooLargeError } from '../../core/errors.ts';
+import { errorAnswer } from '../../core/http-answer.ts';
 
 /** Small helpers shared by the agent's node:http servers. */
 
@@ -14,15 +15,8 @@ export function sendError(res: ServerResponse, error: unknown): void {
     res.destroy();
     return;
   }
-  const status = httpStatusOf(error);
-  if (error instanceof MayflyError) {
-    const headers: Record<string, string> = {};
-    if (status === 503) headers['retry-after'] = '1';
-    const scope = error.context.piece === true ? { scope: 'piece' } : {};
-    sendJson(res, status, { error: error.code, message: error.message, ...scope }, headers);
-  } else {
-    sendJson(res, 500, { error: 'Internal', message: 'internal error' });
-  }
+  const answer = errorAnswer(error);
+  sendJson(res, answer.status, answer.body, answer.headers);
 }
 
 export async function readJsonBody(req: IncomingMessage, maxBytes = 64 * 1024): Promise<unknown> {

@@ -1,13 +1,16 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { digestRefSchema } from '../../core/ids.ts';
 import { HttpListener } from '../http/http-server.ts';
 import { isAbsolute } from 'node:path';
 import { z } from 'zod';
-import { BadRequestError, MayflyError, NotFoundError, httpStatusOf } from '../../core/errors.ts';
+import { BadRequestError, MayflyError, NotFoundError } from '../../core/errors.ts';
+import { errorAnswer } from '../../core/http-answer.ts';
 import type { Logger } from '../../core/log.ts';
-import { parseWith, type TaskInfo } from '../../core/schemas.ts';
+import { type TaskInfo } from '../../core/wire/scheduler.ts';
+import { parseWith } from '../../core/wire/parse.ts';
 import { canonicalOriginUrl, parseOriginUrl } from '../../core/origin-url.ts';
 import { parseByteRange, type ByteRange } from '../../core/piece-math.ts';
-import type { SwarmResponse } from '../../core/swarm-schemas.ts';
+import { SwarmResponse } from '../../core/wire/scheduler.ts';
 import { sendRange } from './range-reader.ts';
 import { readJsonBody, sendError, sendJson } from '../http/http-json.ts';
 import { OutputMirror } from './output-mirror.ts';
@@ -22,7 +25,7 @@ const pullRequestSchema = z.strictObject({
   url: z.string().min(1).max(2048),
   /** Absolute path; the agent writes it atomically. */
   output: z.string().min(1).max(4096).optional(),
-  digest: z.string().regex(/^sha256:[0-9a-f]{64}$/, 'must be sha256:<64 hex>').optional(),
+  digest: digestRefSchema.optional(),
 });
 
 export interface LocalApiOptions {
@@ -175,9 +178,9 @@ export class LocalApi {
     try {
       line({ type: 'result', ...(await pullAndWrite(onProgress)) });
     } catch (error) {
-      const typed = error instanceof MayflyError ? error : undefined;
-      if (!typed) this.options.log.error('pull failed', { error });
-      line({ type: 'error', status: httpStatusOf(error), error: typed?.code ?? 'Internal', message: typed?.message ?? 'internal error' });
+      const answer = errorAnswer(error);
+      if (answer.internal) this.options.log.error('pull failed', { error });
+      line({ type: 'error', status: answer.status, error: answer.body.error, message: answer.body.message });
     }
     res.end();
   }

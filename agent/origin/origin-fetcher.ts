@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import { ForbiddenError, MayflyError, NotFoundError, OriginChangedError, UnavailableError } from '../../core/errors.ts';
 import { httpHeadOf, httpVersionCheck } from '../../core/http-version.ts';
 import type { OriginLocation, S3Location } from '../../core/origin-url.ts';
-import type { TaskInfo } from '../../core/schemas.ts';
+import type { TaskInfo } from '../../core/wire/scheduler.ts';
 import type { PieceWriter } from '../cache/piece-store.ts';
 import { readPresignedRange } from './presigned-get.ts';
 import { drainInto } from '../cache/body-sink.ts';

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { NotFoundError, UnavailableError } from '../../core/errors.ts';
 import { PEER_CREDENTIAL_HEADER, verifyCredential } from '../../core/peer-credential.ts';
 import type { Logger } from '../../core/log.ts';
-import { isHexId } from '../../core/task-id.ts';
+import { isHexId } from '../../core/ids.ts';
 import { parseWatchInterval, streamAdvertised } from './bitfield-watch.ts';
 import { HttpListener } from '../http/http-server.ts';
 import { sendFileRange } from './piece-sender.ts';

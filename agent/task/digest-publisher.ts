@@ -1,5 +1,5 @@
 import type { Logger } from '../../core/log.ts';
-import type { DigestMap } from '../../core/schemas.ts';
+import type { DigestMap } from '../../core/wire/scheduler.ts';
 
 /**
  * Publishes digests of pieces read from the origin, batching whatever

@@ -4,7 +4,7 @@ import { IntegrityError, MayflyError, NotFoundError, UnavailableError } from '..
 import type { Logger } from '../../core/log.ts';
 import { pickParent, rarestFirst } from '../../core/piece-selection.ts';
 import type { OriginLocation } from '../../core/origin-url.ts';
-import type { ParentInfo, TaskInfo } from '../../core/schemas.ts';
+import type { ParentInfo, TaskInfo } from '../../core/wire/scheduler.ts';
 import type { DigestPublisher } from './digest-publisher.ts';
 import type { Manifest } from './manifest.ts';
 import type { OriginFetcher } from '../origin/origin-fetcher.ts';

@@ -1,4 +1,4 @@
-import type { DigestMap } from '../../core/schemas.ts';
+import type { DigestMap } from '../../core/wire/scheduler.ts';
 
 /**
  * The agent's copy of a task's piece digests, as handed out by the scheduler.

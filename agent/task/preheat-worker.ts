@@ -1,6 +1,6 @@
 import { MayflyError } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
-import type { PreheatAssignment, PreheatReport } from '../../core/manager-schemas.ts';
+import type { PreheatAssignment, PreheatReport } from '../../core/wire/manager.ts';
 import type { PullResult } from './task-manager.ts';
 
 export interface PreheatWorkerOptions {

@@ -1,8 +1,7 @@
 import { UnavailableError } from '../../core/errors.ts';
 import { canonicalOriginUrl, parseOriginUrl, type OriginLocation } from '../../core/origin-url.ts';
-import { choosePieceLength, pieceCountOf } from '../../core/piece-math.ts';
-import type { AnnounceResponse, TaskInfo } from '../../core/schemas.ts';
-import { computeTaskId } from '../../core/task-id.ts';
+import type { AnnounceResponse, TaskInfo } from '../../core/wire/scheduler.ts';
+import { taskInfoOf } from '../../core/task-info.ts';
 import { Announcer, type PeerIdentity } from '../control/announcer.ts';
 import { Manifest } from './manifest.ts';
 import type { PieceMirror, PieceStore, TaskFiles } from '../cache/piece-store.ts';
@@ -239,14 +238,6 @@ export class TaskManager {
   /** Task identity computed locally, exactly as the scheduler would. */
   private async directTask(location: OriginLocation, url: string): Promise<TaskInfo> {
     const head = await this.options.origin.head(location);
-    const pieceLength = choosePieceLength(head.size);
-    return {
-      id: computeTaskId(url, (location.kind === 's3' ? location.versionId : undefined) ?? head.etag),
-      url,
-      size: head.size,
-      etag: head.etag,
-      pieceLength,
-      pieceCount: pieceCountOf(head.size, pieceLength),
-    };
+    return taskInfoOf(url, head, location.kind === 's3' ? location.versionId : undefined);
   }
 }

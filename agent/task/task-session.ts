@@ -1,7 +1,7 @@
 import { ForbiddenError } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
 import type { OriginLocation } from '../../core/origin-url.ts';
-import type { AnnounceResponse, TaskInfo } from '../../core/schemas.ts';
+import type { AnnounceResponse, TaskInfo } from '../../core/wire/scheduler.ts';
 import type { Announcer, AnnounceState } from '../control/announcer.ts';
 import { DigestPublisher } from './digest-publisher.ts';
 import { Downloader, type DownloadLimits } from './downloader.ts';

@@ -1,10 +1,12 @@
 import { Hono, type Context } from 'hono';
+import { isJobId } from '../../core/ids.ts';
 import { bodyLimit } from 'hono/body-limit';
 import { DEFAULTS, LIMITS } from '../../core/constants.ts';
 import { BadRequestError } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
-import { clusterNameSchema, createPreheatRequestSchema, createTokenRequestSchema, putClusterRequestSchema } from '../../core/manager-schemas.ts';
-import { parseWith } from '../../core/schemas.ts';
+import { createPreheatRequestSchema, createTokenRequestSchema, putClusterRequestSchema } from '../../core/wire/manager.ts';
+import { clusterNameSchema } from '../../core/ids.ts';
+import { parseWith } from '../../core/wire/parse.ts';
 import { assertTaskId } from '../../core/task-id.ts';
 import { installErrorHandling, readJson } from '../shared/http-errors.ts';
 import { errorMetrics, type MetricEmitter } from '../shared/metrics.ts';
@@ -62,7 +64,7 @@ export function createManagerApp(options: ManagerAppOptions): Hono {
   app.get('/v1/preheats', async (c) => c.json({ jobs: await preheat.list(clusterQuery(c), limitQuery(c)) }));
   app.get('/v1/preheats/:id', async (c) => {
     const id = c.req.param('id');
-    if (!/^[A-Za-z0-9_-]{1,64}$/.test(id)) throw new BadRequestError('invalid preheat job id');
+    if (!isJobId(id)) throw new BadRequestError('invalid preheat job id');
     return c.json(await preheat.get(clusterQuery(c), id));
   });
 

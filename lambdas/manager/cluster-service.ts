@@ -1,6 +1,6 @@
 import { DEFAULTS } from '../../core/constants.ts';
 import { NotFoundError } from '../../core/errors.ts';
-import type { PutClusterRequest } from '../../core/manager-schemas.ts';
+import type { PutClusterRequest } from '../../core/wire/manager.ts';
 import type { ClusterRecord, DynamoClusterStore } from '../stores/cluster-store.ts';
 
 export type ClusterStore = Pick<DynamoClusterStore, 'get' | 'put' | 'delete' | 'list'>;

@@ -1,7 +1,7 @@
 import { DEFAULTS } from '../../core/constants.ts';
 import { BadRequestError, ForbiddenError, NotFoundError } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
-import type { CreatePreheatRequest } from '../../core/manager-schemas.ts';
+import type { CreatePreheatRequest } from '../../core/wire/manager.ts';
 import { canonicalS3Url, parseS3Url } from '../../core/origin-url.ts';
 import type { OriginReader } from '../scheduler/ports.ts';
 import type { ClusterRecord } from '../stores/cluster-store.ts';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Logger } from '../../core/log.ts';
-import { parseWith } from '../../core/schemas.ts';
+import { parseWith } from '../../core/wire/parse.ts';
 import type { PreheatJob } from '../stores/preheat-store.ts';
 import type { PreheatService } from './preheat-service.ts';
 

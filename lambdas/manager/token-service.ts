@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { NotFoundError } from '../../core/errors.ts';
-import type { CreateTokenRequest } from '../../core/manager-schemas.ts';
+import type { CreateTokenRequest } from '../../core/wire/manager.ts';
 import type { DynamoTokenStore } from '../stores/token-store.ts';
 
 export const TOKEN_PREFIX = 'mf_';

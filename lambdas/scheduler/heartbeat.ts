@@ -1,6 +1,6 @@
 import { DEFAULTS } from '../../core/constants.ts';
 import type { Logger } from '../../core/log.ts';
-import type { HeartbeatRequest, HeartbeatResponse, PreheatAssignment } from '../../core/manager-schemas.ts';
+import type { HeartbeatRequest, HeartbeatResponse, PreheatAssignment } from '../../core/wire/manager.ts';
 import type { DynamoHostStore } from '../stores/host-store.ts';
 import type { DynamoPreheatStore } from '../stores/preheat-store.ts';
 

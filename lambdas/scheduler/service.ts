@@ -3,7 +3,6 @@ import { BadRequestError, ForbiddenError, NotFoundError } from '../../core/error
 import type { Logger } from '../../core/log.ts';
 import { canonicalOriginUrl, describeOrigin, originAllowedBy, parseOriginUrl, type OriginLocation } from '../../core/origin-url.ts';
 import { hasCompleteSource, selectParents, type SelectParentsOptions } from '../../core/parent-selection.ts';
-import { choosePieceLength, pieceCountOf } from '../../core/piece-math.ts';
 import type {
   AnnounceRequest,
   AnnounceResponse,
@@ -12,9 +11,9 @@ import type {
   ParentInfo,
   PublishDigestsRequest,
   TaskInfo,
-} from '../../core/schemas.ts';
+} from '../../core/wire/scheduler.ts';
 import { CREDENTIAL_LIFETIME_MS, deriveTaskKey, issueCredential } from '../../core/peer-credential.ts';
-import { computeTaskId } from '../../core/task-id.ts';
+import { taskInfoOf } from '../../core/task-info.ts';
 import type {
   ClusterSettingsSource,
   HttpHeadReader,
@@ -300,22 +299,16 @@ export class SchedulerService {
       if (task) return task;
     }
     const head = await this.headOf(location);
-    const id = computeTaskId(url, (location.kind === 's3' ? location.versionId : undefined) ?? head.etag);
-    const pieceLength = choosePieceLength(head.size);
+    const info = taskInfoOf(url, head, location.kind === 's3' ? location.versionId : undefined);
     const task = await this.deps.tasks.createTask({
-      id,
-      url,
-      etag: head.etag,
-      size: head.size,
-      pieceLength,
-      pieceCount: pieceCountOf(head.size, pieceLength),
+      ...info,
       digestCount: 0,
       peerCount: 0,
       shards: 1,
       createdAt: now,
       blocked: [],
     });
-    await this.deps.tasks.putUrl({ url, taskId: id, checkedAt: now });
+    await this.deps.tasks.putUrl({ url, taskId: info.id, checkedAt: now });
     return task;
   }
 }

@@ -1,6 +1,7 @@
 import type { Context, Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
-import { BadRequestError, MayflyError, UnavailableError, httpStatusOf } from '../../core/errors.ts';
+import { BadRequestError } from '../../core/errors.ts';
+import { errorAnswer } from '../../core/http-answer.ts';
 import type { Logger } from '../../core/log.ts';
 
 /** The one place where typed errors become HTTP statuses. */
@@ -10,18 +11,11 @@ export function errorResponse(c: Context, error: unknown, log: Logger): Response
     const code = status === 413 ? 'PayloadTooLarge' : status === 401 ? 'Unauthorized' : 'BadRequest';
     return c.json({ error: code, message: error.message || 'bad request' }, status);
   }
-  const status = httpStatusOf(error);
-  if (status >= 500 && !(error instanceof UnavailableError)) {
-    log.error('request failed', { error, path: c.req.path });
-    return c.json({ error: 'Internal', message: 'internal error' }, 500);
-  }
-  const typed = error as MayflyError;
-  if (error instanceof UnavailableError) {
-    log.warn('dependency unavailable', { error, path: c.req.path });
-    c.header('Retry-After', String(Math.max(1, Math.ceil(error.retryAfterMs / 1000))));
-    return c.json({ error: typed.code, message: typed.message, retryAfterMs: error.retryAfterMs }, 503);
-  }
-  return c.json({ error: typed.code, message: typed.message }, status as 400);
+  const answer = errorAnswer(error);
+  if (answer.internal) log.error('request failed', { error, path: c.req.path });
+  else if (answer.status === 503) log.warn('dependency unavailable', { error, path: c.req.path });
+  for (const [name, value] of Object.entries(answer.headers)) c.header(name, value);
+  return c.json(answer.body, answer.status as 400);
 }
 
 export function installErrorHandling(app: Hono, log: Logger): void {

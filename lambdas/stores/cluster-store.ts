@@ -1,5 +1,5 @@
 import { DeleteItemCommand, GetItemCommand, PutItemCommand, QueryCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { ClusterSettingsInput } from '../../core/manager-schemas.ts';
+import type { ClusterSettingsInput } from '../../core/wire/manager.ts';
 import type { ClusterSettings, ClusterSettingsSource } from '../scheduler/ports.ts';
 import { N, S, readNumber, readString, type Item } from './attributes.ts';
 import { withStoreErrors } from './dynamo-errors.ts';

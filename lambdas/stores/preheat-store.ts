@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { DeleteItemCommand, GetItemCommand, PutItemCommand, QueryCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { PreheatState } from '../../core/manager-schemas.ts';
+import type { PreheatState } from '../../core/wire/manager.ts';
 import { N, S, TTL, readNumber, readString, ttlFromNow, type Item } from './attributes.ts';
 import { isConditionFailure, withStoreErrors } from './dynamo-errors.ts';
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { BadRequestError, errorFromWire, httpStatusOf, NotFoundError, UnavailableError } from './errors.ts';
-import { announceRequestSchema, parseWith } from './schemas.ts';
+import { BadRequestError, errorFromWire, httpStatusOf, NotFoundError, UnavailableError } from '../errors.ts';
+import { parseWith } from './parse.ts';
+import { announceRequestSchema } from './scheduler.ts';
 
 const valid = { url: 's3://bucket/key', peerId: 'agent-1', addr: 'http://10.0.0.1:7402', event: 'register' };
 

@@ -1,13 +1,9 @@
 import { z } from 'zod';
-import { LIMITS } from './constants.ts';
-import { BadRequestError } from './errors.ts';
+import { LIMITS } from '../constants.ts';
+import { hexIdSchema, peerIdSchema, sha256HexSchema, siteSchema } from '../ids.ts';
 
 /** Wire schemas of the scheduler API, validated at both edges. */
 
-export const hexIdSchema = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex characters');
-export const sha256HexSchema = z.string().regex(/^[0-9a-f]{64}$/, 'must be a sha256 hex digest');
-export const peerIdSchema = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 . _ -');
-export const siteSchema = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 . _ -');
 const countSchema = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 /** Where other agents reach this agent's peer server: http://host:port. */
 export const peerAddrSchema = z
@@ -105,13 +101,34 @@ export type ManifestResponse = z.infer<typeof manifestResponseSchema>;
 
 export const leaveRequestSchema = z.strictObject({ peerId: peerIdSchema, site: siteSchema.optional() });
 
-/** Parses `value` or throws a BadRequestError that names the first bad field. */
-export function parseWith<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
-  const result = schema.safeParse(value);
-  if (result.success) return result.data;
-  const issue = result.error.issues[0];
-  const path = issue?.path.length ? issue.path.join('.') : '(body)';
-  throw new BadRequestError(`invalid ${what}: ${path}: ${issue?.message ?? 'invalid'}`, {
-    context: { field: path },
-  });
-}
+
+/**
+ * The scheduler's view of one task's swarm (GET /v1/tasks?url=… and
+ * GET /v1/tasks/:taskId), as `mayfly stat` shows it.
+ */
+
+export const swarmPeerSchema = z.object({
+  peerId: peerIdSchema,
+  addr: z.string(),
+  site: siteSchema,
+  seed: z.boolean(),
+  finished: z.boolean(),
+  /** Holds a back-to-source grant (reads S3). */
+  source: z.boolean(),
+  failed: z.boolean(),
+  /** Verified pieces. */
+  completed: countSchema,
+  uploads: countSchema,
+  /** Epoch ms of the peer's last announce. */
+  updatedAt: countSchema,
+  bytesFromPeers: countSchema,
+  bytesFromOrigin: countSchema,
+});
+export type SwarmPeer = z.infer<typeof swarmPeerSchema>;
+
+export const swarmResponseSchema = z.object({
+  task: taskInfoSchema,
+  peers: z.array(swarmPeerSchema),
+  blocked: z.array(z.string()),
+});
+export type SwarmResponse = z.infer<typeof swarmResponseSchema>;

@@ -1,13 +1,12 @@
 import { z } from 'zod';
-import { LIMITS } from './constants.ts';
-import { peerAddrSchema, peerIdSchema, siteSchema } from './schemas.ts';
+import { LIMITS } from '../constants.ts';
+import { clusterNameSchema, hexIdSchema, jobIdSchema, peerIdSchema, siteSchema } from '../ids.ts';
+import { peerAddrSchema } from './scheduler.ts';
 
 /**
  * Wire schemas of the operator's side: the manager API (clusters, preheat
  * jobs, tokens) and the host heartbeat agents send to the scheduler.
  */
-
-export const clusterNameSchema = siteSchema;
 
 /** `bucket` or `bucket/prefix`, the way allowlists and preheat rules name S3 locations. */
 export const originPrefixSchema = z
@@ -76,9 +75,9 @@ const countSchema = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 
 /** What a seed reports about a preheat job it was handed. */
 export const preheatReportSchema = z.strictObject({
-  jobId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be a job id'),
+  jobId: jobIdSchema,
   state: z.enum(['done', 'failed']),
-  taskId: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+  taskId: hexIdSchema.optional(),
   error: z.string().max(512).optional(),
 });
 export type PreheatReport = z.infer<typeof preheatReportSchema>;
