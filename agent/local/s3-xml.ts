@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
-import { MayflyError } from '../../core/errors.ts';
+import { errorAnswer } from '../../core/http-answer.ts';
 
 /**
  * S3's error vocabulary and XML error body, so SDKs and the aws CLI raise
@@ -40,27 +40,30 @@ export class S3Error extends Error {
   }
 }
 
-/** Maps Mayfly's typed errors to the S3 error a client of S3 would have seen. */
+/**
+ * Maps Mayfly's typed errors to the S3 error a client of S3 would have seen,
+ * from the same status every other Mayfly server answers (core/http-answer.ts).
+ */
 export function toS3Error(error: unknown, key?: string): S3Error {
   if (error instanceof S3Error) return error;
-  if (!(error instanceof MayflyError)) return new S3Error(S3_ERRORS.InternalError, 'We encountered an internal error. Please try again.');
-  const withKey: Record<string, string> = key === undefined ? {} : { Key: key };
-  switch (error.code) {
-    case 'NotFound':
-      return new S3Error(S3_ERRORS.NoSuchKey, 'The specified key does not exist.', withKey);
-    case 'Forbidden':
-    case 'Unauthorized':
-      return new S3Error(S3_ERRORS.AccessDenied, `Access Denied: ${error.message}`);
-    case 'BadRequest':
-      return new S3Error(S3_ERRORS.InvalidArgument, error.message);
-    case 'Unavailable':
-    case 'PeerTransferFailed':
-    case 'OriginChanged': {
-      const throttled = /slow ?down|throttl/i.test(error.message);
-      return new S3Error(throttled ? S3_ERRORS.SlowDown : S3_ERRORS.ServiceUnavailable, error.message, {}, { 'retry-after': '1' });
+  const answer = errorAnswer(error);
+  const message = answer.body.message;
+  switch (answer.status) {
+    case 404:
+      return new S3Error(S3_ERRORS.NoSuchKey, 'The specified key does not exist.', key === undefined ? {} : { Key: key });
+    case 401:
+    case 403:
+      return new S3Error(S3_ERRORS.AccessDenied, `Access Denied: ${message}`);
+    case 400:
+      return new S3Error(S3_ERRORS.InvalidArgument, message);
+    case 503:
+    case 502: // a parent failed mid-transfer
+    case 409: { // the origin changed while it was read
+      const throttled = /slow ?down|throttl/i.test(message);
+      return new S3Error(throttled ? S3_ERRORS.SlowDown : S3_ERRORS.ServiceUnavailable, message, {}, { 'retry-after': answer.headers['retry-after'] ?? '1' });
     }
     default:
-      return new S3Error(S3_ERRORS.InternalError, error.message);
+      return new S3Error(S3_ERRORS.InternalError, answer.internal ? 'We encountered an internal error. Please try again.' : message);
   }
 }
 

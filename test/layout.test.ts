@@ -1,0 +1,103 @@
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+/**
+ * The import directions the README's Layout section promises, checked on every
+ * relative import of every TypeScript file (tests included).
+ */
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/** Agent rooms, outermost first; each may import the rooms listed for it (and core/). */
+const AGENT_ALLOWED: Readonly<Record<string, readonly string[]>> = {
+  cli: ['root', 'local', 'task', 'peer', 'origin', 'control', 'cache', 'http'],
+  root: ['cli', 'local', 'task', 'peer', 'origin', 'control', 'cache', 'http'],
+  local: ['task', 'peer', 'origin', 'control', 'cache', 'http'],
+  task: ['peer', 'origin', 'control', 'cache', 'http'],
+  peer: ['cache', 'http'],
+  origin: ['cache', 'http'],
+  control: ['http'],
+  cache: ['http'],
+  http: [],
+};
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) return name === 'node_modules' ? [] : sourceFiles(path);
+    return /\.(ts|mjs)$/.test(name) ? [path] : [];
+  });
+}
+
+function importsOf(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  const specs = [...text.matchAll(/(?:from|import)\s*\(?\s*['"](\.{1,2}\/[^'"]+)['"]/g)].map((m) => m[1]);
+  return specs.map((spec) => relative(ROOT, resolve(dirname(file), spec)).split(sep).join('/'));
+}
+
+/** `agent/task/downloader.ts` → `task`; `agent/agent.ts` → `root`; `agent/bin/…` → `bin`. */
+function agentRoom(path: string): string {
+  const parts = path.split('/');
+  return parts.length === 2 ? 'root' : parts[1];
+}
+
+function topOf(path: string): string {
+  return path.split('/')[0];
+}
+
+function isTest(path: string): boolean {
+  return path.endsWith('.test.ts');
+}
+
+const files = ['agent', 'lambdas', 'core', 'cdk', 'local', 'bench'].flatMap((top) => sourceFiles(join(ROOT, top))).map((f) => relative(ROOT, f).split(sep).join('/'));
+
+describe('layout', () => {
+  it('core/ imports nothing outside core/', () => {
+    const wrong = files.filter((f) => topOf(f) === 'core').flatMap((f) => importsOf(join(ROOT, f)).filter((to) => topOf(to) !== 'core').map((to) => `${f} → ${to}`));
+    expect(wrong).toEqual([]);
+  });
+
+  it('agent/ and lambdas/ never import each other', () => {
+    const wrong = files
+      .filter((f) => topOf(f) === 'agent' || topOf(f) === 'lambdas')
+      .flatMap((f) => importsOf(join(ROOT, f)).filter((to) => ['agent', 'lambdas'].includes(topOf(to)) && topOf(to) !== topOf(f)).map((to) => `${f} → ${to}`));
+    expect(wrong).toEqual([]);
+  });
+
+  it('agent/ rooms import only inward (cli → root → local → task → peer | origin | control → cache → http → core)', () => {
+    const wrong: string[] = [];
+    for (const file of files.filter((f) => topOf(f) === 'agent' && !isTest(f))) {
+      const from = agentRoom(file);
+      if (from === 'bin') continue;
+      for (const to of importsOf(join(ROOT, file))) {
+        if (topOf(to) !== 'agent') continue;
+        const room = agentRoom(to);
+        if (room === from) continue;
+        if (!(AGENT_ALLOWED[from] ?? []).includes(room)) wrong.push(`${file} → ${to}`);
+      }
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  it('lambdas/stores/ and lambdas/domain/ import nothing from scheduler/ or manager/; domain/ imports no store', () => {
+    const wrong: string[] = [];
+    for (const file of files.filter((f) => /^lambdas\/(stores|domain)\//.test(f) && !isTest(f))) {
+      for (const to of importsOf(join(ROOT, file))) {
+        if (/^lambdas\/(scheduler|manager)\//.test(to)) wrong.push(`${file} → ${to}`);
+        if (file.startsWith('lambdas/domain/') && to.startsWith('lambdas/stores/')) wrong.push(`${file} → ${to}`);
+      }
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  it('no production file is over 300 lines', () => {
+    const long = files
+      .filter((f) => !isTest(f) && /\.ts$/.test(f))
+      .map((f) => ({ f, lines: readFileSync(join(ROOT, f), 'utf8').split('\n').length - 1 }))
+      .filter(({ lines }) => lines > 300)
+      .map(({ f, lines }) => `${f}: ${lines}`);
+    expect(long).toEqual([]);
+  });
+});
