@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../core/log.ts';
@@ -9,6 +10,7 @@ import { createManager } from '../lambdas/manager/wiring.ts';
 import { createScheduler } from '../lambdas/scheduler/wiring.ts';
 import { serveApp, type RunningServer } from '../lambdas/shared/node-server.ts';
 import { createDynamoClient } from '../lambdas/stores/dynamo-client.ts';
+import { taskKey } from '../lambdas/stores/keys.ts';
 import { ensureTable } from '../lambdas/stores/table-schema.ts';
 import { uploadArtifact, type Artifact } from '../local/artifact.ts';
 import { startDynalite, type DynamoServer } from '../local/dynamo-server.ts';
@@ -33,6 +35,8 @@ describe('DynamoDB throttling', () => {
   let manager: RunningServer;
   let artifact: Artifact;
   let taskId: string;
+  /** dynalite itself, not through the proxy. */
+  let direct: DynamoDBClient;
 
   const call = (base: string, method: string, path: string, body?: unknown, bearer = token) =>
     fetch(`${base}${path}`, {
@@ -45,9 +49,9 @@ describe('DynamoDB throttling', () => {
   const announce = (peerId: string, extra: Record<string, unknown> = {}) =>
     toScheduler('POST', '/v1/announce', { url: artifact.url, peerId, addr: 'http://127.0.0.1:9', event: 'register', ...extra });
 
-  /** Throttles `operation`, sends the request, and checks the answer is a mapped 503 with Retry-After. */
-  async function expectThrottled(operation: string, send: () => Promise<Response>): Promise<void> {
-    proxy.throttle(operation);
+  /** Throttles `operation` (after `skip` calls of it), sends the request, and checks the answer is a mapped 503 with Retry-After. */
+  async function expectThrottled(operation: string, send: () => Promise<Response>, skip = 0): Promise<void> {
+    proxy.throttle(operation, skip);
     let response: Response;
     try {
       response = await send();
@@ -71,9 +75,8 @@ describe('DynamoDB throttling', () => {
     const log = createLogger({ sink: () => {}, level: 'error' });
     const dynamo = { endpoint: proxy.endpoint, region: 'us-east-1', credentials: LOCAL_S3_CREDENTIALS, maxAttempts: 1 };
     const s3Options = { endpoint: s3Server.endpoint, forcePathStyle: true, credentials: LOCAL_S3_CREDENTIALS };
-    const direct = createDynamoClient({ endpoint: dynalite.endpoint, region: 'us-east-1', credentials: LOCAL_S3_CREDENTIALS });
+    direct = createDynamoClient({ endpoint: dynalite.endpoint, region: 'us-east-1', credentials: LOCAL_S3_CREDENTIALS });
     await ensureTable(direct, 'mayfly');
-    direct.destroy();
     const schedulerHandle = createScheduler({ tableName: 'mayfly', dynamo, s3: s3Options, token, peerSecret: 'p'.repeat(64), log, heartbeatIntervalMs: 1_000 });
     scheduler = await serveApp(schedulerHandle.app);
     manager = await serveApp(createManager({ tableName: 'mayfly', dynamo, s3: s3Options, token, log, heartbeatIntervalMs: 1_000 }).app);
@@ -86,6 +89,7 @@ describe('DynamoDB throttling', () => {
   afterAll(async () => {
     await scheduler?.close();
     await manager?.close();
+    direct?.destroy();
     await proxy?.stop();
     await dynalite?.stop();
     s3?.destroy();
@@ -109,6 +113,39 @@ describe('DynamoDB throttling', () => {
 
     it('UpdateItem: a register (peer count)', async () => {
       await expectThrottled('UpdateItem', () => announce('newcomer', { taskId }));
+    });
+
+    it('UpdateItem: widening the shards of a growing swarm', async () => {
+      // Past peersPerShard registrations the second update widens the shards; registers past 64 are counted 1 in 8.
+      const grown = { UpdateExpression: 'SET peerCount = :n, shards = :one', ExpressionAttributeValues: { ':n': { N: '300' }, ':one': { N: '1' } } };
+      await direct.send(new UpdateItemCommand({ TableName: 'mayfly', Key: taskKey(taskId), ...grown }));
+      const finished = { taskId, completed: 1000 };
+      let response: Response | undefined;
+      for (let i = 0; i < 200 && (!response || response.status === 200); i++) {
+        proxy.throttle('UpdateItem', 1);
+        response = await announce(`grower-${i}`, finished);
+        proxy.throttle(undefined);
+      }
+      expect(response!.status).toBe(503);
+      expect(response!.headers.get('retry-after')).toMatch(/^[1-9][0-9]*$/);
+      expect((await response!.json()).message).toMatch(/state store unavailable during widenShards/);
+    });
+
+    it('UpdateItem: a seed taking a preheat job (the job starts running)', async () => {
+      const [job] = (await (await toManager('POST', '/v1/preheats', { url: artifact.url, sites: ['b'] })).json()).jobs;
+      const heartbeat = { peerId: 'seed-b', site: 'b', seed: true, addr: 'http://127.0.0.1:9' };
+      await expectThrottled('UpdateItem', () => toScheduler('POST', '/v1/hosts/heartbeat', heartbeat), 1);
+      expect((await (await toManager('GET', `/v1/preheats/${job.id}`)).json()).state).toBe('pending');
+    });
+
+    it('UpdateItem: a seed reporting a preheat job done at one of two sites, and at the last', async () => {
+      const [job] = (await (await toManager('POST', '/v1/preheats', { url: artifact.url, sites: ['c', 'd'] })).json()).jobs;
+      const report = (site: string) => ({ peerId: `seed-${site}`, site, seed: true, addr: 'http://127.0.0.1:9', preheat: [{ jobId: job.id, state: 'done', taskId }] });
+      await expectThrottled('UpdateItem', () => toScheduler('POST', '/v1/hosts/heartbeat', report('c')), 1);
+      expect((await toScheduler('POST', '/v1/hosts/heartbeat', report('c'))).status).toBe(200);
+      await expectThrottled('UpdateItem', () => toScheduler('POST', '/v1/hosts/heartbeat', report('d')), 1);
+      expect((await toScheduler('POST', '/v1/hosts/heartbeat', report('d'))).status).toBe(200);
+      expect((await (await toManager('GET', `/v1/preheats/${job.id}`)).json()).state).toBe('done');
     });
 
     it('UpdateItem: a seed reporting a failed preheat job', async () => {
