@@ -50,7 +50,7 @@ describe('DynamoDB throttling', () => {
     toScheduler('POST', '/v1/announce', { url: artifact.url, peerId, addr: 'http://127.0.0.1:9', event: 'register', ...extra });
 
   /** Throttles `operation` (after `skip` calls of it), sends the request, and checks the answer is a mapped 503 with Retry-After. */
-  async function expectThrottled(operation: string, send: () => Promise<Response>, skip = 0): Promise<void> {
+  async function expectThrottled(operation: string, send: () => Promise<Response>, skip = 0): Promise<{ message: string }> {
     proxy.throttle(operation, skip);
     let response: Response;
     try {
@@ -64,6 +64,7 @@ describe('DynamoDB throttling', () => {
     expect(response.headers.get('retry-after')).toMatch(/^[1-9][0-9]*$/);
     // Mapped by the store itself, not by the HTTP layer's safety net for stray SDK errors.
     expect(body.message).toMatch(/state store unavailable/);
+    return body;
   }
 
   beforeAll(async () => {
@@ -98,8 +99,9 @@ describe('DynamoDB throttling', () => {
   });
 
   describe('scheduler', () => {
-    it('GetItem: an announce', async () => {
+    it('GetItem: an announce (task, and the settings of a cluster not read before)', async () => {
       await expectThrottled('GetItem', () => announce('reader'));
+      expect((await expectThrottled('GetItem', () => announce('reader', { cluster: 'unread' }))).message).toMatch(/getCluster/);
     });
 
     it('PutItem: an announce of a new object (task and URL items)', async () => {
@@ -162,6 +164,16 @@ describe('DynamoDB throttling', () => {
 
     it('Query: a progress announce (parent sample)', async () => {
       await expectThrottled('Query', () => announce('newcomer', { event: 'progress', taskId }));
+    });
+
+    it('Query and PutItem: asking a live seed of the site to fetch first', async () => {
+      expect((await toScheduler('POST', '/v1/hosts/heartbeat', { peerId: 'seed-e', site: 'e', seed: true, addr: 'http://127.0.0.1:9' })).status).toBe(200);
+      const fresh = await uploadArtifact(s3, bucket, 'throttle/seeded.bin', 1024);
+      const register = () => toScheduler('POST', '/v1/announce', { url: fresh.url, peerId: 'e-1', site: 'e', addr: 'http://127.0.0.1:9', event: 'register' });
+      // The parent sample is the first Query, the site's live seeds the second.
+      expect((await expectThrottled('Query', register, 1)).message).toMatch(/listSeeds/);
+      // The task and its URL are stored by now: the trigger is the first PutItem.
+      expect((await expectThrottled('PutItem', register)).message).toMatch(/triggerPreheat/);
     });
 
     it('Query: the manifest', async () => {
