@@ -75,9 +75,10 @@ async function grantOrDefer(deps: AnnounceDeps, at: Announcing, selected: Select
     if (request.event === 'finished' || request.event === 'failed') await deps.backToSource.release(task.id, site, [request.peerId]);
     return false;
   }
-  const leaseMs = Math.max(settings.sourceLeaseMs, 3 * at.swarmIntervalMs);
-  const cluster = request.cluster ?? DEFAULTS.site;
-  return deps.backToSource.decide({ task, peerId: request.peerId, seed: request.seed ?? false, cluster, site, ...selected, limit: settings.backToSourceLimit, leaseMs, now: at.now });
+  return deps.backToSource.decide({
+    ...selected, task, site, now: at.now, peerId: request.peerId, seed: request.seed ?? false, event: request.event, cluster: request.cluster ?? DEFAULTS.site,
+    limit: settings.backToSourceLimit, leaseMs: Math.max(settings.sourceLeaseMs, 3 * at.swarmIntervalMs),
+  });
 }
 
 /** Writes the peer as it announced itself, and counts a registration for shard sizing. */

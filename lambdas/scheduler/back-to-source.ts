@@ -9,6 +9,8 @@ export interface SourceRequest {
   readonly task: TaskRecord;
   readonly peerId: string;
   readonly seed: boolean;
+  /** The announce's event, for the log. */
+  readonly event?: string;
   readonly cluster: string;
   readonly site: string;
   /** The peers sampled for this announce, and how parents were chosen among them. */
@@ -39,7 +41,7 @@ export class BackToSource {
       return false;
     }
     const granted = await this.deps.grants.acquire(task.id, site, peerId, request.limit, request.leaseMs, now);
-    if (granted) log.info('back-to-source granted', { site });
+    if (granted) log.info('back-to-source granted', { site, event: request.event });
     return granted;
   }
 
