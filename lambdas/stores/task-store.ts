@@ -51,6 +51,7 @@ export class DynamoTaskStore implements TaskStore {
         }),
       ),
     );
+    // Not written: another announce created the task first; that one is the task.
     if (!created) return (await this.getTask(task.id)) ?? task;
     await withStoreErrors('indexTask', () =>
       this.client.send(
