@@ -21,7 +21,7 @@ import { DEFAULTS } from '../core/constants.ts';
 import { createLogger } from '../core/log.ts';
 import { choosePieceLength, pieceCountOf } from '../core/piece-math.ts';
 import type { AnnounceRequest, AnnounceResponse } from '../core/wire/scheduler.ts';
-import { announceIntervalFor, heartbeatIntervalFor } from '../lambdas/scheduler/service.ts';
+import { announceIntervalFor, heartbeatIntervalFor } from '../lambdas/scheduler/intervals.ts';
 import { createScheduler } from '../lambdas/scheduler/wiring.ts';
 import { ensureTable } from '../lambdas/stores/table-schema.ts';
 import { artifactStream } from '../local/artifact.ts';

@@ -6,7 +6,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { createLogger, type Logger } from '../core/log.ts';
 import { createManager } from '../lambdas/manager/wiring.ts';
 import { createScheduler } from '../lambdas/scheduler/wiring.ts';
-import type { SchedulerSettings } from '../lambdas/scheduler/service.ts';
+import type { SchedulerSettings } from '../lambdas/scheduler/settings.ts';
 import { serveApp, type RunningServer } from '../lambdas/shared/node-server.ts';
 import { ensureTable } from '../lambdas/stores/table-schema.ts';
 import { AgentProcess } from './agent-process.ts';

@@ -1,9 +1,7 @@
 import { DEFAULTS } from '../../core/constants.ts';
 import { NotFoundError } from '../../core/errors.ts';
 import type { PutClusterRequest } from '../../core/wire/manager.ts';
-import type { ClusterRecord, DynamoClusterStore } from '../stores/cluster-store.ts';
-
-export type ClusterStore = Pick<DynamoClusterStore, 'get' | 'put' | 'delete' | 'list'>;
+import type { ClusterRecord, ClusterStore } from '../domain/cluster.ts';
 
 /** Clusters and the settings the scheduler honours (it re-reads them within a few seconds). */
 export class ClusterService {

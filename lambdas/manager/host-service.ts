@@ -1,4 +1,4 @@
-import type { DynamoHostStore, HostRecord } from '../stores/host-store.ts';
+import type { HostRecord, HostStore } from '../domain/host.ts';
 
 export interface HostView extends Omit<HostRecord, 'lastSeen'> {
   readonly role: 'seed' | 'normal';
@@ -10,7 +10,7 @@ export interface HostView extends Omit<HostRecord, 'lastSeen'> {
 /** Hosts as their heartbeats left them: site, role, load, last seen. */
 export class HostService {
   constructor(
-    private readonly store: Pick<DynamoHostStore, 'list'>,
+    private readonly store: Pick<HostStore, 'list'>,
     private readonly liveMs: number,
     private readonly now: () => number = Date.now,
   ) {}

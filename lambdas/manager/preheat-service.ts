@@ -2,19 +2,19 @@ import { DEFAULTS } from '../../core/constants.ts';
 import { BadRequestError, ForbiddenError, NotFoundError } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
 import type { CreatePreheatRequest } from '../../core/wire/manager.ts';
-import { canonicalS3Url, parseS3Url } from '../../core/origin-url.ts';
-import type { OriginReader } from '../scheduler/ports.ts';
-import type { ClusterRecord } from '../stores/cluster-store.ts';
-import type { DynamoHostStore } from '../stores/host-store.ts';
-import { DynamoPreheatStore, type PreheatJob, type PreheatSource } from '../stores/preheat-store.ts';
-import type { S3PrefixLister } from '../stores/s3-lister.ts';
+import { originAllowed } from '../../core/allowlist.ts';
+import { canonicalS3Url, originAllowedBy, parseS3Url, type S3Location } from '../../core/origin-url.ts';
+import type { ClusterStore } from '../domain/cluster.ts';
+import type { HostStore } from '../domain/host.ts';
+import type { OriginReader, PrefixLister } from '../domain/origin.ts';
+import { newPreheatJobId, type PreheatJob, type PreheatSource, type PreheatStore } from '../domain/preheat.ts';
 
 export interface PreheatServiceOptions {
-  readonly jobs: Pick<DynamoPreheatStore, 'create' | 'get' | 'list'>;
-  readonly hosts: Pick<DynamoHostStore, 'liveSeeds'>;
-  readonly clusters: { get(name: string): Promise<ClusterRecord | undefined>; list(): Promise<ClusterRecord[]> };
+  readonly jobs: Pick<PreheatStore, 'create' | 'get' | 'list'>;
+  readonly hosts: Pick<HostStore, 'liveSeeds'>;
+  readonly clusters: Pick<ClusterStore, 'get' | 'list'>;
   readonly origin: OriginReader;
-  readonly lister: Pick<S3PrefixLister, 'list'>;
+  readonly lister: PrefixLister;
   readonly log: Logger;
   /** Seeds seen within this long count as live when a job's sites are chosen. */
   readonly seedLiveMs: number;
@@ -40,32 +40,29 @@ export class PreheatService {
   async create(request: CreatePreheatRequest, source: PreheatSource = 'api'): Promise<PreheatJob[]> {
     const cluster = request.cluster ?? DEFAULTS.site;
     const settings = (await this.deps.clusters.get(cluster))?.settings ?? {};
-    const allowed = (url: string) => {
-      const path = url.slice('s3://'.length);
-      return !settings.allowedOrigins || settings.allowedOrigins.some((prefix) => decodeURIComponent(path).startsWith(prefix));
-    };
+    // The scheduler's own rule (core/allowlist.ts): a preheat fetches nothing an announce could not.
+    const allowed = (location: S3Location) => originAllowed(location, settings.allowedOrigins);
     let urls: string[];
     if ((request.kind ?? 'object') === 'object') {
       const location = parseS3Url(request.url);
-      const url = canonicalS3Url(location);
-      if (!allowed(url)) throw new ForbiddenError(`${request.url} is outside the allowed origins of cluster ${cluster}`);
+      if (!allowed(location)) throw new ForbiddenError(`${request.url} is outside the allowed origins of cluster ${cluster}`);
       await this.deps.origin.head(location.bucket, location.key, location.versionId);
-      urls = [url];
+      urls = [canonicalS3Url(location)];
     } else {
       const match = PREFIX_URL.exec(request.url);
       if (!match) throw new BadRequestError(`not an S3 prefix: ${JSON.stringify(request.url)}; expected s3://bucket/prefix`);
       const [, bucket, prefix] = match;
       const objects = await this.deps.lister.list(bucket, prefix, this.deps.maxObjects ?? 1000);
       if (objects.length === 0) throw new NotFoundError(`no objects under ${request.url}`, { context: { bucket, prefix } });
-      const all = objects.map((object) => canonicalS3Url({ kind: 's3', bucket, key: object.key }));
-      urls = all.filter(allowed);
+      const locations = objects.map((object): S3Location => ({ kind: 's3', bucket, key: object.key }));
+      urls = locations.filter(allowed).map(canonicalS3Url);
       if (urls.length === 0) throw new ForbiddenError(`${request.url} is outside the allowed origins of cluster ${cluster}`);
     }
     const sites = request.sites ?? [...(await this.deps.hosts.liveSeeds(cluster, this.now() - this.deps.seedLiveMs)).keys()].sort();
     const jobs: PreheatJob[] = [];
     for (const url of urls) {
       const now = this.now();
-      const job: PreheatJob = { id: DynamoPreheatStore.newId(now), cluster, url, sites, source, state: 'pending', createdAt: now, updatedAt: now, doneBy: {} };
+      const job: PreheatJob = { id: newPreheatJobId(now), cluster, url, sites, source, state: 'pending', createdAt: now, updatedAt: now, doneBy: {} };
       await this.deps.jobs.create(job);
       jobs.push(job);
     }
@@ -85,12 +82,13 @@ export class PreheatService {
 
   /** An object was created in S3: preheat it on every cluster whose preheatOrigins cover it. */
   async objectCreated(bucket: string, key: string): Promise<PreheatJob[]> {
-    const path = `${bucket}/${key}`;
     // No versionId: users pull the plain URL, which now resolves to this version.
-    const url = canonicalS3Url({ kind: 's3', bucket, key });
+    const location: S3Location = { kind: 's3', bucket, key };
+    const url = canonicalS3Url(location);
     const jobs: PreheatJob[] = [];
     for (const cluster of await this.deps.clusters.list()) {
-      if (!cluster.settings.preheatOrigins?.some((prefix) => path.startsWith(prefix))) continue;
+      // Unlike allowedOrigins, no preheatOrigins means no preheats.
+      if (!cluster.settings.preheatOrigins?.some((entry) => originAllowedBy(entry, location))) continue;
       jobs.push(...(await this.create({ url, kind: 'object', cluster: cluster.name }, 's3-event')));
     }
     return jobs;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Logger } from '../../core/log.ts';
 import { parseWith } from '../../core/wire/parse.ts';
-import type { PreheatJob } from '../stores/preheat-store.ts';
+import type { PreheatJob } from '../domain/preheat.ts';
 import type { PreheatService } from './preheat-service.ts';
 
 /** The part of an S3 event notification the manager reads. */

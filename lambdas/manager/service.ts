@@ -1,5 +1,6 @@
 import { NotFoundError } from '../../core/errors.ts';
-import type { PeerRecord, PeerStore, TaskRecord, TaskStore } from '../scheduler/ports.ts';
+import type { PeerRecord, PeerStore } from '../domain/peer.ts';
+import type { TaskRecord, TaskStore } from '../domain/task.ts';
 
 export interface TaskSummary {
   readonly id: string;

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { NotFoundError } from '../../core/errors.ts';
 import type { CreateTokenRequest } from '../../core/wire/manager.ts';
-import type { DynamoTokenStore } from '../stores/token-store.ts';
+import type { TokenStore } from '../domain/token.ts';
 
 export const TOKEN_PREFIX = 'mf_';
 
@@ -22,7 +22,7 @@ export class TokenService {
   private readonly verified = new Map<string, number>();
 
   constructor(
-    private readonly store: Pick<DynamoTokenStore, 'create' | 'list' | 'lookup' | 'revoke'>,
+    private readonly store: TokenStore,
     private readonly now: () => number = Date.now,
     /** How long a positive check is trusted by this instance (revocation lands within it). */
     private readonly cacheMs = 5_000,

@@ -1,11 +1,11 @@
 import type { Logger } from '../../core/log.ts';
-import type { DynamoHostStore } from '../stores/host-store.ts';
-import type { DynamoPreheatStore } from '../stores/preheat-store.ts';
-import type { SeedPreference } from './ports.ts';
+import type { SeedPreference } from '../domain/back-to-source.ts';
+import type { HostStore } from '../domain/host.ts';
+import type { PreheatStore } from '../domain/preheat.ts';
 
 export interface SeedTriggerOptions {
-  readonly hosts: Pick<DynamoHostStore, 'liveSeeds'>;
-  readonly preheat: Pick<DynamoPreheatStore, 'trigger'>;
+  readonly hosts: Pick<HostStore, 'liveSeeds'>;
+  readonly preheat: Pick<PreheatStore, 'trigger'>;
   readonly log: Logger;
   /** A seed that has not heartbeaten for this long does not count. */
   readonly seedStaleMs: number;

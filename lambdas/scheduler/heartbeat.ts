@@ -1,12 +1,13 @@
 import { DEFAULTS } from '../../core/constants.ts';
 import type { Logger } from '../../core/log.ts';
 import type { HeartbeatRequest, HeartbeatResponse, PreheatAssignment } from '../../core/wire/manager.ts';
-import type { DynamoHostStore } from '../stores/host-store.ts';
-import type { DynamoPreheatStore } from '../stores/preheat-store.ts';
+import type { HostStore } from '../domain/host.ts';
+import type { PreheatStore } from '../domain/preheat.ts';
+import { isPreheatDone, openForSite } from '../domain/preheat-job.ts';
 
 export interface HeartbeatServiceOptions {
-  readonly hosts: Pick<DynamoHostStore, 'put'>;
-  readonly preheat: Pick<DynamoPreheatStore, 'pending' | 'claim' | 'complete' | 'fail'>;
+  readonly hosts: Pick<HostStore, 'put'>;
+  readonly preheat: Pick<PreheatStore, 'queued' | 'claim' | 'recordSiteDone' | 'markQueuedSiteDone' | 'transition' | 'dequeue'>;
   readonly log: Logger;
   /** How often agents are told to heartbeat. */
   readonly intervalMs?: number;
@@ -22,6 +23,7 @@ export const DEFAULT_HEARTBEAT_INTERVAL_MS = 5_000;
  * seeds' reports on preheat jobs, and hands seeds the open jobs of their site.
  * A job is leased to one seed per site; the holder renews the lease with
  * every heartbeat, so a seed that dies releases it after three missed beats.
+ * Which job state follows a report is domain/preheat-job.ts's rule.
  */
 export class HeartbeatService {
   readonly intervalMs: number;
@@ -41,10 +43,11 @@ export class HeartbeatService {
 
     for (const report of request.preheat ?? []) {
       if (report.state === 'done') {
-        const job = await this.deps.preheat.complete(cluster, report.jobId, site, request.peerId, report.taskId, now);
-        log.info('preheat pulled by seed', { jobId: report.jobId, taskId: report.taskId, jobState: job?.state ?? 'unknown' });
+        const state = await this.siteDone(cluster, report.jobId, site, request.peerId, report.taskId, now);
+        log.info('preheat pulled by seed', { jobId: report.jobId, taskId: report.taskId, jobState: state });
       } else {
-        await this.deps.preheat.fail(cluster, report.jobId, report.error ?? 'the seed could not pull the object', now);
+        await this.deps.preheat.transition(cluster, report.jobId, 'failed', now, report.error ?? 'the seed could not pull the object');
+        await this.deps.preheat.dequeue(cluster, report.jobId);
         log.warn('preheat failed on seed', { jobId: report.jobId, reason: report.error });
       }
     }
@@ -67,12 +70,27 @@ export class HeartbeatService {
     if (seed) {
       const reported = new Set((request.preheat ?? []).map((report) => report.jobId));
       const leaseMs = 3 * this.intervalMs + 5_000;
-      for (const job of await this.deps.preheat.pending(cluster, site)) {
+      for (const job of await this.deps.preheat.queued(cluster)) {
         if (assignments.length >= (this.deps.maxAssignments ?? 8)) break;
-        if (reported.has(job.id)) continue;
-        if (await this.deps.preheat.claim(cluster, job.id, site, request.peerId, leaseMs, now)) assignments.push({ jobId: job.id, url: job.url });
+        if (reported.has(job.id) || !openForSite(job, site)) continue;
+        if (!(await this.deps.preheat.claim(cluster, job.id, site, request.peerId, leaseMs, now))) continue;
+        await this.deps.preheat.transition(cluster, job.id, 'running', now);
+        assignments.push({ jobId: job.id, url: job.url });
       }
     }
     return { intervalMs: this.intervalMs, preheat: assignments };
+  }
+
+  /** Records a site's seed holding the object; the job is done, and leaves the queue, once every target site has it. */
+  private async siteDone(cluster: string, jobId: string, site: string, peerId: string, taskId: string | undefined, now: number): Promise<string> {
+    const job = await this.deps.preheat.recordSiteDone(cluster, jobId, site, peerId, taskId, now);
+    if (!job) return 'unknown';
+    if (!isPreheatDone(job)) {
+      await this.deps.preheat.markQueuedSiteDone(cluster, jobId, site, peerId);
+      return job.state;
+    }
+    await this.deps.preheat.transition(cluster, jobId, 'done', now);
+    await this.deps.preheat.dequeue(cluster, jobId);
+    return 'done';
   }
 }

@@ -14,7 +14,8 @@ import { MetricEmitter } from '../shared/metrics.ts';
 import { createSchedulerApp } from './app.ts';
 import { DEFAULT_HEARTBEAT_INTERVAL_MS, HeartbeatService } from './heartbeat.ts';
 import { SeedTrigger } from './heartbeat-seeds.ts';
-import { SchedulerService, type SchedulerSettings } from './service.ts';
+import { SchedulerService } from './service.ts';
+import type { SchedulerSettings } from './settings.ts';
 
 export interface SchedulerWiringOptions {
   readonly tableName: string;
@@ -52,7 +53,7 @@ export function createScheduler(options: SchedulerWiringOptions) {
     grants: new DynamoSourceGrantStore(dynamo, options.tableName),
     manifests: new DynamoManifestStore(dynamo, options.tableName),
     origin: new S3OriginReader(s3),
-    // Only ever asked about URLs an allowedOrigins entry admits (see SchedulerService.assertAllowed).
+    // Only ever asked about URLs an allowedOrigins entry admits (see TaskResolver.resolve).
     httpOrigin: new HttpOriginReader(),
     log,
     peerSecret: options.peerSecret,

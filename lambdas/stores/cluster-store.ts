@@ -1,21 +1,15 @@
 import { DeleteItemCommand, GetItemCommand, PutItemCommand, QueryCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { ClusterSettingsInput } from '../../core/wire/manager.ts';
-import type { ClusterSettings, ClusterSettingsSource } from '../scheduler/ports.ts';
+import type { ClusterRecord, ClusterSettings, ClusterSettingsSource, ClusterStore } from '../domain/cluster.ts';
 import { N, S, readNumber, readString, type Item } from './attributes.ts';
 import { withStoreErrors } from './dynamo-errors.ts';
-
-export interface ClusterRecord {
-  readonly name: string;
-  readonly description: string;
-  readonly settings: ClusterSettingsInput;
-  readonly updatedAt: number;
-}
+import { CLUSTERS_PARTITION, clusterKey } from './keys.ts';
 
 /**
- * Items: CLUSTERS / <name> → description, settings (JSON), updatedAt.
+ * Items (keys.ts clusterKey): description, settings (JSON), updatedAt.
  * One small partition: listing is a Query, reading one cluster a GetItem.
  */
-export class DynamoClusterStore {
+export class DynamoClusterStore implements ClusterStore {
   constructor(private readonly client: DynamoDBClient, private readonly tableName: string) {}
 
   async get(name: string): Promise<ClusterRecord | undefined> {
@@ -55,7 +49,7 @@ export class DynamoClusterStore {
           new QueryCommand({
             TableName: this.tableName,
             KeyConditionExpression: 'pk = :pk',
-            ExpressionAttributeValues: { ':pk': S('CLUSTERS') },
+            ExpressionAttributeValues: { ':pk': S(CLUSTERS_PARTITION) },
             ExclusiveStartKey: startKey,
           }),
         ),
@@ -76,7 +70,7 @@ export class CachedClusterSettings implements ClusterSettingsSource {
   private readonly cache = new Map<string, { at: number; value: Promise<ClusterSettings | undefined> }>();
 
   constructor(
-    private readonly store: Pick<DynamoClusterStore, 'get'>,
+    private readonly store: Pick<ClusterStore, 'get'>,
     private readonly ttlMs = 5_000,
     private readonly now: () => number = Date.now,
   ) {}
@@ -90,10 +84,6 @@ export class CachedClusterSettings implements ClusterSettingsSource {
     this.cache.set(cluster, { at: this.now(), value });
     return value;
   }
-}
-
-function clusterKey(name: string): Item {
-  return { pk: S('CLUSTERS'), sk: S(name) };
 }
 
 function toCluster(item: Item): ClusterRecord {

@@ -1,30 +1,16 @@
 import { PutItemCommand, QueryCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { HostRecord, HostStore } from '../domain/host.ts';
 import { BOOL, N, S, TTL, readBool, readNumber, readString, ttlFromNow, type Item } from './attributes.ts';
 import { withStoreErrors } from './dynamo-errors.ts';
-
-export interface HostRecord {
-  readonly peerId: string;
-  readonly cluster: string;
-  readonly site: string;
-  readonly seed: boolean;
-  readonly addr: string;
-  readonly hostname: string;
-  readonly version: string;
-  readonly uploads: number;
-  readonly activeTasks: number;
-  readonly cacheBytes: number;
-  readonly lastSeen: number;
-}
+import { hostKey, hostsPartition, seedKey, seedSortPrefix, seedsPartition, siteOfSeedSortKey } from './keys.ts';
 
 const HOST_TTL_SECONDS = 24 * 3600;
 
 /**
- * Items:
- *   HOSTS#<cluster> / <peerId>        → the host's last heartbeat (site, role, load)
- *   SEEDS#<cluster> / <site>#<peerId> → lastSeen, written for seeds only, so the
- *                                       scheduler finds a site's seeds with one small Query
+ * Items (keys.ts): the host's last heartbeat (site, role, load), and for seeds
+ * only a second small item, so the scheduler finds a site's seeds with one small Query.
  */
-export class DynamoHostStore {
+export class DynamoHostStore implements HostStore {
   constructor(private readonly client: DynamoDBClient, private readonly tableName: string) {}
 
   async put(host: HostRecord): Promise<void> {
@@ -34,8 +20,7 @@ export class DynamoHostStore {
         new PutItemCommand({
           TableName: this.tableName,
           Item: {
-            pk: S(`HOSTS#${host.cluster}`),
-            sk: S(host.peerId),
+            ...hostKey(host.cluster, host.peerId),
             peerId: S(host.peerId),
             cluster: S(host.cluster),
             site: S(host.site),
@@ -58,8 +43,7 @@ export class DynamoHostStore {
         new PutItemCommand({
           TableName: this.tableName,
           Item: {
-            pk: S(`SEEDS#${host.cluster}`),
-            sk: S(`${host.site}#${host.peerId}`),
+            ...seedKey(host.cluster, host.site, host.peerId),
             peerId: S(host.peerId),
             lastSeen: N(host.lastSeen),
             [TTL]: ttl,
@@ -78,7 +62,7 @@ export class DynamoHostStore {
           new QueryCommand({
             TableName: this.tableName,
             KeyConditionExpression: 'pk = :pk',
-            ExpressionAttributeValues: { ':pk': S(`HOSTS#${cluster}`) },
+            ExpressionAttributeValues: { ':pk': S(hostsPartition(cluster)) },
             ExclusiveStartKey: startKey,
             Limit: Math.min(500, limit - hosts.length),
           }),
@@ -90,14 +74,13 @@ export class DynamoHostStore {
     return hosts;
   }
 
-  /** Seeds of `cluster` (optionally of one site) seen at or after `since`: site → peer ids. */
   async liveSeeds(cluster: string, since: number, site?: string): Promise<Map<string, string[]>> {
     const result = await withStoreErrors('listSeeds', () =>
       this.client.send(
         new QueryCommand({
           TableName: this.tableName,
           KeyConditionExpression: site === undefined ? 'pk = :pk' : 'pk = :pk AND begins_with(sk, :site)',
-          ExpressionAttributeValues: { ':pk': S(`SEEDS#${cluster}`), ...(site === undefined ? {} : { ':site': S(`${site}#`) }) },
+          ExpressionAttributeValues: { ':pk': S(seedsPartition(cluster)), ...(site === undefined ? {} : { ':site': S(seedSortPrefix(site)) }) },
           Limit: 200,
         }),
       ),
@@ -105,8 +88,7 @@ export class DynamoHostStore {
     const seeds = new Map<string, string[]>();
     for (const item of result.Items ?? []) {
       if (readNumber(item, 'lastSeen') < since) continue;
-      const sk = readString(item, 'sk');
-      const seedSite = sk.slice(0, sk.lastIndexOf('#'));
+      const seedSite = siteOfSeedSortKey(readString(item, 'sk'));
       seeds.set(seedSite, [...(seeds.get(seedSite) ?? []), readString(item, 'peerId')]);
     }
     return seeds;

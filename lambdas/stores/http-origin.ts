@@ -1,6 +1,6 @@
 import { MayflyError, UnavailableError } from '../../core/errors.ts';
 import { httpHeadOf } from '../../core/http-version.ts';
-import type { HttpHeadReader, ObjectHead } from '../scheduler/ports.ts';
+import type { HttpHeadReader, ObjectHead } from '../domain/origin.ts';
 
 export interface HttpOriginReaderOptions {
   /** How long a HEAD may take (default 5 s). */

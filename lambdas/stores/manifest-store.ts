@@ -1,16 +1,15 @@
 import { PutItemCommand, QueryCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DEFAULTS } from '../../core/constants.ts';
 import { ConflictError } from '../../core/errors.ts';
-import type { ManifestStore } from '../scheduler/ports.ts';
+import type { ManifestStore } from '../domain/manifest.ts';
 import { N, S, TTL, readString, ttlFromNow, type Item } from './attributes.ts';
-import { isConditionFailure, withStoreErrors } from './dynamo-errors.ts';
-import { taskKey } from './task-store.ts';
+import { conditionalWrite, withStoreErrors } from './dynamo-errors.ts';
+import { DIGEST_PREFIX, digestKey, pieceIndexOfDigestSortKey, taskKey, taskPartition } from './keys.ts';
 
 const PUT_CONCURRENCY = 16;
 
 /**
- * Piece digests, one small item each under the task's partition
- * (TASK#<id> / DIGEST#<index>). A digest is written once; a different digest
+ * Piece digests, one small item each under the task's partition (keys.ts digestKey). A digest is written once; a different digest
  * for the same piece is refused, so a manifest can never change under readers.
  */
 export class DynamoManifestStore implements ManifestStore {
@@ -47,13 +46,13 @@ export class DynamoManifestStore implements ManifestStore {
           new QueryCommand({
             TableName: this.tableName,
             KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-            ExpressionAttributeValues: { ':pk': S(`TASK#${taskId}`), ':prefix': S('DIGEST#') },
+            ExpressionAttributeValues: { ':pk': S(taskPartition(taskId)), ':prefix': S(DIGEST_PREFIX) },
             ExclusiveStartKey: startKey,
           }),
         ),
       );
       for (const item of page.Items ?? []) {
-        digests.set(Number(readString(item, 'sk').slice('DIGEST#'.length)), readString(item, 'd'));
+        digests.set(pieceIndexOfDigestSortKey(readString(item, 'sk')), readString(item, 'd'));
       }
       startKey = page.LastEvaluatedKey;
     } while (startKey);
@@ -62,27 +61,18 @@ export class DynamoManifestStore implements ManifestStore {
 
   /** Returns true when the digest was new. */
   private async putOne(taskId: string, index: number, digest: string): Promise<boolean> {
-    try {
-      const result = await this.client.send(
+    const result = await conditionalWrite('putDigest', () =>
+      this.client.send(
         new PutItemCommand({
           TableName: this.tableName,
-          Item: {
-            pk: S(`TASK#${taskId}`),
-            sk: S(`DIGEST#${String(index).padStart(7, '0')}`),
-            d: S(digest),
-            [TTL]: ttlFromNow(DEFAULTS.taskTtlSeconds),
-          },
+          Item: { ...digestKey(taskId, index), d: S(digest), [TTL]: ttlFromNow(DEFAULTS.taskTtlSeconds) },
           ConditionExpression: 'attribute_not_exists(sk) OR d = :d',
           ExpressionAttributeValues: { ':d': S(digest) },
           ReturnValues: 'ALL_OLD',
         }),
-      );
-      return result.Attributes === undefined;
-    } catch (error) {
-      if (isConditionFailure(error)) {
-        throw new ConflictError(`piece ${index} already has a different digest`, { cause: error, context: { taskId, index } });
-      }
-      return withStoreErrors('putDigest', () => Promise.reject(error));
-    }
+      ),
+    );
+    if (!result) throw new ConflictError(`piece ${index} already has a different digest`, { context: { taskId, index } });
+    return result.Attributes === undefined;
   }
 }

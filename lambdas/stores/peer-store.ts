@@ -1,14 +1,14 @@
 import { DeleteItemCommand, PutItemCommand, QueryCommand, type DynamoDBClient, type QueryCommandOutput } from '@aws-sdk/client-dynamodb';
-import { fnv1a32 } from '../../core/task-id.ts';
-import type { PeerRecord, PeerStore } from '../scheduler/ports.ts';
+import type { PeerRecord, PeerStore } from '../domain/peer.ts';
 import { BOOL, N, S, TTL, readBool, readNumber, readString, ttlFromNow, type Item } from './attributes.ts';
 import { withStoreErrors } from './dynamo-errors.ts';
+import { PEER_PREFIX, peerKey, peerShardPartition } from './keys.ts';
 
 /**
- * Peer items of a task are spread over `shards` partition keys
- * (TASK#<id>#P#<n>) so a big swarm is not one hot partition. The sort key
- * starts with a hash of the peer id, so a query from a random start key reads
- * a random slice of the shard instead of always the same first peers.
+ * Peer items of a task are spread over `shards` partition keys (keys.ts
+ * peerKey) so a big swarm is not one hot partition. The sort key starts with a
+ * hash of the peer id, so a query from a random start key reads a random slice
+ * of the shard instead of always the same first peers.
  */
 export class DynamoPeerStore implements PeerStore {
   constructor(private readonly client: DynamoDBClient, private readonly tableName: string) {}
@@ -42,7 +42,7 @@ export class DynamoPeerStore implements PeerStore {
 
   async sample(taskId: string, shards: number, limit: number, random: () => number, registered = Number.POSITIVE_INFINITY): Promise<PeerRecord[]> {
     const shard = Math.floor(random() * shards);
-    const pk = shardPartition(taskId, shard);
+    const pk = peerShardPartition(taskId, shard);
     // A shard that holds fewer peers than asked for is read whole in one query; a random
     // start would read the same items in two.
     if (registered / shards < limit) {
@@ -50,13 +50,13 @@ export class DynamoPeerStore implements PeerStore {
       return (whole.Items ?? []).map((item) => toPeer(taskId, item));
     }
     const start = Math.floor(random() * 0x100000000).toString(16).padStart(8, '0');
-    const first = await this.query(pk, limit, { pk: S(pk), sk: S(`PEER#${start}`) });
+    const first = await this.query(pk, limit, { pk: S(pk), sk: S(`${PEER_PREFIX}${start}`) });
     const items = first.Items ?? [];
     if (items.length < limit) {
       // Wrap around to the beginning of the shard.
       const rest = await this.query(pk, limit - items.length);
       for (const item of rest.Items ?? []) {
-        if (readString(item, 'sk') > `PEER#${start}`) break;
+        if (readString(item, 'sk') > `${PEER_PREFIX}${start}`) break;
         items.push(item);
       }
     }
@@ -68,7 +68,7 @@ export class DynamoPeerStore implements PeerStore {
     for (let shard = 0; shard < shards; shard++) {
       let startKey: Item | undefined;
       do {
-        const page = await this.query(shardPartition(taskId, shard), 500, startKey);
+        const page = await this.query(peerShardPartition(taskId, shard), 500, startKey);
         for (const item of page.Items ?? []) peers.push(toPeer(taskId, item));
         startKey = page.LastEvaluatedKey;
       } while (startKey);
@@ -102,19 +102,6 @@ export class DynamoPeerStore implements PeerStore {
       ),
     );
   }
-}
-
-export function shardOf(peerId: string, shards: number): number {
-  return fnv1a32(peerId) % Math.max(1, shards);
-}
-
-function shardPartition(taskId: string, shard: number): string {
-  return `TASK#${taskId}#P#${shard}`;
-}
-
-function peerKey(taskId: string, peerId: string, shards: number): Item {
-  const spread = fnv1a32(`spread:${peerId}`).toString(16).padStart(8, '0');
-  return { pk: S(shardPartition(taskId, shardOf(peerId, shards))), sk: S(`PEER#${spread}#${peerId}`) };
 }
 
 function toPeer(taskId: string, item: Item): PeerRecord {

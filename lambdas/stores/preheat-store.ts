@@ -1,74 +1,33 @@
-import { randomBytes } from 'node:crypto';
 import { DeleteItemCommand, GetItemCommand, PutItemCommand, QueryCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { PreheatState } from '../../core/wire/manager.ts';
+import { newPreheatJobId, type PreheatJob, type PreheatSource, type PreheatStore, type QueuedPreheat } from '../domain/preheat.ts';
+import { allowedFrom } from '../domain/preheat-job.ts';
 import { N, S, TTL, readNumber, readString, ttlFromNow, type Item } from './attributes.ts';
-import { isConditionFailure, withStoreErrors } from './dynamo-errors.ts';
-
-export type PreheatSource = 'api' | 's3-event' | 'seed-trigger';
-
-export interface PreheatJob {
-  readonly id: string;
-  readonly cluster: string;
-  readonly url: string;
-  /** Sites whose seeds must pull it; empty: any one seed. */
-  readonly sites: readonly string[];
-  readonly source: PreheatSource;
-  readonly state: PreheatState;
-  readonly createdAt: number;
-  readonly updatedAt: number;
-  /** site → seed that finished it there. */
-  readonly doneBy: Readonly<Record<string, string>>;
-  readonly taskId?: string;
-  readonly error?: string;
-}
-
-export interface PendingPreheat {
-  readonly id: string;
-  readonly url: string;
-  readonly sites: readonly string[];
-}
+import { conditionalWrite, withStoreErrors } from './dynamo-errors.ts';
+import { JOB_PREFIX, preheatJobKey, preheatPartition, preheatQueueKey, preheatQueuePartition, preheatTriggerKey } from './keys.ts';
 
 const JOB_TTL_SECONDS = 7 * 24 * 3600;
 const TRIGGER_TTL_SECONDS = 3600;
 
 /**
- * Items:
- *   PREHEAT#<cluster>  / JOB#<id>   → the job (ids sort by creation time, newest listed first)
- *   PREHEATQ#<cluster> / <id>       → queue entry while the job is open, with per-site claims;
- *                                     seeds' heartbeats read this small partition, never a Scan
- *   TRIGGER#<cluster>#<taskId> / <site> → the job the scheduler opened to have a seed fetch a task
+ * Items (keys.ts): the job (ids sort by creation time, newest listed first);
+ * its queue entry while open, with per-site claims and done marks, which seeds'
+ * heartbeats read as one small partition, never a Scan; and the trigger that
+ * records which job the scheduler opened to have a site's seed fetch a task.
+ * Which state may follow which is domain/preheat-job.ts's; this only writes it.
  */
-export class DynamoPreheatStore {
+export class DynamoPreheatStore implements PreheatStore {
   constructor(private readonly client: DynamoDBClient, private readonly tableName: string) {}
-
-  static newId(now: number): string {
-    return `${now.toString(36).padStart(9, '0')}-${randomBytes(5).toString('hex')}`;
-  }
 
   async create(job: PreheatJob): Promise<void> {
     const ttl = ttlFromNow(JOB_TTL_SECONDS, job.createdAt);
-    await withStoreErrors('createPreheat', () =>
-      this.client.send(new PutItemCommand({ TableName: this.tableName, Item: { ...jobKey(job.cluster, job.id), ...fromJob(job), [TTL]: ttl } })),
-    );
-    await withStoreErrors('queuePreheat', () =>
-      this.client.send(
-        new PutItemCommand({
-          TableName: this.tableName,
-          Item: {
-            pk: S(`PREHEATQ#${job.cluster}`),
-            sk: S(job.id),
-            url: S(job.url),
-            sites: S(JSON.stringify(job.sites)),
-            [TTL]: ttl,
-          },
-        }),
-      ),
-    );
+    await this.put('createPreheat', { ...preheatJobKey(job.cluster, job.id), ...fromJob(job), [TTL]: ttl });
+    await this.put('queuePreheat', { ...preheatQueueKey(job.cluster, job.id), url: S(job.url), sites: S(JSON.stringify(job.sites)), [TTL]: ttl });
   }
 
   async get(cluster: string, id: string): Promise<PreheatJob | undefined> {
     const result = await withStoreErrors('getPreheat', () =>
-      this.client.send(new GetItemCommand({ TableName: this.tableName, Key: jobKey(cluster, id), ConsistentRead: true })),
+      this.client.send(new GetItemCommand({ TableName: this.tableName, Key: preheatJobKey(cluster, id), ConsistentRead: true })),
     );
     return result.Item ? toJob(result.Item) : undefined;
   }
@@ -79,7 +38,7 @@ export class DynamoPreheatStore {
         new QueryCommand({
           TableName: this.tableName,
           KeyConditionExpression: 'pk = :pk AND begins_with(sk, :job)',
-          ExpressionAttributeValues: { ':pk': S(`PREHEAT#${cluster}`), ':job': S('JOB#') },
+          ExpressionAttributeValues: { ':pk': S(preheatPartition(cluster)), ':job': S(JOB_PREFIX) },
           ScanIndexForward: false,
           Limit: limit,
         }),
@@ -88,128 +47,106 @@ export class DynamoPreheatStore {
     return (result.Items ?? []).map(toJob);
   }
 
-  /** Open jobs a seed of `site` may take: targeted at its site (or any), not yet done there. */
-  async pending(cluster: string, site: string, limit = 50): Promise<PendingPreheat[]> {
+  async queued(cluster: string, limit = 50): Promise<QueuedPreheat[]> {
     const result = await withStoreErrors('pendingPreheat', () =>
       this.client.send(
         new QueryCommand({
           TableName: this.tableName,
           KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': S(`PREHEATQ#${cluster}`) },
+          ExpressionAttributeValues: { ':pk': S(preheatQueuePartition(cluster)) },
           Limit: limit,
         }),
       ),
     );
-    const open: PendingPreheat[] = [];
-    for (const item of result.Items ?? []) {
-      const sites = JSON.parse(readString(item, 'sites', '[]')) as string[];
-      if (sites.length > 0 && !sites.includes(site)) continue;
-      if (item[`done:${site}`]) continue;
-      open.push({ id: readString(item, 'sk'), url: readString(item, 'url'), sites });
-    }
-    return open;
+    return (result.Items ?? []).map((item) => ({
+      id: readString(item, 'sk'),
+      url: readString(item, 'url'),
+      sites: JSON.parse(readString(item, 'sites', '[]')) as string[],
+      doneSites: Object.keys(item).filter((name) => name.startsWith('done:')).map((name) => name.slice('done:'.length)),
+    }));
   }
 
-  /** A lease for one seed per site; true when `peerId` holds it. */
   async claim(cluster: string, id: string, site: string, peerId: string, leaseMs: number, now: number): Promise<boolean> {
-    try {
-      await this.client.send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: { pk: S(`PREHEATQ#${cluster}`), sk: S(id) },
-          UpdateExpression: 'SET #peer = :me, #until = :until',
-          ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(#until) OR #until < :now OR #peer = :me)',
-          ExpressionAttributeNames: { '#peer': `claim:${site}`, '#until': `until:${site}` },
-          ExpressionAttributeValues: { ':me': S(peerId), ':until': N(now + leaseMs), ':now': N(now) },
-        }),
-      );
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      return withStoreErrors('claimPreheat', () => Promise.reject(error));
-    }
-    await this.setState(cluster, id, 'running', now, 'pending');
-    return true;
+    // Free, expired (its seed died: another seed retries the job) or already this seed's.
+    const written = await conditionalWrite('claimPreheat', () =>
+      this.update({
+        Key: preheatQueueKey(cluster, id),
+        UpdateExpression: 'SET #peer = :me, #until = :until',
+        ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(#until) OR #until < :now OR #peer = :me)',
+        ExpressionAttributeNames: { '#peer': `claim:${site}`, '#until': `until:${site}` },
+        ExpressionAttributeValues: { ':me': S(peerId), ':until': N(now + leaseMs), ':now': N(now) },
+      }),
+    );
+    return written !== undefined;
   }
 
-  /** Records that a seed of `site` holds the object; the job is done once every target site does. */
-  async complete(cluster: string, id: string, site: string, peerId: string, taskId: string | undefined, now: number): Promise<PreheatJob | undefined> {
-    let updated: Item | undefined;
-    try {
-      const result = await this.client.send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: jobKey(cluster, id),
-          UpdateExpression: `SET #done = :peer, updatedAt = :now${taskId ? ', taskId = :task' : ''}`,
-          ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeNames: { '#done': `done:${site}` },
-          ExpressionAttributeValues: { ':peer': S(peerId), ':now': N(now), ...(taskId ? { ':task': S(taskId) } : {}) },
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      updated = result.Attributes;
-    } catch (error) {
-      if (isConditionFailure(error)) return undefined; // expired or unknown job
-      return withStoreErrors('completePreheat', () => Promise.reject(error));
-    }
-    const job = toJob(updated!);
-    const finished = job.sites.length === 0 ? Object.keys(job.doneBy).length > 0 : job.sites.every((s) => job.doneBy[s]);
-    if (!finished) {
-      await this.client
-        .send(
-          new UpdateItemCommand({
-            TableName: this.tableName,
-            Key: { pk: S(`PREHEATQ#${cluster}`), sk: S(id) },
-            UpdateExpression: 'SET #done = :peer',
-            ConditionExpression: 'attribute_exists(pk)',
-            ExpressionAttributeNames: { '#done': `done:${site}` },
-            ExpressionAttributeValues: { ':peer': S(peerId) },
-          }),
-        )
-        .catch((error) => {
-          if (!isConditionFailure(error)) throw error;
-        });
-      return job;
-    }
-    await this.setState(cluster, id, 'done', now);
-    await this.dequeue(cluster, id);
-    return { ...job, state: 'done' };
+  async recordSiteDone(cluster: string, id: string, site: string, peerId: string, taskId: string | undefined, now: number): Promise<PreheatJob | undefined> {
+    const result = await conditionalWrite('completePreheat', () =>
+      this.update({
+        Key: preheatJobKey(cluster, id),
+        UpdateExpression: `SET #done = :peer, updatedAt = :now${taskId ? ', taskId = :task' : ''}`,
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeNames: { '#done': `done:${site}` },
+        ExpressionAttributeValues: { ':peer': S(peerId), ':now': N(now), ...(taskId ? { ':task': S(taskId) } : {}) },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    // Not written: an expired or unknown job.
+    return result?.Attributes ? toJob(result.Attributes) : undefined;
   }
 
-  async fail(cluster: string, id: string, reason: string, now: number): Promise<void> {
-    await this.client
-      .send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: jobKey(cluster, id),
-          UpdateExpression: 'SET #state = :failed, #error = :reason, updatedAt = :now',
-          ConditionExpression: 'attribute_exists(pk) AND #state <> :done',
-          ExpressionAttributeNames: { '#state': 'state', '#error': 'error' },
-          ExpressionAttributeValues: { ':failed': S('failed'), ':done': S('done'), ':reason': S(reason.slice(0, 512)), ':now': N(now) },
-        }),
-      )
-      .catch((error) => {
-        if (!isConditionFailure(error)) throw error;
-      });
-    await this.dequeue(cluster, id);
+  async markQueuedSiteDone(cluster: string, id: string, site: string, peerId: string): Promise<void> {
+    // Not written: the job left the queue meanwhile, and nobody will be handed it again anyway.
+    await conditionalWrite('markPreheatSite', () =>
+      this.update({
+        Key: preheatQueueKey(cluster, id),
+        UpdateExpression: 'SET #done = :peer',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeNames: { '#done': `done:${site}` },
+        ExpressionAttributeValues: { ':peer': S(peerId) },
+      }),
+    );
   }
 
-  /**
-   * The job that asks a seed of `site` to fetch `taskId`, opened once per
-   * (cluster, task, site). Returns when it was first opened.
-   */
+  async transition(cluster: string, id: string, to: PreheatState, now: number, reason?: string): Promise<boolean> {
+    const from = allowedFrom(to);
+    const error = to === 'failed' && reason !== undefined;
+    const written = await conditionalWrite(`preheat${to[0].toUpperCase()}${to.slice(1)}`, () =>
+      this.update({
+        Key: preheatJobKey(cluster, id),
+        UpdateExpression: `SET #state = :to, updatedAt = :now${error ? ', #error = :reason' : ''}`,
+        ConditionExpression: `attribute_exists(pk) AND #state IN (${from.map((_, i) => `:from${i}`).join(', ')})`,
+        ExpressionAttributeNames: { '#state': 'state', ...(error ? { '#error': 'error' } : {}) },
+        ExpressionAttributeValues: {
+          ':to': S(to),
+          ':now': N(now),
+          ...Object.fromEntries(from.map((state, i) => [`:from${i}`, S(state)])),
+          ...(error ? { ':reason': S(reason.slice(0, 512)) } : {}),
+        },
+      }),
+    );
+    return written !== undefined;
+  }
+
+  async dequeue(cluster: string, id: string): Promise<void> {
+    await withStoreErrors('dequeuePreheat', () =>
+      this.client.send(new DeleteItemCommand({ TableName: this.tableName, Key: preheatQueueKey(cluster, id) })),
+    );
+  }
+
   async trigger(cluster: string, taskId: string, site: string, url: string, now: number): Promise<{ jobId: string; createdAt: number; created: boolean }> {
-    const key = { pk: S(`TRIGGER#${cluster}#${taskId}`), sk: S(site) };
-    const jobId = DynamoPreheatStore.newId(now);
-    try {
-      await this.client.send(
+    const key = preheatTriggerKey(cluster, taskId, site);
+    const jobId = newPreheatJobId(now);
+    const written = await conditionalWrite('triggerPreheat', () =>
+      this.client.send(
         new PutItemCommand({
           TableName: this.tableName,
           Item: { ...key, jobId: S(jobId), createdAt: N(now), [TTL]: ttlFromNow(TRIGGER_TTL_SECONDS, now) },
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) return withStoreErrors('triggerPreheat', () => Promise.reject(error));
+      ),
+    );
+    if (!written) {
       const existing = await withStoreErrors('readTrigger', () =>
         this.client.send(new GetItemCommand({ TableName: this.tableName, Key: key, ConsistentRead: true })),
       );
@@ -220,32 +157,13 @@ export class DynamoPreheatStore {
     return { jobId, createdAt: now, created: true };
   }
 
-  private async setState(cluster: string, id: string, state: PreheatState, now: number, from?: PreheatState): Promise<void> {
-    await this.client
-      .send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: jobKey(cluster, id),
-          UpdateExpression: 'SET #state = :state, updatedAt = :now',
-          ConditionExpression: from ? 'attribute_exists(pk) AND #state = :from' : 'attribute_exists(pk)',
-          ExpressionAttributeNames: { '#state': 'state' },
-          ExpressionAttributeValues: { ':state': S(state), ':now': N(now), ...(from ? { ':from': S(from) } : {}) },
-        }),
-      )
-      .catch((error) => {
-        if (!isConditionFailure(error)) throw error;
-      });
+  private put(operation: string, item: Item): Promise<unknown> {
+    return withStoreErrors(operation, () => this.client.send(new PutItemCommand({ TableName: this.tableName, Item: item })));
   }
 
-  private async dequeue(cluster: string, id: string): Promise<void> {
-    await withStoreErrors('dequeuePreheat', () =>
-      this.client.send(new DeleteItemCommand({ TableName: this.tableName, Key: { pk: S(`PREHEATQ#${cluster}`), sk: S(id) } })),
-    );
+  private update(input: Omit<ConstructorParameters<typeof UpdateItemCommand>[0], 'TableName'>) {
+    return this.client.send(new UpdateItemCommand({ TableName: this.tableName, ...input }));
   }
-}
-
-function jobKey(cluster: string, id: string): Item {
-  return { pk: S(`PREHEAT#${cluster}`), sk: S(`JOB#${id}`) };
 }
 
 function fromJob(job: PreheatJob): Item {

@@ -1,13 +1,9 @@
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { BadRequestError, ForbiddenError, NotFoundError, UnavailableError } from '../../core/errors.ts';
-
-export interface ListedObject {
-  readonly key: string;
-  readonly size: number;
-}
+import type { ListedObject, PrefixLister } from '../domain/origin.ts';
 
 /** The manager's look at a prefix for preheat: ListObjectsV2, page by page, up to `max` keys. */
-export class S3PrefixLister {
+export class S3PrefixLister implements PrefixLister {
   constructor(private readonly s3: S3Client) {}
 
   async list(bucket: string, prefix: string, max: number): Promise<ListedObject[]> {
@@ -22,7 +18,7 @@ export class S3PrefixLister {
         const name = (error as { name?: string }).name;
         if (status === 404 || name === 'NoSuchBucket') throw new NotFoundError(`s3://${bucket}: no such bucket`, { cause: error });
         if (status === 403) throw new ForbiddenError(`s3://${bucket}/${prefix}: listing denied by S3`, { cause: error });
-        throw new UnavailableError(`s3://${bucket}/${prefix}: listing failed (${name ?? 'error'})`, { cause: error });
+        throw new UnavailableError(`s3://${bucket}/${prefix}: listing failed (${name ?? 'error'})`, { cause: error, context: { bucket, retryAfterMs: 1000 } });
       }
       for (const object of page.Contents ?? []) {
         if (!object.Key || object.Key.endsWith('/')) continue; // "folder" markers hold no data

@@ -1,14 +1,22 @@
 import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { ForbiddenError, NotFoundError, UnavailableError } from '../../core/errors.ts';
-import type { ObjectHead, OriginReader } from '../scheduler/ports.ts';
+import type { ObjectHead, OriginReader } from '../domain/origin.ts';
 
 /** The scheduler's one look at the origin: a HeadObject per task. */
 export class S3OriginReader implements OriginReader {
   constructor(private readonly s3: S3Client) {}
 
-  presignGet(bucket: string, key: string, versionId: string | undefined, expiresInSeconds: number): Promise<string> {
-    return getSignedUrl(this.s3, new GetObjectCommand({ Bucket: bucket, Key: key, VersionId: versionId }), { expiresIn: expiresInSeconds });
+  async presignGet(bucket: string, key: string, versionId: string | undefined, expiresInSeconds: number): Promise<string> {
+    try {
+      return await getSignedUrl(this.s3, new GetObjectCommand({ Bucket: bucket, Key: key, VersionId: versionId }), { expiresIn: expiresInSeconds });
+    } catch (error) {
+      // Signing only fails when the function's credentials cannot be resolved right now.
+      throw new UnavailableError(`s3://${bucket}/${key}: could not presign a GET (${(error as Error).name ?? 'error'})`, {
+        cause: error,
+        context: { bucket, key, retryAfterMs: 1000 },
+      });
+    }
   }
 
   async head(bucket: string, key: string, versionId?: string): Promise<ObjectHead> {

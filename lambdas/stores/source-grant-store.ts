@@ -1,26 +1,25 @@
 import { GetItemCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DEFAULTS } from '../../core/constants.ts';
-import type { SourceGrantStore } from '../scheduler/ports.ts';
-import { N, S, TTL, readNumber, ttlFromNow, type Item } from './attributes.ts';
-import { isConditionFailure, withStoreErrors } from './dynamo-errors.ts';
+import { holdsLease, leaseFor, type LeaseHolders, type SourceGrantStore } from '../domain/grant.ts';
+import { N, TTL, readNumber, ttlFromNow, type Item } from './attributes.ts';
+import { conditionalWrite, withStoreErrors } from './dynamo-errors.ts';
+import { grantKey } from './keys.ts';
 
 /**
  * One item per (task, site) holds the live back-to-source leases as a map
- * peerId → lease end. A new lease is added by a write conditioned on the
- * version that was read, so at most `limit` agents per site read the origin.
+ * peerId → lease end. The new holders (domain/grant.ts leaseFor) are written
+ * conditioned on the version that was read, so at most `limit` agents per site
+ * read the origin even when many ask at once.
  */
 export class DynamoSourceGrantStore implements SourceGrantStore {
   constructor(private readonly client: DynamoDBClient, private readonly tableName: string) {}
 
   async acquire(taskId: string, site: string, peerId: string, limit: number, leaseMs: number, now: number): Promise<boolean> {
     const { holders, version } = await this.read(taskId, site);
-    const live = Object.entries(holders).filter(([, until]) => until > now);
-    const mine = holders[peerId] !== undefined && holders[peerId] > now;
-    if (!mine && live.length >= limit) return false;
-    const next: Record<string, number> = Object.fromEntries(live);
-    next[peerId] = now + leaseMs;
-    try {
-      await this.client.send(
+    const next = leaseFor(holders, peerId, limit, leaseMs, now);
+    if (!next) return false;
+    const written = await conditionalWrite('acquireSource', () =>
+      this.client.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: grantKey(taskId, site),
@@ -34,22 +33,21 @@ export class DynamoSourceGrantStore implements SourceGrantStore {
             ':ttl': ttlFromNow(DEFAULTS.peerTtlSeconds, now),
           },
         }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false; // another agent won the race
-      return withStoreErrors('acquireSource', () => Promise.reject(error));
-    }
+      ),
+    );
+    // Not written: another agent's grant landed since the read, and won the race.
+    return written !== undefined;
   }
 
   async holds(taskId: string, site: string, peerId: string, now: number): Promise<boolean> {
     const { holders } = await this.read(taskId, site);
-    return (holders[peerId] ?? 0) > now;
+    return holdsLease(holders, peerId, now);
   }
 
   async release(taskId: string, site: string, peerId: string): Promise<void> {
-    try {
-      await this.client.send(
+    // Not written: the peer held no lease, which is what release wants anyway.
+    await conditionalWrite('releaseSource', () =>
+      this.client.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: grantKey(taskId, site),
@@ -58,13 +56,11 @@ export class DynamoSourceGrantStore implements SourceGrantStore {
           ExpressionAttributeNames: { '#peer': peerId },
           ExpressionAttributeValues: { ':one': N(1) },
         }),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) await withStoreErrors('releaseSource', () => Promise.reject(error));
-    }
+      ),
+    );
   }
 
-  private async read(taskId: string, site: string): Promise<{ holders: Record<string, number>; version: number }> {
+  private async read(taskId: string, site: string): Promise<{ holders: LeaseHolders; version: number }> {
     const result = await withStoreErrors('readSource', () =>
       this.client.send(new GetItemCommand({ TableName: this.tableName, Key: grantKey(taskId, site), ConsistentRead: true })),
     );
@@ -73,8 +69,4 @@ export class DynamoSourceGrantStore implements SourceGrantStore {
     for (const [id, value] of Object.entries(item.holders?.M ?? {})) holders[id] = Number(value.N ?? 0);
     return { holders, version: readNumber(item, 'ver') };
   }
-}
-
-function grantKey(taskId: string, site: string): Item {
-  return { pk: S(`TASK#${taskId}`), sk: S(`SOURCE#${site}`) };
 }

@@ -1,16 +1,11 @@
 import { GetItemCommand, PutItemCommand, QueryCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DEFAULTS } from '../../core/constants.ts';
-import { sha256Hex } from '../../core/task-id.ts';
-import type { TaskRecord, TaskStore, UrlRecord } from '../scheduler/ports.ts';
+import type { TaskRecord, TaskStore, UrlRecord } from '../domain/task.ts';
 import { N, S, TTL, readNumber, readString, ttlFromNow, type Item } from './attributes.ts';
-import { isConditionFailure, withStoreErrors } from './dynamo-errors.ts';
+import { conditionalWrite, withStoreErrors } from './dynamo-errors.ts';
+import { TASKS_PARTITION, taskIndexKey, taskKey, urlKey } from './keys.ts';
 
-/**
- * Items:
- *   URL#<sha256(url)> / CURRENT   → which task the URL resolved to, and when it was checked
- *   TASK#<id>         / META      → object size, ETag, piece layout, counters
- *   TASKS             / <created>#<id> → index for listing recent tasks without a Scan
- */
+/** Items (keys.ts): the URL's current task, the task itself, and the index of recent tasks. */
 export class DynamoTaskStore implements TaskStore {
   constructor(private readonly client: DynamoDBClient, private readonly tableName: string) {}
 
@@ -47,25 +42,23 @@ export class DynamoTaskStore implements TaskStore {
   }
 
   async createTask(task: TaskRecord): Promise<TaskRecord> {
-    try {
-      await this.client.send(
+    const created = await conditionalWrite('createTask', () =>
+      this.client.send(
         new PutItemCommand({
           TableName: this.tableName,
           Item: { ...taskKey(task.id), ...fromTask(task), [TTL]: ttlFromNow(DEFAULTS.taskTtlSeconds) },
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
-      );
-    } catch (error) {
-      if (isConditionFailure(error)) return (await this.getTask(task.id)) ?? task;
-      return withStoreErrors('createTask', () => Promise.reject(error));
-    }
+      ),
+    );
+    // Not written: another announce created the task first; that one is the task.
+    if (!created) return (await this.getTask(task.id)) ?? task;
     await withStoreErrors('indexTask', () =>
       this.client.send(
         new PutItemCommand({
           TableName: this.tableName,
           Item: {
-            pk: S('TASKS'),
-            sk: S(`${String(task.createdAt).padStart(15, '0')}#${task.id}`),
+            ...taskIndexKey(task.id, task.createdAt),
             taskId: S(task.id),
             [TTL]: ttlFromNow(DEFAULTS.taskTtlSeconds),
           },
@@ -92,8 +85,8 @@ export class DynamoTaskStore implements TaskStore {
     const shards = readNumber(result.Attributes ?? {}, 'shards', 1);
     if (peers > shards * peersPerShard && shards < maxShards) {
       // Widen only from the value we saw, so concurrent registrations double once.
-      await this.client
-        .send(
+      await conditionalWrite('widenShards', () =>
+        this.client.send(
           new UpdateItemCommand({
             TableName: this.tableName,
             Key: taskKey(taskId),
@@ -101,10 +94,8 @@ export class DynamoTaskStore implements TaskStore {
             ConditionExpression: 'shards = :seen',
             ExpressionAttributeValues: { ':next': N(Math.min(maxShards, shards * 2)), ':seen': N(shards) },
           }),
-        )
-        .catch((error) => {
-          if (!isConditionFailure(error)) throw error;
-        });
+        ),
+      );
     }
   }
 
@@ -129,7 +120,7 @@ export class DynamoTaskStore implements TaskStore {
         new QueryCommand({
           TableName: this.tableName,
           KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': S('TASKS') },
+          ExpressionAttributeValues: { ':pk': S(TASKS_PARTITION) },
           ScanIndexForward: false,
           Limit: limit,
         }),
@@ -138,14 +129,6 @@ export class DynamoTaskStore implements TaskStore {
     const tasks = await Promise.all((index.Items ?? []).map((item) => this.getTask(readString(item, 'taskId'))));
     return tasks.filter((task): task is TaskRecord => task !== undefined);
   }
-}
-
-export function taskKey(taskId: string): Item {
-  return { pk: S(`TASK#${taskId}`), sk: S('META') };
-}
-
-function urlKey(url: string): Item {
-  return { pk: S(`URL#${sha256Hex(url)}`), sk: S('CURRENT') };
 }
 
 function fromTask(task: TaskRecord): Item {

@@ -1,24 +1,14 @@
 import { DeleteItemCommand, GetItemCommand, PutItemCommand, QueryCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { TokenRecord, TokenStore } from '../domain/token.ts';
 import { BOOL, N, S, TTL, readBool, readNumber, readString, type Item } from './attributes.ts';
-import { isConditionFailure, withStoreErrors } from './dynamo-errors.ts';
-
-export interface TokenRecord {
-  readonly id: string;
-  readonly name: string;
-  /** sha256 hex of the secret; the secret itself is never stored. */
-  readonly hash: string;
-  readonly createdAt: number;
-  /** Epoch ms; undefined: no expiry. */
-  readonly expiresAt?: number;
-  readonly revoked: boolean;
-}
+import { conditionalWrite, withStoreErrors } from './dynamo-errors.ts';
+import { TOKENS_PARTITION, tokenHashKey, tokenKey } from './keys.ts';
 
 /**
- * Items:
- *   TOKENS / <id>            → name, hash, dates, revoked (the operator's list)
- *   TOKENHASH#<hash> / META  → id and expiry, for the lookup on every request; deleted on revoke
+ * Items (keys.ts): the token (name, hash, dates, revoked: the operator's list),
+ * and its hash's index (id and expiry, for the lookup on every request; deleted on revoke).
  */
-export class DynamoTokenStore {
+export class DynamoTokenStore implements TokenStore {
   constructor(private readonly client: DynamoDBClient, private readonly tableName: string) {}
 
   async create(token: TokenRecord): Promise<void> {
@@ -29,8 +19,7 @@ export class DynamoTokenStore {
         new PutItemCommand({
           TableName: this.tableName,
           Item: {
-            pk: S('TOKENS'),
-            sk: S(token.id),
+            ...tokenKey(token.id),
             id: S(token.id),
             name: S(token.name),
             hash: S(token.hash),
@@ -46,7 +35,7 @@ export class DynamoTokenStore {
       this.client.send(
         new PutItemCommand({
           TableName: this.tableName,
-          Item: { pk: S(`TOKENHASH#${token.hash}`), sk: S('META'), id: S(token.id), ...until, ...ttl },
+          Item: { ...tokenHashKey(token.hash), id: S(token.id), ...until, ...ttl },
         }),
       ),
     );
@@ -55,44 +44,38 @@ export class DynamoTokenStore {
   async list(): Promise<TokenRecord[]> {
     const result = await withStoreErrors('listTokens', () =>
       this.client.send(
-        new QueryCommand({ TableName: this.tableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': S('TOKENS') } }),
+        new QueryCommand({ TableName: this.tableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': S(TOKENS_PARTITION) } }),
       ),
     );
     return (result.Items ?? []).map(toToken);
   }
 
-  /** The token id a secret's hash belongs to, when it is live at `now`. */
   async lookup(hash: string, now: number): Promise<string | undefined> {
     const result = await withStoreErrors('lookupToken', () =>
-      this.client.send(new GetItemCommand({ TableName: this.tableName, Key: { pk: S(`TOKENHASH#${hash}`), sk: S('META') } })),
+      this.client.send(new GetItemCommand({ TableName: this.tableName, Key: tokenHashKey(hash) })),
     );
     if (!result.Item) return undefined;
     const until = readNumber(result.Item, 'validUntil', Number.POSITIVE_INFINITY);
     return until > now ? readString(result.Item, 'id') : undefined;
   }
 
-  /** False when no such token exists. */
   async revoke(id: string): Promise<boolean> {
-    let attributes: Item | undefined;
-    try {
-      const result = await this.client.send(
+    const result = await conditionalWrite('revokeToken', () =>
+      this.client.send(
         new UpdateItemCommand({
           TableName: this.tableName,
-          Key: { pk: S('TOKENS'), sk: S(id) },
+          Key: tokenKey(id),
           UpdateExpression: 'SET revoked = :yes',
           ConditionExpression: 'attribute_exists(pk)',
           ExpressionAttributeValues: { ':yes': BOOL(true) },
           ReturnValues: 'ALL_NEW',
         }),
-      );
-      attributes = result.Attributes;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      return withStoreErrors('revokeToken', () => Promise.reject(error));
-    }
-    const hash = readString(attributes ?? {}, 'hash');
+      ),
+    );
+    if (!result) return false;
+    const hash = readString(result.Attributes ?? {}, 'hash');
     await withStoreErrors('unindexToken', () =>
-      this.client.send(new DeleteItemCommand({ TableName: this.tableName, Key: { pk: S(`TOKENHASH#${hash}`), sk: S('META') } })),
+      this.client.send(new DeleteItemCommand({ TableName: this.tableName, Key: tokenHashKey(hash) })),
     );
     return true;
   }

@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import { originAllowed } from './allowlist.ts';
+import { parseOriginUrl } from './origin-url.ts';
+
+const at = (url: string) => parseOriginUrl(url);
+
+describe('originAllowed', () => {
+  it('allows every S3 bucket when there is no list, and no HTTP(S) URL', () => {
+    expect(originAllowed(at('s3://any-bucket/any/key'), undefined)).toBe(true);
+    expect(originAllowed(at('https://releases.example.com/tool.tgz'), undefined)).toBe(false);
+  });
+
+  it('holds S3 URLs to bucket/prefix entries once a list exists, even an empty one', () => {
+    const entries = ['models-bucket/llm/'];
+    expect(originAllowed(at('s3://models-bucket/llm/a.bin'), entries)).toBe(true);
+    expect(originAllowed(at('s3://models-bucket/llm/a.bin?versionId=v1'), entries)).toBe(true);
+    expect(originAllowed(at('s3://models-bucket/other/a.bin'), entries)).toBe(false);
+    expect(originAllowed(at('s3://models-bucket/llm/a.bin'), [])).toBe(false);
+  });
+
+  it('compares decoded keys, as they are spelled in entries', () => {
+    expect(originAllowed(at('s3://models-bucket/my%20models/a.bin'), ['models-bucket/my models/'])).toBe(true);
+  });
+
+  it('admits HTTP(S) URLs only under an entry of the same scheme, host and port', () => {
+    const entries = ['models-bucket', 'https://releases.example.com/tools/'];
+    expect(originAllowed(at('https://releases.example.com/tools/a.tgz'), entries)).toBe(true);
+    expect(originAllowed(at('http://releases.example.com/tools/a.tgz'), entries)).toBe(false);
+    expect(originAllowed(at('https://releases.example.com.evil.example/tools/a.tgz'), entries)).toBe(false);
+    expect(originAllowed(at('s3://models-bucket/x'), entries)).toBe(true);
+  });
+});

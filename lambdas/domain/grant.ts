@@ -1,0 +1,33 @@
+/**
+ * Back-to-source leases of one (task, site): peer id → lease end (epoch ms).
+ * At most `limit` live leases at once; a holder renews its own.
+ */
+export type LeaseHolders = Readonly<Record<string, number>>;
+
+/**
+ * The holders after `peerId` asks for a lease at `now`, or undefined when the
+ * site already has `limit` live leases and none is `peerId`'s. Expired leases
+ * are dropped, so a dead holder's place frees itself.
+ */
+export function leaseFor(holders: LeaseHolders, peerId: string, limit: number, leaseMs: number, now: number): LeaseHolders | undefined {
+  const live = Object.entries(holders).filter(([, until]) => until > now);
+  const mine = (holders[peerId] ?? 0) > now;
+  if (!mine && live.length >= limit) return undefined;
+  return { ...Object.fromEntries(live), [peerId]: now + leaseMs };
+}
+
+/** Whether `peerId` holds a live lease at `now`. */
+export function holdsLease(holders: LeaseHolders, peerId: string, now: number): boolean {
+  return (holders[peerId] ?? 0) > now;
+}
+
+/** Errors: UnavailableError (with retryAfterMs) when the state store throttles or is down. */
+export interface SourceGrantStore {
+  /**
+   * Grants `peerId` a back-to-source lease for (task, site) as leaseFor decides,
+   * written only if no other grant landed since the read. Returns true if held.
+   */
+  acquire(taskId: string, site: string, peerId: string, limit: number, leaseMs: number, now: number): Promise<boolean>;
+  holds(taskId: string, site: string, peerId: string, now: number): Promise<boolean>;
+  release(taskId: string, site: string, peerId: string): Promise<void>;
+}

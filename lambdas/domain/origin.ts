@@ -1,0 +1,40 @@
+/** What the control plane reads of an origin (S3 or HTTP(S)): one HEAD per task, listings for preheat. */
+
+export interface ObjectHead {
+  /** Bytes. */
+  readonly size: number;
+  readonly etag: string;
+  readonly versionId?: string;
+}
+
+export interface OriginReader {
+  /** HeadObject; NotFoundError / ForbiddenError when S3 says so, UnavailableError otherwise. */
+  head(bucket: string, key: string, versionId?: string): Promise<ObjectHead>;
+  /**
+   * A presigned GET URL for back-to-source, so agents need no S3 permission of
+   * their own (Range is an unsigned header, so one URL serves every piece).
+   */
+  presignGet?(bucket: string, key: string, versionId: string | undefined, expiresInSeconds: number): Promise<string>;
+}
+
+/** The scheduler's look at an HTTP(S) origin: one HEAD per task. */
+export interface HttpHeadReader {
+  /**
+   * HEAD without following redirects. `etag` is the task's version tag: the strong
+   * ETag, else `last-modified:<Last-Modified>:<length>` (core/http-version.ts).
+   * BadRequestError when no version can be pinned or the server redirects;
+   * NotFoundError / ForbiddenError / UnavailableError as the server answers.
+   */
+  head(url: string): Promise<ObjectHead>;
+}
+
+export interface ListedObject {
+  readonly key: string;
+  readonly size: number;
+}
+
+/** The manager's look at a prefix for preheat. */
+export interface PrefixLister {
+  /** Objects under `prefix`; BadRequestError past `max`, NotFoundError / ForbiddenError / UnavailableError as S3 answers. */
+  list(bucket: string, prefix: string, max: number): Promise<ListedObject[]>;
+}

@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { allowedFrom, canTransition, isPreheatDone, openForSite } from './preheat-job.ts';
+
+describe('preheat job state machine', () => {
+  it('starts pending, runs once claimed, and only from pending', () => {
+    expect(canTransition('pending', 'running')).toBe(true);
+    expect(canTransition('running', 'running')).toBe(false);
+    expect(canTransition('failed', 'running')).toBe(false);
+    expect(canTransition('done', 'running')).toBe(false);
+    expect(allowedFrom('pending')).toEqual([]);
+  });
+
+  it('never leaves done, but a failed job is done when a seed still pulls it', () => {
+    for (const to of ['pending', 'running', 'failed'] as const) expect(canTransition('done', to)).toBe(false);
+    expect(canTransition('done', 'done')).toBe(true);
+    expect(canTransition('failed', 'done')).toBe(true);
+    expect(canTransition('running', 'failed')).toBe(true);
+    expect(canTransition('pending', 'failed')).toBe(true);
+  });
+
+  it('is done once a seed of every target site holds the object, or any seed for a job of no site', () => {
+    expect(isPreheatDone({ sites: ['a', 'b'], doneBy: { a: 'seed-a' } })).toBe(false);
+    expect(isPreheatDone({ sites: ['a', 'b'], doneBy: { a: 'seed-a', b: 'seed-b' } })).toBe(true);
+    expect(isPreheatDone({ sites: [], doneBy: {} })).toBe(false);
+    expect(isPreheatDone({ sites: [], doneBy: { c: 'seed-c' } })).toBe(true);
+  });
+
+  it('is handed to a seed of a target site (or of any site) that has not finished it yet', () => {
+    expect(openForSite({ sites: ['a'], doneSites: [] }, 'a')).toBe(true);
+    expect(openForSite({ sites: ['a'], doneSites: [] }, 'b')).toBe(false);
+    expect(openForSite({ sites: [], doneSites: [] }, 'b')).toBe(true);
+    expect(openForSite({ sites: ['a', 'b'], doneSites: ['a'] }, 'a')).toBe(false);
+    expect(openForSite({ sites: ['a', 'b'], doneSites: ['a'] }, 'b')).toBe(true);
+  });
+});

@@ -1,0 +1,42 @@
+/** A task (one version of one object) as the single table holds it, and the store of tasks. */
+
+/** Which task a URL resolved to, and when its origin was last asked. */
+export interface UrlRecord {
+  readonly url: string;
+  readonly taskId: string;
+  /** Epoch ms of the HEAD that pinned this version. */
+  readonly checkedAt: number;
+}
+
+export interface TaskRecord {
+  readonly id: string;
+  readonly url: string;
+  readonly etag: string;
+  /** Bytes. */
+  readonly size: number;
+  readonly pieceLength: number;
+  readonly pieceCount: number;
+  /** Piece digests published so far. */
+  readonly digestCount: number;
+  /** Registrations counted (sampled past the first 64 peers). */
+  readonly peerCount: number;
+  /** Partitions the task's peers are spread over. */
+  readonly shards: number;
+  readonly createdAt: number;
+  /** Peers caught serving bad data for this task; never handed out again. */
+  readonly blocked: readonly string[];
+}
+
+/** Errors: UnavailableError (with retryAfterMs) when the state store throttles or is down. */
+export interface TaskStore {
+  getUrl(url: string): Promise<UrlRecord | undefined>;
+  putUrl(record: UrlRecord): Promise<void>;
+  getTask(taskId: string): Promise<TaskRecord | undefined>;
+  /** Creates the task unless it exists; returns what is stored. */
+  createTask(task: TaskRecord): Promise<TaskRecord>;
+  /** Counts `count` newly registered peers and widens the shard count when due. ConflictError for an unknown task. */
+  addPeer(taskId: string, peersPerShard: number, maxShards: number, count?: number): Promise<void>;
+  /** The most recently created tasks, newest first. */
+  listTasks(limit: number): Promise<TaskRecord[]>;
+  block(taskId: string, peerIds: readonly string[]): Promise<void>;
+}

@@ -1,0 +1,49 @@
+import { CREDENTIAL_LIFETIME_MS, deriveTaskKey, issueCredential } from '../../core/peer-credential.ts';
+import type { OriginLocation } from '../../core/origin-url.ts';
+import type { AnnounceResponse, DigestMap, ParentInfo, TaskInfo } from '../../core/wire/scheduler.ts';
+import type { OriginReader } from '../domain/origin.ts';
+import type { PeerRecord } from '../domain/peer.ts';
+import type { TaskRecord } from '../domain/task.ts';
+
+/** Records → the scheduler's wire answers. */
+
+/** Lifetime of a presigned back-to-source URL; the holder gets a fresh one with each announce. */
+export const PRESIGN_SECONDS = 15 * 60;
+
+export function toTaskInfo(task: TaskRecord): TaskInfo {
+  return { id: task.id, url: task.url, size: task.size, etag: task.etag, pieceLength: task.pieceLength, pieceCount: task.pieceCount };
+}
+
+export function toParentInfo(peer: PeerRecord): ParentInfo {
+  return {
+    peerId: peer.peerId,
+    addr: peer.addr,
+    site: peer.site,
+    seed: peer.seed,
+    completed: peer.completed,
+    finished: peer.finished,
+    source: peer.source,
+  };
+}
+
+export function toDigestMap(digests: ReadonlyMap<number, string>): DigestMap {
+  const map: DigestMap = {};
+  for (const [index, digest] of digests) map[String(index)] = digest;
+  return map;
+}
+
+/** Only agents that got past the allowlist receive the task's peer key; undefined without a peer secret. */
+export function peerAuthFor(peerSecret: string | undefined, taskId: string, peerId: string, now: number): AnnounceResponse['peerAuth'] {
+  if (!peerSecret) return undefined;
+  const taskKey = deriveTaskKey(peerSecret, taskId);
+  const expiresAt = now + CREDENTIAL_LIFETIME_MS;
+  return { taskKey, credential: issueCredential(taskKey, taskId, peerId, expiresAt), expiresAt };
+}
+
+/** Where the back-to-source holder reads: a presigned S3 GET, or the allowlisted HTTP(S) URL itself (nothing to sign). */
+export async function sourceOriginFor(location: OriginLocation, origin: OriginReader, now: number): Promise<AnnounceResponse['origin']> {
+  if (location.kind === 'http') return { url: location.url, expiresAt: now + PRESIGN_SECONDS * 1000 };
+  if (!origin.presignGet) return undefined;
+  const url = await origin.presignGet(location.bucket, location.key, location.versionId, PRESIGN_SECONDS);
+  return { url, expiresAt: now + PRESIGN_SECONDS * 1000 };
+}

@@ -1,0 +1,52 @@
+import type { SelectParentsOptions } from '../../core/parent-selection.ts';
+import type { Logger } from '../../core/log.ts';
+import { needsBackToSource, planBackToSource, type SeedPreference } from '../domain/back-to-source.ts';
+import type { SourceGrantStore } from '../domain/grant.ts';
+import type { PeerRecord } from '../domain/peer.ts';
+import type { TaskRecord } from '../domain/task.ts';
+
+export interface SourceRequest {
+  readonly task: TaskRecord;
+  readonly peerId: string;
+  readonly seed: boolean;
+  /** The announce's event, for the log. */
+  readonly event?: string;
+  readonly cluster: string;
+  readonly site: string;
+  /** The peers sampled for this announce, and how parents were chosen among them. */
+  readonly candidates: readonly PeerRecord[];
+  readonly selection: SelectParentsOptions;
+  readonly limit: number;
+  readonly leaseMs: number;
+  readonly now: number;
+}
+
+/**
+ * The grant-or-defer step of an announce: asks the pure rules in
+ * domain/back-to-source.ts, fetching only the facts they need (a seed's coming,
+ * the asker's lease), and takes a lease through the grant store's conditional write.
+ */
+export class BackToSource {
+  constructor(private readonly deps: { grants: SourceGrantStore; seeds?: SeedPreference; log: Logger }) {}
+
+  /** True when the asking agent may read the origin now. */
+  async decide(request: SourceRequest): Promise<boolean> {
+    const { task, peerId, site, now } = request;
+    if (!needsBackToSource(request.candidates, request.selection, task.digestCount >= task.pieceCount)) return false;
+    const log = this.deps.log.child({ taskId: task.id, peerId });
+    const seedComing = !request.seed && ((await this.deps.seeds?.deferToSeed(request.cluster, site, task.id, task.url, now)) ?? false);
+    const holdsLease = seedComing && (await this.deps.grants.holds(task.id, site, peerId, now));
+    if (planBackToSource({ seed: request.seed, seedComing, holdsLease }) === 'defer') {
+      log.info('back-to-source left to a seed', { site });
+      return false;
+    }
+    const granted = await this.deps.grants.acquire(task.id, site, peerId, request.limit, request.leaseMs, now);
+    if (granted) log.info('back-to-source granted', { site, event: request.event });
+    return granted;
+  }
+
+  /** A finished, failed or blocked peer gives its lease back, so another can take over. */
+  release(taskId: string, site: string, peerIds: readonly string[]): Promise<unknown> {
+    return Promise.all(peerIds.map((peerId) => this.deps.grants.release(taskId, site, peerId)));
+  }
+}

@@ -1,0 +1,32 @@
+import { DEFAULTS } from '../../core/constants.ts';
+import type { ClusterSettingsSource } from '../domain/cluster.ts';
+
+export interface SchedulerSettings {
+  readonly parentLimit: number;
+  readonly backToSourceLimit: number;
+  readonly sourceLeaseMs: number;
+  readonly originRecheckMs: number;
+  /**
+   * `bucket/prefix` entries an S3 task URL must start with (undefined allows every bucket);
+   * `http(s)://host[:port]/prefix` entries admit HTTP(S) URLs, which are denied without one.
+   */
+  readonly allowedOrigins?: readonly string[];
+}
+
+/** The settings one announce runs with: the scheduler's, overridden by its cluster's. */
+export type EffectiveSettings = SchedulerSettings & { readonly minAnnounceIntervalMs?: number };
+
+export const DEFAULT_SCHEDULER_SETTINGS: SchedulerSettings = {
+  parentLimit: DEFAULTS.parentLimit,
+  backToSourceLimit: DEFAULTS.backToSourceLimit,
+  sourceLeaseMs: DEFAULTS.sourceLeaseMs,
+  originRecheckMs: DEFAULTS.originRecheckMs,
+};
+
+/** `base` with the fields the operator set for `cluster` (unset fields keep the scheduler's). */
+export async function settingsFor(base: SchedulerSettings, clusters: ClusterSettingsSource | undefined, cluster: string): Promise<EffectiveSettings> {
+  const custom = await clusters?.get(cluster);
+  if (!custom) return base;
+  const defined = Object.fromEntries(Object.entries(custom).filter(([, value]) => value !== undefined));
+  return { ...base, ...defined };
+}

@@ -1,0 +1,86 @@
+import { BadRequestError, ForbiddenError, NotFoundError } from '../../core/errors.ts';
+import { originAllowed } from '../../core/allowlist.ts';
+import { canonicalOriginUrl, describeOrigin, parseOriginUrl, type OriginLocation } from '../../core/origin-url.ts';
+import { taskInfoOf } from '../../core/task-info.ts';
+import type { ClusterSettingsSource } from '../domain/cluster.ts';
+import type { HttpHeadReader, ObjectHead, OriginReader } from '../domain/origin.ts';
+import type { TaskRecord, TaskStore } from '../domain/task.ts';
+import { settingsFor, type EffectiveSettings, type SchedulerSettings } from './settings.ts';
+
+export interface TaskResolverOptions {
+  readonly tasks: TaskStore;
+  readonly origin: OriginReader;
+  /** HEAD of HTTP(S) origins; absent, HTTP(S) URLs are refused. */
+  readonly httpOrigin?: HttpHeadReader;
+  readonly settings: SchedulerSettings;
+  /** Operator-set per-cluster settings; they override `settings`. */
+  readonly clusters?: ClusterSettingsSource;
+  readonly now: () => number;
+}
+
+/** What a URL resolved to for one cluster. */
+export interface Resolved {
+  readonly location: OriginLocation;
+  readonly settings: EffectiveSettings;
+  readonly task: TaskRecord;
+}
+
+/**
+ * URL → task: parses the URL, holds it to the cluster's allowlist before the
+ * origin is ever asked, and HEADs the origin once per task (rechecked only
+ * after originRecheckMs), so a changed object becomes a new task.
+ */
+export class TaskResolver {
+  constructor(private readonly deps: TaskResolverOptions) {}
+
+  /** BadRequestError for a malformed URL or a taskId of another URL; ForbiddenError outside the allowlist; origin errors as the origin reader throws them. */
+  async resolve(rawUrl: string, cluster: string, knownTaskId?: string): Promise<Resolved> {
+    const location = parseOriginUrl(rawUrl);
+    const settings = await settingsFor(this.deps.settings, this.deps.clusters, cluster);
+    if (!originAllowed(location, settings.allowedOrigins)) throw outsideAllowlist(location);
+    const task = await this.taskOf(canonicalOriginUrl(location), location, knownTaskId);
+    return { location, settings, task };
+  }
+
+  /** NotFoundError for an unknown task. */
+  async require(taskId: string): Promise<TaskRecord> {
+    const task = await this.deps.tasks.getTask(taskId);
+    if (!task) throw new NotFoundError(`unknown task ${taskId}`, { context: { taskId } });
+    return task;
+  }
+
+  private async taskOf(url: string, location: OriginLocation, knownTaskId?: string): Promise<TaskRecord> {
+    const { tasks } = this.deps;
+    if (knownTaskId) {
+      const known = await tasks.getTask(knownTaskId);
+      if (known) {
+        if (known.url !== url) throw new BadRequestError('taskId does not belong to this URL', { context: { taskId: knownTaskId } });
+        return known;
+      }
+    }
+    const now = this.deps.now();
+    const cached = await tasks.getUrl(url);
+    if (cached && now - cached.checkedAt < this.deps.settings.originRecheckMs) {
+      const task = await tasks.getTask(cached.taskId);
+      if (task) return task;
+    }
+    const head = await this.headOf(location);
+    const info = taskInfoOf(url, head, location.kind === 's3' ? location.versionId : undefined);
+    const task = await tasks.createTask({ ...info, digestCount: 0, peerCount: 0, shards: 1, createdAt: now, blocked: [] });
+    await tasks.putUrl({ url, taskId: info.id, checkedAt: now });
+    return task;
+  }
+
+  private headOf(location: OriginLocation): Promise<ObjectHead> {
+    if (location.kind === 's3') return this.deps.origin.head(location.bucket, location.key, location.versionId);
+    if (!this.deps.httpOrigin) throw new BadRequestError('this scheduler does not read HTTP(S) origins', { context: { url: location.url } });
+    return this.deps.httpOrigin.head(location.url);
+  }
+}
+
+function outsideAllowlist(location: OriginLocation): ForbiddenError {
+  const hint = location.kind === 'http' ? ' (HTTP(S) origins need an http(s)://host/prefix entry in allowedOrigins)' : '';
+  return new ForbiddenError(`${describeOrigin(location)} is outside this cluster's allowed origins${hint}`, {
+    context: location.kind === 's3' ? { bucket: location.bucket } : { url: location.url },
+  });
+}
