@@ -37,6 +37,11 @@ function importsOf(file: string): string[] {
   return specs.map((spec) => relative(ROOT, resolve(dirname(file), spec)).split(sep).join('/'));
 }
 
+function packagesOf(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  return [...text.matchAll(/^\s*(?:import|export)\b[^'"]*?from\s+['"]([^.'"][^'"]*)['"]/gm)].map((m) => m[1]);
+}
+
 /** `agent/task/downloader.ts` → `task`; `agent/agent.ts` → `root`; `agent/bin/…` → `bin`. */
 function agentRoom(path: string): string {
   const parts = path.split('/');
@@ -81,14 +86,27 @@ describe('layout', () => {
     expect(wrong).toEqual([]);
   });
 
-  it('lambdas/stores/ and lambdas/domain/ import nothing from scheduler/ or manager/; domain/ imports no store', () => {
-    const wrong: string[] = [];
-    for (const file of files.filter((f) => /^lambdas\/(stores|domain)\//.test(f) && !isTest(f))) {
-      for (const to of importsOf(join(ROOT, file))) {
-        if (/^lambdas\/(scheduler|manager)\//.test(to)) wrong.push(`${file} → ${to}`);
-        if (file.startsWith('lambdas/domain/') && to.startsWith('lambdas/stores/')) wrong.push(`${file} → ${to}`);
-      }
-    }
+  it('lambdas/stores/ imports nothing from scheduler/ or manager/', () => {
+    const wrong = files
+      .filter((f) => f.startsWith('lambdas/stores/'))
+      .flatMap((f) => importsOf(join(ROOT, f)).filter((to) => /^lambdas\/(scheduler|manager)\//.test(to)).map((to) => `${f} → ${to}`));
+    expect(wrong).toEqual([]);
+  });
+
+  it('lambdas/domain/ holds interfaces and pure rules: it imports core/ and itself, no store, service or package but zod', () => {
+    const wrong = files
+      .filter((f) => f.startsWith('lambdas/domain/') && !isTest(f))
+      .flatMap((f) => [
+        ...importsOf(join(ROOT, f)).filter((to) => !/^(core|lambdas\/domain)\//.test(to)).map((to) => `${f} → ${to}`),
+        ...packagesOf(join(ROOT, f)).filter((name) => name !== 'zod' && !name.startsWith('node:')).map((name) => `${f} → ${name}`),
+      ]);
+    expect(wrong).toEqual([]);
+  });
+
+  it('services reach stores only through the wiring (lambdas/*/wiring.ts)', () => {
+    const wrong = files
+      .filter((f) => /^lambdas\/(scheduler|manager|shared)\//.test(f) && !/\/wiring\.ts$/.test(f))
+      .flatMap((f) => importsOf(join(ROOT, f)).filter((to) => to.startsWith('lambdas/stores/')).map((to) => `${f} → ${to}`));
     expect(wrong).toEqual([]);
   });
 
