@@ -18,7 +18,6 @@ import { writeCheckedOutput } from './output-writer.ts';
 import type { PieceStore } from '../cache/piece-store.ts';
 import type { TaskFiles } from '../cache/task-files.ts';
 import type { PullProgress, TaskManager } from '../task/task-manager.ts';
-import type { AgentMetrics } from '../metrics.ts';
 import type { CacheJanitor } from '../task/cache-janitor.ts';
 import { assertTaskId } from '../../core/task-id.ts';
 
@@ -35,8 +34,8 @@ export interface LocalApiOptions {
   readonly log: Logger;
   readonly host: string;
   readonly port: number;
-  /** Prometheus text at GET /metrics. */
-  readonly metrics?: AgentMetrics;
+  /** Prometheus text at GET /metrics (the agent's AgentMetrics). */
+  readonly metrics?: { render(): string };
   /** Disk cache quota and eviction, for /v1/cache (`mayfly cache`). */
   readonly cache?: CacheJanitor;
   /** The scheduler's view of a URL's swarm, for GET /v1/stat (`mayfly stat`). */
