@@ -31,8 +31,8 @@ const OWN_FIELDS = new Set(['task', 'bitfield', 'digests', 'lastUsedAt']);
  * peer auth's (peer/peer-auth.ts).
  */
 export class TaskFiles {
-  readonly digests = new Map<number, string>();
-  lastUsedAt: number;
+  private readonly pieceDigests = new Map<number, string>();
+  private usedAt: number;
   private readonly verified: Bitfield;
   private isClosed = false;
   private users = 0;
@@ -47,14 +47,24 @@ export class TaskFiles {
 
   constructor(readonly task: TaskInfo, readonly dir: string, state?: TaskState, private readonly throttle?: Throttle) {
     this.verified = state ? Bitfield.fromBase64(task.pieceCount, state.bitfield) : new Bitfield(task.pieceCount);
-    for (const [index, digest] of Object.entries(state?.digests ?? {})) this.digests.set(Number(index), digest);
+    for (const [index, digest] of Object.entries(state?.digests ?? {})) this.pieceDigests.set(Number(index), digest);
     for (const [key, value] of Object.entries(state ?? {})) if (!OWN_FIELDS.has(key)) this.kept.set(key, () => value);
-    this.lastUsedAt = state?.lastUsedAt ?? Date.now();
+    this.usedAt = state?.lastUsedAt ?? Date.now();
   }
 
   /** Verified pieces: the live set, for reading (markVerified() is the one way in). */
   get bitfield(): Bitfield {
     return this.verified;
+  }
+
+  /** Digests of the verified pieces (sha256 hex by piece index). */
+  get digests(): ReadonlyMap<number, string> {
+    return this.pieceDigests;
+  }
+
+  /** When a pull or a read last used the task (epoch ms): eviction goes least recently used first. */
+  get lastUsedAt(): number {
+    return this.usedAt;
   }
 
   get dataPath(): string {
@@ -123,9 +133,9 @@ export class TaskFiles {
 
   /** Marks a piece as verified; only now may it be served. */
   markVerified(index: number, digest: string): void {
-    this.digests.set(index, digest);
+    this.pieceDigests.set(index, digest);
     this.verified.set(index);
-    this.lastUsedAt = Date.now();
+    this.usedAt = Date.now();
     this.schedulePersist();
     for (const listener of [...this.verifiedListeners]) listener(index);
   }
@@ -180,7 +190,7 @@ export class TaskFiles {
   }
 
   touch(): void {
-    this.lastUsedAt = Date.now();
+    this.usedAt = Date.now();
     this.schedulePersist();
   }
 
@@ -216,8 +226,8 @@ export class TaskFiles {
       ...kept,
       task: this.task,
       bitfield: this.verified.toBase64(),
-      digests: Object.fromEntries([...this.digests].map(([i, d]) => [String(i), d])),
-      lastUsedAt: this.lastUsedAt,
+      digests: Object.fromEntries([...this.pieceDigests].map(([i, d]) => [String(i), d])),
+      lastUsedAt: this.usedAt,
     };
     const path = join(this.dir, 'state.json');
     // Chain writes so an older state never lands after a newer one.
