@@ -100,7 +100,7 @@ export class PeerServer {
 
   private async servePiece(res: ServerResponse, view: ChildView, index: number): Promise<void> {
     const { files } = view;
-    // `piece: true` tells children the task is here but this piece is not (see the downloader's lie check).
+    // `piece: true` tells children the task is here but this piece is not (see the lie check in task/parent-verdict.ts).
     if (!view.offers(index)) throw new NotFoundError(`piece ${index} is not here`, { context: { piece: true } });
     if (this.stats.active >= this.options.uploadConcurrency) {
       this.stats.rejectedBusy++;
