@@ -6,6 +6,8 @@ import { LocalApi } from './local/local-api.ts';
 import { createAgentLogger } from './logger.ts';
 import { PeerServer } from './peer/peer-server.ts';
 import { PieceStore } from './cache/piece-store.ts';
+import { ChildViews } from './peer/child-view.ts';
+import { PeerAuth } from './peer/peer-auth.ts';
 import { SchedulerClient } from './control/scheduler-client.ts';
 import { createSigV4Signer } from './control/sigv4-signer.ts';
 import type { TaskManager } from './task/task-manager.ts';
@@ -39,9 +41,14 @@ export async function startAgent(config: AgentConfig, overrides: AgentOverrides 
   const log = overrides.log ?? createAgentLogger({ peerId: config.peerId, site: config.site }, config.logLevel);
   const store = new PieceStore(config.dataDir, config.downloadLimit ? new Throttle(config.downloadLimit) : undefined);
   await store.load();
+  const auth = new PeerAuth(config.dataDir);
+  await auth.load();
+  const views = new ChildViews();
 
   const peerServer = new PeerServer({
     store,
+    views,
+    auth,
     log,
     host: config.peerHost,
     port: config.peerPort,
@@ -64,6 +71,8 @@ export async function startAgent(config: AgentConfig, overrides: AgentOverrides 
   });
   const tasks = new MeteredTaskManager(metrics, {
     store,
+    auth,
+    views,
     scheduler,
     identity: { peerId: config.peerId, cluster: config.cluster, addr: `http://${config.advertiseHost}:${peerPort}`, site: config.site, seed: config.seed },
     peers: new MeteredPeerClient(metrics, { idleTimeoutMs: 10_000, maxSocketsPerParent: 8 }),
@@ -87,9 +96,7 @@ export async function startAgent(config: AgentConfig, overrides: AgentOverrides 
   // Heartbeat: the manager's host list, and preheat jobs for seeds.
   const preheat = new PreheatWorker({ pull: (url) => tasks.pull(url), log, onReport: () => heartbeat.poke() });
   const heartbeat: HostHeartbeat = new HostHeartbeat({
-    baseUrl: config.schedulerUrl,
-    token: config.token,
-    sign: config.auth === 'sigv4' ? createSigV4Signer() : undefined,
+    scheduler,
     identity: { peerId: config.peerId, cluster: config.cluster, site: config.site, seed: config.seed, addr: `http://${config.advertiseHost}:${peerPort}` },
     load: () => ({ uploads: peerServer.stats.active, activeTasks: tasks.activeTasks, cacheBytes: cache.usedBytes() }),
     takeReports: () => preheat.takeReports(),

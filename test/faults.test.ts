@@ -7,7 +7,7 @@ import { Bitfield } from '../core/bitfield.ts';
 import { OriginChangedError } from '../core/errors.ts';
 import { parseS3Url } from '../core/origin-url.ts';
 import { OriginFetcher } from '../agent/origin/origin-fetcher.ts';
-import { PieceWriter } from '../agent/cache/piece-store.ts';
+import { PieceWriter } from '../agent/cache/piece-writer.ts';
 import { artifactStream } from '../local/artifact.ts';
 import type { AgentProcess } from '../local/agent-process.ts';
 import { LocalStack } from '../local/local-stack.ts';

@@ -9,7 +9,7 @@ import { pullThrough, sha256File } from '../local/swarm-pull.ts';
 import type { AgentProcess } from '../local/agent-process.ts';
 import { HttpOriginReader } from '../lambdas/stores/http-origin.ts';
 import { OriginFetcher } from '../agent/origin/origin-fetcher.ts';
-import { PieceWriter } from '../agent/cache/piece-store.ts';
+import { PieceWriter } from '../agent/cache/piece-writer.ts';
 import { OriginChangedError } from '../core/errors.ts';
 import { parseOriginUrl } from '../core/origin-url.ts';
 import { localS3Client } from '../local/s3-server.ts';

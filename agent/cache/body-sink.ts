@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
-import type { PieceWriter } from './piece-store.ts';
+import type { PieceWriter } from './piece-writer.ts';
 
 /**
  * Streams a response body (from a parent or from the origin) into a piece

@@ -21,10 +21,47 @@ export interface AnnounceState {
   readonly unreachable?: readonly string[];
 }
 
+/** What an agent that holds nothing of a task yet reports (the opening announce of a pull). */
+export function idleState(uploads: number): AnnounceState {
+  return { completed: 0, digestsKnown: 0, bytesFromPeers: 0, bytesFromOrigin: 0, uploads, badParents: [] };
+}
+
+/** One announce request: who this agent is, what it has of the task, and what happened. */
+export function announceRequest(
+  identity: PeerIdentity,
+  url: string,
+  taskId: string | undefined,
+  event: AnnounceEvent,
+  state: AnnounceState,
+  extra: { starved?: boolean; badParents?: readonly string[] } = {},
+): AnnounceRequest {
+  const badParents = extra.badParents ?? state.badParents;
+  return {
+    url,
+    taskId,
+    peerId: identity.peerId,
+    addr: identity.addr,
+    cluster: identity.cluster,
+    site: identity.site,
+    seed: identity.seed,
+    event,
+    completed: state.completed,
+    digestsKnown: state.digestsKnown,
+    bytesFromPeers: state.bytesFromPeers,
+    bytesFromOrigin: state.bytesFromOrigin,
+    uploads: state.uploads,
+    ...(extra.starved ? { starved: true } : {}),
+    ...(badParents.length ? { badParents: [...badParents] } : {}),
+    ...(state.unreachable?.length ? { unreachable: state.unreachable.slice(0, 32) } : {}),
+  };
+}
+
 export interface AnnouncerOptions {
   readonly client: SchedulerClient;
   readonly identity: PeerIdentity;
   readonly url: string;
+  /** The task announced (known: a session's announcer is made once the URL resolved to it). */
+  readonly taskId: string;
   readonly log: Logger;
   readonly state: () => AnnounceState;
   readonly onAnswer: (answer: AnnounceResponse) => void;
@@ -38,7 +75,6 @@ export interface AnnouncerOptions {
  * the agent seeds a finished task.
  */
 export class Announcer {
-  taskId?: string;
   /** Since when announces have failed with the scheduler unreachable or 5xx. */
   failingSince?: number;
   private intervalMs = 1_000;
@@ -53,24 +89,7 @@ export class Announcer {
   async announce(event: AnnounceEvent, starved = false): Promise<AnnounceResponse> {
     const state = this.options.state();
     const badParents = state.badParents.filter((id) => !this.reported.has(id));
-    const request: AnnounceRequest = {
-      url: this.options.url,
-      taskId: this.taskId,
-      peerId: this.options.identity.peerId,
-      addr: this.options.identity.addr,
-      cluster: this.options.identity.cluster,
-      site: this.options.identity.site,
-      seed: this.options.identity.seed,
-      event,
-      completed: state.completed,
-      digestsKnown: state.digestsKnown,
-      bytesFromPeers: state.bytesFromPeers,
-      bytesFromOrigin: state.bytesFromOrigin,
-      uploads: state.uploads,
-      ...(starved ? { starved } : {}),
-      ...(badParents.length ? { badParents } : {}),
-      ...(state.unreachable?.length ? { unreachable: state.unreachable.slice(0, 32) } : {}),
-    };
+    const request = announceRequest(this.options.identity, this.options.url, this.options.taskId, event, state, { starved, badParents });
     this.lastAt = Date.now();
     let answer: AnnounceResponse;
     try {
@@ -81,10 +100,25 @@ export class Announcer {
     }
     this.failingSince = undefined;
     for (const id of badParents) this.reported.add(id);
-    this.taskId = answer.task.id;
     this.intervalMs = answer.announceIntervalMs;
     this.options.onAnswer(answer);
     return answer;
+  }
+
+  /**
+   * An answer to an announce sent for this task before this announcer existed
+   * (a pull's opening announce, which resolved the URL to the task): handled
+   * as if this announcer had got it.
+   */
+  adopt(answer: AnnounceResponse, sentAt: number): void {
+    this.lastAt = Math.max(this.lastAt, sentAt);
+    this.intervalMs = answer.announceIntervalMs;
+    this.options.onAnswer(answer);
+  }
+
+  /** Resolves once no announce is in flight (after stop(), nothing more is sent). */
+  async settled(): Promise<void> {
+    await this.inFlight;
   }
 
   /** Periodic announces until stop(). */

@@ -1,9 +1,7 @@
 import { hostname } from 'node:os';
-import { errorFromWire, UnavailableError } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
-import { heartbeatResponseSchema, type HeartbeatRequest, type HeartbeatResponse, type PreheatAssignment, type PreheatReport } from '../../core/wire/manager.ts';
-import { parseWith } from '../../core/wire/parse.ts';
-import type { RequestSigner } from './sigv4-signer.ts';
+import type { HeartbeatRequest, HeartbeatResponse, PreheatAssignment, PreheatReport } from '../../core/wire/manager.ts';
+import type { SchedulerClient } from './scheduler-client.ts';
 
 export interface HostLoad {
   readonly uploads: number;
@@ -12,9 +10,8 @@ export interface HostLoad {
 }
 
 export interface HostHeartbeatOptions {
-  readonly baseUrl: string;
-  readonly token?: string;
-  readonly sign?: RequestSigner;
+  /** The scheduler's client (the heartbeat is one of its calls). */
+  readonly scheduler: Pick<SchedulerClient, 'heartbeat'>;
   readonly identity: { readonly peerId: string; readonly cluster: string; readonly site: string; readonly seed: boolean; readonly addr: string };
   readonly version?: string;
   readonly load: () => HostLoad;
@@ -23,7 +20,6 @@ export interface HostHeartbeatOptions {
   readonly returnReports: (reports: PreheatReport[]) => void;
   readonly onAssignments: (jobs: PreheatAssignment[]) => void;
   readonly log: Logger;
-  readonly timeoutMs?: number;
 }
 
 /**
@@ -93,31 +89,12 @@ export class HostHeartbeat {
     };
     let answer: HeartbeatResponse;
     try {
-      answer = await this.send(request);
+      answer = await this.options.scheduler.heartbeat(request);
     } catch (error) {
       this.options.returnReports(reports);
       throw error;
     }
     this.intervalMs = Math.max(250, Math.min(60_000, answer.intervalMs));
     if (answer.preheat.length) this.options.onAssignments(answer.preheat);
-  }
-
-  private async send(request: HeartbeatRequest): Promise<HeartbeatResponse> {
-    const url = `${this.options.baseUrl}/v1/hosts/heartbeat`;
-    const body = JSON.stringify(request);
-    let headers: Record<string, string> = {
-      'content-type': 'application/json',
-      ...(this.options.token && !this.options.sign ? { authorization: `Bearer ${this.options.token}` } : {}),
-    };
-    if (this.options.sign) headers = await this.options.sign({ method: 'POST', url, headers, body });
-    let response: Response;
-    try {
-      response = await fetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(this.options.timeoutMs ?? 5_000) });
-    } catch (cause) {
-      throw new UnavailableError(`scheduler unreachable at ${this.options.baseUrl}: ${(cause as Error).message}`, { cause });
-    }
-    const json = await response.json().catch(() => undefined);
-    if (!response.ok) throw errorFromWire(response.status, json, `heartbeat answered ${response.status}`);
-    return parseWith(heartbeatResponseSchema, json, 'heartbeat answer');
   }
 }

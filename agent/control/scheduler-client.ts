@@ -3,7 +3,8 @@ import { announceResponseSchema, manifestResponseSchema, publishDigestsResponseS
 import { parseWith } from '../../core/wire/parse.ts';
 import type { z } from 'zod';
 import { swarmResponseSchema, type SwarmResponse } from '../../core/wire/scheduler.ts';
-import { jitteredBackoff, sleep } from '../origin/origin-fetcher.ts';
+import { jitteredBackoff, sleep } from '../http/retry.ts';
+import { heartbeatResponseSchema, type HeartbeatRequest, type HeartbeatResponse } from '../../core/wire/manager.ts';
 import type { RequestSigner } from './sigv4-signer.ts';
 
 export interface SchedulerClientOptions {
@@ -42,8 +43,12 @@ export class SchedulerClient {
     await this.call('POST', `/v1/tasks/${taskId}/leave`, { peerId, site }, undefined);
   }
 
-  private async call<T>(method: string, path: string, body: unknown, schema: z.ZodType<T> | undefined): Promise<T> {
-    const attempts = this.options.attempts ?? 3;
+  /** The host heartbeat: one attempt, since a failed beat is simply retried on the next interval. */
+  heartbeat(request: HeartbeatRequest): Promise<HeartbeatResponse> {
+    return this.call('POST', '/v1/hosts/heartbeat', request, heartbeatResponseSchema, 1);
+  }
+
+  private async call<T>(method: string, path: string, body: unknown, schema: z.ZodType<T> | undefined, attempts = this.options.attempts ?? 3): Promise<T> {
     let lastError: unknown;
     for (let attempt = 0; attempt < attempts; attempt++) {
       if (attempt > 0) await sleep(jitteredBackoff(200, attempt));

@@ -15,7 +15,8 @@ import { sendRange } from './range-reader.ts';
 import { readJsonBody, sendError, sendJson } from '../http/http-json.ts';
 import { OutputMirror } from './output-mirror.ts';
 import { writeCheckedOutput } from './output-writer.ts';
-import type { PieceStore, TaskFiles } from '../cache/piece-store.ts';
+import type { PieceStore } from '../cache/piece-store.ts';
+import type { TaskFiles } from '../cache/task-files.ts';
 import type { PullProgress, TaskManager } from '../task/task-manager.ts';
 import type { CacheJanitor } from '../task/cache-janitor.ts';
 import { assertTaskId } from '../../core/task-id.ts';
@@ -122,7 +123,7 @@ export class LocalApi {
    * the mirror written during the pull, or (to check a --digest) a hashed copy of the cache.
    */
   private async written(files: TaskFiles, output: string, digest: string | undefined, mirror: OutputMirror | undefined): Promise<{ sha256?: string }> {
-    files.users++;
+    const release = files.use();
     try {
       if (mirror) {
         await mirror.commit(files);
@@ -131,7 +132,7 @@ export class LocalApi {
       if (!digest) throw new Error('an output without a digest is written by its mirror');
       return await writeCheckedOutput(files, output, digest.slice(7));
     } finally {
-      files.users--;
+      release();
       void this.options.cache?.collect();
     }
   }

@@ -3,7 +3,9 @@ import { constants } from 'node:fs';
 import { copyFile, open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { StorageError } from '../../core/errors.ts';
-import { guard, writevFully, type PieceMirror, type TaskFiles } from '../cache/piece-store.ts';
+import { writevFully, type PieceMirror } from '../cache/piece-writer.ts';
+import { guard } from '../cache/storage-guard.ts';
+import type { TaskFiles } from '../cache/task-files.ts';
 
 const COPY_CHUNK_BYTES = 1024 * 1024;
 

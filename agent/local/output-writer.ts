@@ -5,7 +5,8 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { IntegrityError } from '../../core/errors.ts';
 import { tempBeside } from './output-mirror.ts';
-import { guard, type TaskFiles } from '../cache/piece-store.ts';
+import { guard } from '../cache/storage-guard.ts';
+import type { TaskFiles } from '../cache/task-files.ts';
 
 /**
  * Last hop of the data path for `pull --output --digest`: the cache is read

@@ -12,7 +12,7 @@ import type { TaskSession } from '../task/task-session.ts';
 export async function* readRange(session: TaskSession, range: ByteRange, signal?: AbortSignal): AsyncGenerator<Buffer> {
   const { files, task } = session;
   const pieces = piecesForRange(range, task.size, task.pieceLength);
-  files.users++;
+  const release = files.use();
   const fetched = session.ensure(pieces);
   // A failed fetch surfaces through the race below; this keeps it from being unhandled.
   fetched.catch(() => {});
@@ -30,7 +30,7 @@ export async function* readRange(session: TaskSession, range: ByteRange, signal?
       }
     }
   } finally {
-    files.users--;
+    release();
     files.touch();
   }
 }

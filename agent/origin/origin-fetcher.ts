@@ -4,9 +4,10 @@ import { ForbiddenError, MayflyError, NotFoundError, OriginChangedError, Unavail
 import { httpHeadOf, httpVersionCheck } from '../../core/http-version.ts';
 import type { OriginLocation, S3Location } from '../../core/origin-url.ts';
 import type { TaskInfo } from '../../core/wire/scheduler.ts';
-import type { PieceWriter } from '../cache/piece-store.ts';
+import type { PieceWriter } from '../cache/piece-writer.ts';
 import { readPresignedRange } from './presigned-get.ts';
 import { drainInto } from '../cache/body-sink.ts';
+import { jitteredBackoff, sleep } from '../http/retry.ts';
 
 export interface OriginOptions {
   readonly s3: S3Client;
@@ -146,24 +147,4 @@ function toOriginError(error: unknown, where: string, index: number): MayflyErro
 
 function isRetryable(error: unknown): boolean {
   return error instanceof UnavailableError;
-}
-
-export function jitteredBackoff(baseMs: number, attempt: number, capMs = 5_000): number {
-  // "Full jitter": spread retries so a throttled fleet does not retry in lockstep.
-  return Math.random() * Math.min(capMs, baseMs * 2 ** attempt);
-}
-
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }

@@ -1,7 +1,7 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { BadRequestError, ForbiddenError, MayflyError, NotFoundError, OriginChangedError, UnavailableError } from '../../core/errors.ts';
-import type { PieceWriter } from '../cache/piece-store.ts';
+import type { PieceWriter } from '../cache/piece-writer.ts';
 import { drainInto } from '../cache/body-sink.ts';
 
 export interface RangeReadOptions {

@@ -2,9 +2,8 @@ import { Agent, request, type IncomingMessage } from 'node:http';
 import { Bitfield } from '../../core/bitfield.ts';
 import { MayflyError, NotFoundError, UnavailableError } from '../../core/errors.ts';
 import { PEER_CREDENTIAL_HEADER } from '../../core/peer-credential.ts';
-import { INTERVAL_HEADER, WATCH_MEDIA_TYPE } from './bitfield-watch.ts';
-import { BITFIELD_HEADER } from './peer-server.ts';
-import type { PieceWriter } from '../cache/piece-store.ts';
+import { BITFIELD_HEADER, INTERVAL_HEADER, WATCH_MEDIA_TYPE, bitfieldPath, piecePath } from '../../core/wire/peer.ts';
+import type { PieceWriter } from '../cache/piece-writer.ts';
 import { drainInto } from '../cache/body-sink.ts';
 
 /** A parent failed to deliver: timeout, reset, wrong length, HTTP error. */
@@ -42,7 +41,7 @@ export class PeerClient {
     onBitfield: (bitfield: Bitfield) => void,
     signal?: AbortSignal,
   ): Promise<void> {
-    const res = await this.get(`${addr}/v1/tasks/${taskId}/bitfield`, credential, signal, { accept: WATCH_MEDIA_TYPE, [INTERVAL_HEADER]: String(intervalMs) });
+    const res = await this.get(`${addr}${bitfieldPath(taskId)}`, credential, signal, { accept: WATCH_MEDIA_TYPE, [INTERVAL_HEADER]: String(intervalMs) });
     await this.requireOk(res);
     // A line is a few dozen bytes plus the bitfield in base64; anything longer is not a line of ours.
     const maxLine = 256 + Math.ceil(pieceCount / 6);
@@ -77,7 +76,7 @@ export class PeerClient {
     credential: string | undefined,
     signal?: AbortSignal,
   ): Promise<Bitfield | undefined> {
-    const res = await this.get(`${addr}/v1/tasks/${taskId}/pieces/${index}`, credential, signal);
+    const res = await this.get(`${addr}${piecePath(taskId, index)}`, credential, signal);
     await this.requireOk(res);
     const length = Number(res.headers['content-length']);
     if (length !== writer.expectedLength) {

@@ -21,49 +21,44 @@ interface PieceUploads {
  *   upload is what limits the whole swarm) then rests for a few seconds, so
  *   further copies come from that child.
  *
- * Agents holding the whole object serve everything to everyone.
+ * Agents holding the whole object serve everything to everyone. One tracker
+ * per task (the task's child view holds it).
  */
 export class SpreadTracker {
-  private readonly tasks = new Map<string, Map<number, PieceUploads>>();
+  private readonly pieces = new Map<number, PieceUploads>();
 
   /** Whether piece `index` may go to another child now; if so, counts its upload as started. */
-  tryStart(taskId: string, index: number, complete: boolean, fromOrigin: boolean, now = Date.now()): boolean {
+  tryStart(index: number, complete: boolean, fromOrigin: boolean, now = Date.now()): boolean {
     if (complete) {
-      this.tasks.delete(taskId);
+      this.pieces.clear();
       return true;
     }
-    let pieces = this.tasks.get(taskId);
-    if (!pieces) {
-      pieces = new Map();
-      this.tasks.set(taskId, pieces);
-    }
-    const entry = pieces.get(index);
+    const entry = this.pieces.get(index);
     if (entry && resting(entry, fromOrigin, now)) return false;
     if (entry) entry.active++;
-    else pieces.set(index, { active: 1, endedAt: 0 });
+    else this.pieces.set(index, { active: 1, endedAt: 0 });
     return true;
   }
 
   /** The upload started by tryStart ended (delivered or not). */
-  finish(taskId: string, index: number, now = Date.now()): void {
-    const entry = this.tasks.get(taskId)?.get(index);
+  finish(index: number, now = Date.now()): void {
+    const entry = this.pieces.get(index);
     if (!entry) return;
     entry.active = Math.max(0, entry.active - 1);
     entry.endedAt = now;
   }
 
   /** `advertised` minus the pieces that are resting. */
-  filter(taskId: string, advertised: Bitfield, complete: boolean, fromOrigin: (index: number) => boolean, now = Date.now()): Bitfield {
-    const pieces = this.tasks.get(taskId);
+  filter(advertised: Bitfield, complete: boolean, fromOrigin: (index: number) => boolean, now = Date.now()): Bitfield {
     if (complete) {
-      this.tasks.delete(taskId);
+      this.pieces.clear();
       return advertised;
     }
-    if (!pieces || pieces.size === 0) return advertised;
+    if (this.pieces.size === 0) return advertised;
     let copy: Bitfield | undefined;
-    for (const [index, entry] of pieces) {
+    for (const [index, entry] of this.pieces) {
       if (!resting(entry, fromOrigin(index), now)) {
-        if (entry.active === 0) pieces.delete(index);
+        if (entry.active === 0) this.pieces.delete(index);
         continue;
       }
       if (!advertised.has(index)) continue;

@@ -1,6 +1,7 @@
 import { ConflictError } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
-import type { PieceStore, TaskFiles } from '../cache/piece-store.ts';
+import type { PieceStore } from '../cache/piece-store.ts';
+import type { TaskFiles } from '../cache/task-files.ts';
 import type { TaskManager } from './task-manager.ts';
 
 export interface CacheEntry {
@@ -25,7 +26,8 @@ export interface CacheJanitorOptions {
 /**
  * Keeps the disk cache under its quota: least recently used tasks that no
  * pull is reading or writing go first. Runs at start, periodically and after
- * pulls; evicted tasks leave the swarm before their files are removed.
+ * pulls. An evicted or removed task stops its session and leaves the swarm
+ * (a best-effort `leave`, not awaited) as its files are removed.
  */
 export class CacheJanitor {
   private timer?: NodeJS.Timeout;
@@ -103,7 +105,7 @@ export class CacheJanitor {
   }
 
   private inUse(files: TaskFiles): boolean {
-    if (files.users > 0) return true;
+    if (files.inUse) return true;
     const session = this.options.tasks.session(files.task.id);
     return session !== undefined && !files.complete && !session.failed && session.downloader.remaining > 0;
   }

@@ -1,11 +1,13 @@
 import { UnavailableError } from '../../core/errors.ts';
 import { canonicalOriginUrl, parseOriginUrl, type OriginLocation } from '../../core/origin-url.ts';
-import type { AnnounceResponse, TaskInfo } from '../../core/wire/scheduler.ts';
+import type { TaskInfo } from '../../core/wire/scheduler.ts';
 import { taskInfoOf } from '../../core/task-info.ts';
-import { Announcer, type PeerIdentity } from '../control/announcer.ts';
-import { Manifest } from './manifest.ts';
-import type { PieceMirror, PieceStore, TaskFiles } from '../cache/piece-store.ts';
-import { TaskSession, type SessionDeps } from './task-session.ts';
+import { announceRequest, idleState } from '../control/announcer.ts';
+import type { PieceStore } from '../cache/piece-store.ts';
+import type { TaskFiles } from '../cache/task-files.ts';
+import type { PieceMirror } from '../cache/piece-writer.ts';
+import type { TaskEvents } from './task-events.ts';
+import { TaskSession, type OpeningAnswer, type SessionDeps } from './task-session.ts';
 
 export interface PullProgress {
   readonly taskId: string;
@@ -26,13 +28,14 @@ export interface PullResult extends PullProgress {
 
 export interface TaskManagerOptions extends SessionDeps {
   readonly store: PieceStore;
-  readonly identity: PeerIdentity;
 }
 
 /**
- * Finds or starts the session of a URL's current task. Concurrent pulls of
- * one task share one session (single flight); finished tasks keep being
- * announced so other agents can use them.
+ * The registry of task sessions: finds or starts the session of a URL's
+ * current task. Concurrent pulls of one task share one session (single
+ * flight); every session it starts is registered (resumed ones too), so
+ * forget() and shutdown() stop them all. Finished tasks keep being announced
+ * so other agents can use them.
  */
 export class TaskManager {
   private readonly sessions = new Map<string, TaskSession>();
@@ -72,18 +75,18 @@ export class TaskManager {
     const session = await this.open(url);
     const { files, task } = session;
     const output = await openOutput?.(task, files.dataPath);
-    if (output) files.addMirror(output);
+    const removeMirror = output ? files.addMirror(output) : undefined;
     const before = files.completedBytes;
     const peersBefore = session.downloader.bytesFromPeers;
     const originBefore = session.downloader.bytesFromOrigin;
     const listeners = this.listenersOf(task.id);
     if (onProgress) listeners.add(onProgress);
-    files.users++;
+    const release = files.use();
     try {
       await session.ensure(Array.from({ length: task.pieceCount }, (_, i) => i));
     } finally {
-      if (output) files.removeMirror(output);
-      files.users--;
+      removeMirror?.();
+      release();
       if (onProgress) listeners.delete(onProgress);
       if (listeners.size === 0) this.progressListeners.delete(task.id);
     }
@@ -105,8 +108,7 @@ export class TaskManager {
   resumeSeeding(): void {
     for (const files of this.options.store.list()) {
       if (!files.complete || this.sessions.has(files.task.id)) continue;
-      const location = parseOriginUrl(files.task.url);
-      const session = this.createSession(files.task, location, files, this.newAnnouncer(files.task.url, () => session));
+      const session = this.register(files.task, parseOriginUrl(files.task.url), files, 'swarm');
       session.seed(true);
     }
   }
@@ -116,98 +118,75 @@ export class TaskManager {
     return this.sessions.get(taskId);
   }
 
+  /** Stops the task's session and leaves its swarm (best effort, not awaited): the task is leaving the cache. */
   forget(taskId: string): void {
-    this.sessions.get(taskId)?.stop();
+    const session = this.sessions.get(taskId);
     this.sessions.delete(taskId);
+    this.options.auth.forget(taskId);
+    if (!session) return;
+    void session.leave().catch((error) => this.options.log.warn('leaving the swarm failed', { taskId, error }));
   }
 
   async shutdown(): Promise<void> {
-    const { identity, scheduler } = this.options;
-    const leaving = [...this.sessions.values()].map((session) => {
-      session.stop();
-      if (session.direct) return Promise.resolve();
-      return scheduler.leave(session.task.id, identity.peerId, identity.site).catch(() => {});
-    });
+    const leaving = [...this.sessions.values()].map((session) => session.leave());
     this.sessions.clear();
     await Promise.race([Promise.all(leaving), new Promise((resolve) => setTimeout(resolve, 1000))]);
   }
 
   private async start(location: OriginLocation, url: string, intent: 'pull' | 'lookup'): Promise<TaskSession> {
-    let session: TaskSession | undefined;
-    const announcer = this.newAnnouncer(url, () => session);
-    let answer: AnnounceResponse | undefined;
+    const { scheduler, identity } = this.options;
+    const event = intent === 'lookup' ? 'lookup' : this.hasSessionFor(url) ? 'progress' : 'register';
+    let opening: OpeningAnswer | undefined;
     try {
-      answer = await announcer.announce(intent === 'lookup' ? 'lookup' : this.hasSessionFor(url) ? 'progress' : 'register');
+      const sentAt = Date.now();
+      const answer = await scheduler.announce(announceRequest(identity, url, undefined, event, idleState(this.options.uploads())));
+      opening = { answer, sentAt, joined: intent === 'pull' };
     } catch (error) {
       if (!(error instanceof UnavailableError)) throw error;
       this.options.log.warn('scheduler unavailable; pulling straight from the origin', { url, error });
     }
-    const task = answer?.task ?? (await this.directTask(location, url));
+    const task = opening?.answer.task ?? (await this.directTask(location, url));
     const existing = this.sessions.get(task.id);
     if (existing && !existing.failed) {
       // A direct session keeps going without the swarm; it is dropped when done.
       // A lookup's answer carries no parents and no grant: it must not withdraw a running pull's.
-      if (answer && !existing.direct && intent === 'pull') {
-        existing.onAnswer(answer);
-        existing.joined = true;
-      }
+      if (opening?.joined) existing.join(opening);
       return existing;
     }
     const files = await this.options.store.open(task);
-    session = this.createSession(task, location, files, answer ? announcer : undefined);
-    if (answer) session.onAnswer(answer);
-    if (answer && intent === 'pull') session.joined = true;
+    return this.register(task, location, files, opening ? 'swarm' : 'direct', opening);
+  }
+
+  /** Starts a session and registers it: every session, so forget() and shutdown() reach each one. */
+  private register(task: TaskInfo, location: OriginLocation, files: TaskFiles, mode: 'swarm' | 'direct', opening?: OpeningAnswer): TaskSession {
+    const session = new TaskSession({ ...this.options, task, location, files, mode, opening, events: this.events, log: this.options.log.child({ taskId: task.id }) });
     this.sessions.set(task.id, session);
     return session;
   }
 
-  private createSession(task: TaskInfo, location: OriginLocation, files: TaskFiles, announcer: Announcer | undefined): TaskSession {
-    const { scheduler } = this.options;
-    const log = this.options.log.child({ taskId: task.id });
-    if (announcer) announcer.taskId = task.id;
-    const manifest = new Manifest(async () => (announcer ? (await scheduler.manifest(task.id)).digests : {}));
-    for (const [index, digest] of files.digests) manifest.set(index, digest);
-    const session: TaskSession = new TaskSession({
-      ...this.options,
-      task,
-      location,
-      files,
-      manifest,
-      announcer,
-      log,
-      onComplete: (done) => {
-        log.info('task complete', { bytesFromPeers: done.downloader.bytesFromPeers, bytesFromOrigin: done.downloader.bytesFromOrigin });
-        // A direct pull ends here; the next pull announces the cached task to the swarm.
-        if (done.direct) this.sessions.delete(task.id);
-        else done.seed();
-      },
-      onFailed: (failed, error) => {
-        log.warn('pull failed', { error });
-        if (this.sessions.get(task.id) === failed) this.sessions.delete(task.id);
-      },
-      onPeerAuth: () => this.options.store.requirePeerAuth(),
-      onPiece: () => {
-        const listeners = this.progressListeners.get(task.id);
-        if (listeners?.size) {
-          const progress = this.progress(session);
-          for (const listener of listeners) listener(progress);
-        }
-      },
-    });
-    return session;
-  }
+  /** What every session reports, handled once for all. */
+  private readonly events: TaskEvents = {
+    piece: (session) => {
+      const listeners = this.progressListeners.get(session.task.id);
+      if (!listeners?.size) return;
+      const progress = this.progress(session);
+      for (const listener of listeners) listener(progress);
+    },
+    complete: (session) => {
+      const { downloader } = session;
+      this.options.log.info('task complete', { taskId: session.task.id, bytesFromPeers: downloader.bytesFromPeers, bytesFromOrigin: downloader.bytesFromOrigin });
+      // A direct pull ends here; the next pull announces the cached task to the swarm.
+      if (session.direct) this.drop(session);
+      else session.seed();
+    },
+    failed: (session, error) => {
+      this.options.log.warn('pull failed', { taskId: session.task.id, error });
+      this.drop(session);
+    },
+  };
 
-  private newAnnouncer(url: string, session: () => TaskSession | undefined): Announcer {
-    const { scheduler, identity, log } = this.options;
-    return new Announcer({
-      client: scheduler,
-      identity,
-      url,
-      log,
-      onAnswer: (answer) => session()?.onAnswer(answer),
-      state: () =>
-        session()?.state() ?? { completed: 0, digestsKnown: 0, bytesFromPeers: 0, bytesFromOrigin: 0, uploads: this.options.uploads(), badParents: [] },
-    });
+  private drop(session: TaskSession): void {
+    if (this.sessions.get(session.task.id) === session) this.sessions.delete(session.task.id);
   }
 
   /** A session that announced itself to the swarm (not only looked the task up). */

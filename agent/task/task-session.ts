@@ -2,14 +2,17 @@ import { ForbiddenError } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
 import type { OriginLocation } from '../../core/origin-url.ts';
 import type { AnnounceResponse, TaskInfo } from '../../core/wire/scheduler.ts';
-import type { Announcer, AnnounceState } from '../control/announcer.ts';
+import { Announcer, type AnnounceState, type PeerIdentity } from '../control/announcer.ts';
+import type { SchedulerClient } from '../control/scheduler-client.ts';
+import type { TaskFiles } from '../cache/task-files.ts';
+import type { OriginFetcher } from '../origin/origin-fetcher.ts';
+import type { ChildViews } from '../peer/child-view.ts';
+import type { PeerAuth } from '../peer/peer-auth.ts';
+import type { PeerClient } from '../peer/peer-client.ts';
 import { DigestPublisher } from './digest-publisher.ts';
 import { Downloader, type DownloadLimits } from './downloader.ts';
-import type { Manifest } from './manifest.ts';
-import type { OriginFetcher } from '../origin/origin-fetcher.ts';
-import type { PeerClient } from '../peer/peer-client.ts';
-import type { TaskFiles } from '../cache/piece-store.ts';
-import type { SchedulerClient } from '../control/scheduler-client.ts';
+import { Manifest } from './manifest.ts';
+import type { TaskEvents } from './task-events.ts';
 
 /** How long a complete pull waits for its last digests and 'finished' announce before returning. */
 const FINISH_WAIT_MS = 1_000;
@@ -17,9 +20,11 @@ const FINISH_WAIT_MS = 1_000;
 /** What every session of an agent shares (the task manager passes its own). */
 export interface SessionDeps {
   readonly scheduler: SchedulerClient;
-  readonly identity: { readonly peerId: string; readonly site: string };
+  readonly identity: PeerIdentity;
   readonly peers: PeerClient;
   readonly origin: OriginFetcher;
+  readonly auth: PeerAuth;
+  readonly views: ChildViews;
   readonly log: Logger;
   readonly uploads: () => number;
   readonly limits?: Partial<DownloadLimits>;
@@ -27,98 +32,103 @@ export interface SessionDeps {
   readonly schedulerGraceMs?: number;
 }
 
+/** The announce that resolved the URL to this task, sent before the session existed. */
+export interface OpeningAnswer {
+  readonly answer: AnnounceResponse;
+  readonly sentAt: number;
+  /** It was a pull's (registered the agent in the swarm), not a lookup's. */
+  readonly joined: boolean;
+}
+
 export interface TaskSessionOptions extends SessionDeps {
   readonly task: TaskInfo;
   readonly location: OriginLocation;
   readonly files: TaskFiles;
-  readonly manifest: Manifest;
-  /** Absent in direct mode (the scheduler could not be reached). */
-  readonly announcer?: Announcer;
-  readonly onComplete: (session: TaskSession) => void;
-  readonly onFailed: (session: TaskSession, error: unknown) => void;
-  readonly onPiece?: () => void;
-  /** Called when the scheduler hands out peer credentials (so the agent starts requiring them). */
-  readonly onPeerAuth?: () => Promise<void>;
+  /** 'direct': the scheduler could not be reached; the session reads S3 and announces nothing. */
+  readonly mode: 'swarm' | 'direct';
+  readonly opening?: OpeningAnswer;
+  readonly events: TaskEvents;
 }
 
 /**
  * One task on this agent: its files, its downloader and its announces. All
  * pulls of the task (whole object or ranges, however many at once) share the
- * session, so each piece is fetched once.
+ * session, so each piece is fetched once. Every scheduler answer reaches it
+ * through its own announcer (see onAnswer).
  */
 export class TaskSession {
   readonly task: TaskInfo;
   readonly files: TaskFiles;
   readonly downloader: Downloader;
+  private readonly announcer?: Announcer;
+  private readonly manifest: Manifest;
   private running?: Promise<void>;
   private announcing = false;
   private stopped = false;
-  /** Announced to the swarm (registered), not only looked up. */
-  joined = false;
-  private credential?: string;
-  private originUrl?: string;
+  private isJoined = false;
 
   constructor(private readonly options: TaskSessionOptions) {
-    this.task = options.task;
-    this.files = options.files;
-    const { task, identity, scheduler, log } = options;
-    const direct = !options.announcer;
+    const { task, files, identity, scheduler, log, mode } = options;
+    this.task = task;
+    this.files = files;
+    const direct = mode === 'direct';
+    this.manifest = new Manifest(async () => (direct ? {} : (await scheduler.manifest(task.id)).digests));
+    for (const [index, digest] of files.digests) this.manifest.set(index, digest);
     const publisher = new DigestPublisher(
       // In direct mode nothing is published, so those pieces are never served to peers.
-      (digests) =>
-        direct
-          ? Promise.reject(new ForbiddenError('direct pull: digests not published'))
-          : scheduler.publishDigests(task.id, identity.peerId, identity.site, digests),
+      (digests) => (direct ? Promise.reject(new ForbiddenError('direct pull: digests not published')) : scheduler.publishDigests(task.id, identity.peerId, identity.site, digests)),
       log,
     );
     this.downloader = new Downloader({
       task,
       location: options.location,
-      files: options.files,
-      manifest: options.manifest,
+      files,
+      view: options.views.of(files),
+      manifest: this.manifest,
       peers: options.peers,
       origin: options.origin,
       publisher,
       log,
       limits: options.limits,
-      onStarved: () => this.starved(),
-      credential: () => this.credential,
-      presignedUrl: () => this.originUrl,
-      onPiece: options.onPiece,
+      credential: () => options.auth.credential(task.id),
+      events: {
+        piece: (index, bytes, fromOrigin) => options.events.piece(this, index, bytes, fromOrigin),
+        starved: () => this.starved(),
+      },
     });
-    if (direct) this.downloader.setOriginAllowed(true);
+    if (direct) {
+      this.downloader.allowOrigin(true);
+      return;
+    }
+    this.announcer = new Announcer({
+      client: scheduler,
+      identity,
+      url: task.url,
+      taskId: task.id,
+      log,
+      state: () => this.state(),
+      onAnswer: (answer) => this.onAnswer(answer),
+    });
+    if (options.opening) this.join(options.opening);
   }
 
   get direct(): boolean {
-    return !this.options.announcer;
+    return !this.announcer;
   }
 
   get failed(): boolean {
     return this.downloader.failed !== undefined;
   }
 
-  onAnswer(answer: AnnounceResponse): void {
-    if (answer.peerAuth) {
-      this.files.peerKey = answer.peerAuth.taskKey;
-      this.credential = answer.peerAuth.credential;
-      void this.options.onPeerAuth?.();
-    }
-    if (answer.origin) this.originUrl = answer.origin.url;
-    this.options.manifest.merge(answer.digests);
-    this.downloader.setParents(answer.parents);
-    this.downloader.setOriginAllowed(answer.backToSource);
+  /** Announced to the swarm (registered), not only looked up. */
+  get joined(): boolean {
+    return this.isJoined;
   }
 
-  state(): AnnounceState {
-    return {
-      completed: this.files.bitfield.count,
-      digestsKnown: this.options.manifest.size,
-      bytesFromPeers: this.downloader.bytesFromPeers,
-      bytesFromOrigin: this.downloader.bytesFromOrigin,
-      uploads: this.options.uploads(),
-      badParents: [...this.downloader.badParents],
-      unreachable: this.downloader.unreachable(),
-    };
+  /** A pull's (or lookup's) opening answer for this task: handled like any answer; a pull's joins the swarm. */
+  join(opening: OpeningAnswer): void {
+    this.announcer?.adopt(opening.answer, opening.sentAt);
+    if (opening.joined && this.announcer) this.isJoined = true;
   }
 
   /** Resolves when every piece in `pieces` is verified on disk. */
@@ -133,28 +143,57 @@ export class TaskSession {
 
   /** Keeps announcing a finished task so others can use it. */
   seed(announceNow = false): void {
-    const announcer = this.options.announcer;
+    const announcer = this.announcer;
     if (this.announcing || !announcer) return;
     // A resumed task announces at once: it learns its peer key and becomes a parent again.
     if (announceNow) void announcer.announce('progress').catch((error) => this.options.log.warn('announce failed', { error }));
     this.startAnnouncing(announcer);
   }
 
-  private startAnnouncing(announcer: Announcer): void {
-    this.announcing = true;
-    this.joined = true;
-    announcer.start('progress');
-  }
-
   stop(): void {
     this.stopped = true;
-    this.options.announcer?.stop();
+    this.announcer?.stop();
     this.announcing = false;
+  }
+
+  /** Stops, then tells the scheduler this agent left the task's swarm (best effort: errors are swallowed). */
+  async leave(): Promise<void> {
+    this.stop();
+    if (!this.announcer) return;
+    await this.announcer.settled();
+    const { scheduler, identity } = this.options;
+    await scheduler.leave(this.task.id, identity.peerId, identity.site).catch(() => {});
+  }
+
+  /** The one path of every scheduler answer. */
+  private onAnswer(answer: AnnounceResponse): void {
+    if (answer.peerAuth) void this.options.auth.grant(this.task.id, answer.peerAuth);
+    this.manifest.merge(answer.digests);
+    this.downloader.setParents(answer.parents);
+    this.downloader.allowOrigin(answer.backToSource, answer.origin?.url);
+  }
+
+  private state(): AnnounceState {
+    return {
+      completed: this.files.bitfield.count,
+      digestsKnown: this.manifest.size,
+      bytesFromPeers: this.downloader.bytesFromPeers,
+      bytesFromOrigin: this.downloader.bytesFromOrigin,
+      uploads: this.options.uploads(),
+      badParents: [...this.downloader.badParents],
+      unreachable: this.downloader.unreachable(),
+    };
+  }
+
+  private startAnnouncing(announcer: Announcer): void {
+    this.announcing = true;
+    this.isJoined = true;
+    announcer.start('progress');
   }
 
   private drive(): Promise<void> {
     if (this.running) return this.running;
-    const announcer = this.options.announcer;
+    const announcer = this.announcer;
     if (announcer && !this.announcing) this.startAnnouncing(announcer);
     this.running = this.downloader.run().then(
       async () => {
@@ -169,7 +208,7 @@ export class TaskSession {
         this.running = undefined;
         this.stop();
         if (announcer) await announcer.announce('failed').catch(() => undefined);
-        this.options.onFailed(this, error);
+        this.options.events.failed(this, error);
         throw error;
       },
     );
@@ -178,7 +217,7 @@ export class TaskSession {
 
   /** Publishes what is left, then announces 'finished' (only once children can verify every piece). */
   private async finish(): Promise<void> {
-    const announcer = this.options.announcer;
+    const announcer = this.announcer;
     await this.downloader.settled();
     if (this.stopped) return; // evicted or shutting down while the pull finished
     if (announcer) {
@@ -186,16 +225,16 @@ export class TaskSession {
       this.announcing = false;
       await announcer.announce('finished').catch((error) => this.options.log.warn('finished announce failed', { error }));
     }
-    this.options.onComplete(this);
+    this.options.events.complete(this);
   }
 
   private starved(): void {
-    const announcer = this.options.announcer;
+    const announcer = this.announcer;
     if (!announcer) return;
     announcer.poke();
     const failingSince = announcer.failingSince;
     if (failingSince !== undefined && Date.now() - failingSince > (this.options.schedulerGraceMs ?? 3_000)) {
-      this.downloader.setOriginAllowed(true);
+      this.downloader.allowOrigin(true);
     }
   }
 }

@@ -1,0 +1,91 @@
+import { UnavailableError } from '../../core/errors.ts';
+import type { Logger } from '../../core/log.ts';
+import type { OriginLocation } from '../../core/origin-url.ts';
+import type { TaskInfo } from '../../core/wire/scheduler.ts';
+import type { TaskFiles } from '../cache/task-files.ts';
+import type { OriginFetcher } from '../origin/origin-fetcher.ts';
+import type { ChildView } from '../peer/child-view.ts';
+import type { DigestPublisher } from './digest-publisher.ts';
+import type { Manifest } from './manifest.ts';
+
+/** Transient origin failures in a row after which the pull stops. */
+const MAX_ORIGIN_FAILURES = 3;
+
+export interface OriginPiecesOptions {
+  readonly task: TaskInfo;
+  readonly location: OriginLocation;
+  readonly files: TaskFiles;
+  readonly view: ChildView;
+  readonly origin: OriginFetcher;
+  readonly publisher: DigestPublisher;
+  readonly manifest: Manifest;
+  readonly log: Logger;
+  /** Origin reads at once. */
+  readonly inflight: number;
+}
+
+/**
+ * Back-to-source for one pull, while the scheduler grants it: reads a piece
+ * from the origin, counts it for this pull at once, publishes its digest and
+ * only then advertises it to children (so they can always verify it).
+ */
+export class OriginPieces {
+  bytes = 0;
+  private allowed = false;
+  private presignedUrl?: string;
+  private active = 0;
+  private failures = 0;
+
+  constructor(private readonly options: OriginPiecesOptions) {}
+
+  /** The scheduler's grant (or, in direct mode, this agent's own); `presignedUrl` replaces the last one issued, if given. */
+  allow(allowed: boolean, presignedUrl?: string): void {
+    if (presignedUrl) this.presignedUrl = presignedUrl;
+    if (allowed !== this.allowed) this.options.log.info(allowed ? 'back-to-source enabled' : 'back-to-source withdrawn');
+    this.allowed = allowed;
+  }
+
+  /** Whether another origin read may start now. */
+  get available(): boolean {
+    return this.allowed && this.active < this.options.inflight;
+  }
+
+  /**
+   * Reads piece `index` and marks it verified. Resolves with its length, or
+   * undefined when it was not read (a transient failure, retried later; or the
+   * pull was aborted); rejects when the pull must stop.
+   */
+  async fetch(index: number, signal: AbortSignal): Promise<number | undefined> {
+    const { files, task, location, origin, publisher, manifest, view, log } = this.options;
+    this.active++;
+    const started = Date.now();
+    try {
+      const writer = await origin.fetchPiece(task, location, () => files.pieceWriter(index), index, signal, () => this.presignedUrl);
+      const digest = await writer.finish();
+      this.bytes += writer.written;
+      log.debug('piece from origin', { index, ms: Date.now() - started, chunks: writer.chunks });
+      manifest.set(index, digest);
+      // The piece counts for this pull at once, but children see it only once its digest is published.
+      view.readFromOrigin(index);
+      files.markVerified(index, digest);
+      void publisher.publish(index, digest).then((published) => {
+        if (published) view.published(index);
+        else log.warn('digest not published; piece kept locally but not served', { index });
+      });
+      this.failures = 0;
+      return writer.written;
+    } catch (error) {
+      if (signal.aborted) return undefined;
+      if (!(error instanceof UnavailableError) || ++this.failures >= MAX_ORIGIN_FAILURES) throw error;
+      log.warn('origin read failed; will retry', { index, error });
+      return undefined;
+    } finally {
+      this.active--;
+    }
+  }
+
+  /** Waits until the digests of pieces read so far are published (or given up on). */
+  settled(): Promise<void> {
+    return this.options.publisher.drain();
+  }
+}

@@ -1,0 +1,18 @@
+import type { TaskSession } from './task-session.ts';
+
+/** What a session reports to its owner (the task manager): one object for every session. */
+export interface TaskEvents {
+  /** Piece `index` was verified (`bytes` long, read from the origin or from a parent). */
+  piece(session: TaskSession, index: number, bytes: number, fromOrigin: boolean): void;
+  /** Every piece is verified, and children can verify each (digests published, 'finished' announced). */
+  complete(session: TaskSession): void;
+  /** The pull stopped for good (the session announced 'failed'). */
+  failed(session: TaskSession, error: unknown): void;
+}
+
+/** What a downloader reports to its session. */
+export interface DownloadEvents {
+  piece(index: number, bytes: number, fromOrigin: boolean): void;
+  /** No parent has anything the pull needs: the session announces at once. */
+  starved(): void;
+}
