@@ -78,8 +78,15 @@ describe('stack context', () => {
       origins: [],
       vpcId: undefined,
       instanceType: CONFIG_DEFAULTS.instanceType,
+      amiId: undefined,
       fleetSize: CONFIG_DEFAULTS.fleetSize,
+      seeds: undefined,
+      originFallback: true,
+      sessionManager: false,
       ecsClusterName: undefined,
+      ecsBaseImage: undefined,
+      ecsPlatform: 'linux/amd64',
+      ecsHostSecurityGroupId: undefined,
     });
   });
 
