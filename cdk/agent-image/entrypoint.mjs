@@ -6,7 +6,8 @@
 import { pathToFileURL } from 'node:url';
 
 const IMDS = 'http://169.254.169.254';
-const AGENT_BUNDLE = '/opt/mayfly/mayfly.mjs';
+// Where the Dockerfile puts the bundle; tests point both at stand-ins.
+const AGENT_BUNDLE = process.env.MAYFLY_AGENT_BUNDLE || '/opt/mayfly/mayfly.mjs';
 
 /** Environment variable → instance metadata path it is filled from. */
 export const METADATA_ENVIRONMENT = {
