@@ -212,8 +212,10 @@ export class MayflyAgentFleet extends Construct implements ec2.IConnectable {
     const instanceType = props.instanceType ?? ec2.InstanceType.of(ec2.InstanceClass.T4G, ec2.InstanceSize.MEDIUM);
     const hasPrivate = props.vpc.privateSubnets.length > 0;
     const userData = ec2.UserData.forLinux();
-    // cfn-signal comes with aws-cfn-bootstrap; the exit trap that calls it reports any failure below.
-    userData.addCommands('dnf install -y aws-cfn-bootstrap', ...commands);
+    // cfn-signal comes with aws-cfn-bootstrap; the exit trap that calls it reports any failure
+    // after `set -euo pipefail` (the first command).
+    const [strict, ...rest] = commands;
+    userData.addCommands(strict, 'dnf install -y aws-cfn-bootstrap', ...rest);
     const launchTemplate = new ec2.LaunchTemplate(this, `${id}LaunchTemplate`, {
       instanceType,
       machineImage: props.machineImage ?? ec2.MachineImage.latestAmazonLinux2023({ cpuType: cpuTypeOf(instanceType) }),

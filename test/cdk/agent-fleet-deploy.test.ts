@@ -50,7 +50,7 @@ describe('MayflyAgentFleet deployment', () => {
 
   it('THEN the host signals CloudFormation with the script\'s exit status, after checking the agent is active', () => {
     const groupId = Object.keys(template.findResources('AWS::AutoScaling::AutoScalingGroup'))[0];
-    expect(userData).toContain('dnf install -y aws-cfn-bootstrap');
+    expect(userData).toContain('set -euo pipefail\ndnf install -y aws-cfn-bootstrap\n');
     expect(userData).toContain('trap exitTrap EXIT');
     expect(userData).toMatch(new RegExp(`/opt/aws/bin/cfn-signal --stack .* --resource ${groupId} --region .* -e \\$exitCode`));
     // The last command decides the exit status the trap reports.
