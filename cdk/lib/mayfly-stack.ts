@@ -5,6 +5,7 @@ import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { DEFAULT_PEER_PORT } from '../../core/constants.ts';
 import { MayflyAgentFleet } from './agent-fleet.ts';
 import { MayflyControlPlane } from './control-plane.ts';
 import { MayflyDashboard } from './dashboard.ts';
@@ -44,7 +45,10 @@ export class MayflyStack extends Stack {
 
     // One VPC object serves both; with only an ECS cluster it stands for the cluster's VPC
     // (pass -c vpcId=… of that VPC; otherwise a new, empty VPC is created for the reference).
-    const wantsFleet = config.fleetSize > 0 || (config.seeds ?? 0) > 0;
+    // Seeds, one per site by default, wherever agents run in a VPC this stack knows: its own
+    // fleet's, or the ECS cluster's (-c vpcId=). `-c seeds=0` opts out.
+    const defaultSeeds = config.fleetSize > 0 || (config.ecsClusterName !== undefined && config.vpcId !== undefined);
+    const wantsFleet = config.fleetSize > 0 || (config.seeds ?? (defaultSeeds ? 1 : 0)) > 0;
     const vpc = wantsFleet || config.ecsClusterName ? this.vpc(config) : undefined;
     if (vpc && wantsFleet) {
       this.fleet = new MayflyAgentFleet(this, 'Agents', {
@@ -61,16 +65,23 @@ export class MayflyStack extends Stack {
       if (this.fleet.logGroup) new CfnOutput(this, 'AgentLogGroup', { value: this.fleet.logGroup.logGroupName, description: 'Agent journals, one stream per instance' });
     }
     if (vpc && config.ecsClusterName) {
+      const hostSecurityGroup = config.ecsHostSecurityGroupId
+        ? ec2.SecurityGroup.fromSecurityGroupId(this, 'EcsHostSecurityGroup', config.ecsHostSecurityGroupId)
+        : undefined;
       this.ecsDaemon = new MayflyEcsDaemon(this, 'EcsAgents', {
         cluster: ecs.Cluster.fromClusterAttributes(this, 'EcsCluster', { clusterName: config.ecsClusterName, vpc }),
         scheduler: this.controlPlane,
         baseImage: config.ecsBaseImage,
         platform: config.ecsPlatform === 'linux/arm64' ? Platform.LINUX_ARM64 : Platform.LINUX_AMD64,
-        hostSecurityGroup: config.ecsHostSecurityGroupId
-          ? ec2.SecurityGroup.fromSecurityGroupId(this, 'EcsHostSecurityGroup', config.ecsHostSecurityGroupId)
-          : undefined,
+        hostSecurityGroup,
         originFallback: config.originFallback,
       });
+      // Both kinds of agent share sites (availability zones), so they share pieces: with the
+      // cluster's group known, EC2 agents and seeds and ECS agents reach each other's peer port.
+      if (hostSecurityGroup && this.fleet) {
+        this.fleet.connections.allowFrom(hostSecurityGroup, ec2.Port.tcp(DEFAULT_PEER_PORT), 'Mayfly pieces from ECS agents');
+        hostSecurityGroup.connections.allowFrom(this.fleet.securityGroup, ec2.Port.tcp(DEFAULT_PEER_PORT), 'Mayfly pieces from EC2 agents and seeds');
+      }
     }
 
     new CfnOutput(this, 'SchedulerUrl', { value: this.controlPlane.schedulerUrl, description: 'Agents: --scheduler (with --auth sigv4)' });

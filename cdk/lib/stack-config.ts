@@ -13,7 +13,7 @@ export interface MayflyStackConfig {
   readonly amiId?: string;
   /** `fleetSize=N` agent instances; 0 (with no seeds) deploys the control plane alone. */
   readonly fleetSize: number;
-  /** `seeds=N` seed instances. Absent: one per availability zone (site) when there is a fleet. */
+  /** `seeds=N` seed instances. Absent: one per availability zone (site) with a fleet, or with an ECS cluster in `vpcId`. */
   readonly seeds?: number;
   /** `originFallback=false`: agents get no direct read on the origins (their S3 fallback is off). */
   readonly originFallback: boolean;

@@ -127,6 +127,20 @@ describe('MayflyStack with an ECS cluster, KMS origin keys and a pinned AMI', ()
     });
   });
 
+  it('THEN EC2 seeds and ECS agents reach each other\'s peer port (they share sites)', () => {
+    const seedGroupId = Object.keys(template.findResources('AWS::EC2::SecurityGroup')).find((id) => id.startsWith('AgentsPeerSecurityGroup'))!;
+    template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
+      GroupId: { 'Fn::GetAtt': [seedGroupId, 'GroupId'] },
+      SourceSecurityGroupId: 'sg-0123456789abcdef0',
+      FromPort: 7402,
+    });
+    template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
+      GroupId: 'sg-0123456789abcdef0',
+      SourceSecurityGroupId: { 'Fn::GetAtt': [seedGroupId, 'GroupId'] },
+      FromPort: 7402,
+    });
+  });
+
   it('THEN every reader of the keyed origin (functions, seed hosts, ECS tasks) may decrypt only through S3', () => {
     const decrypts = allowStatements(template).filter((statement) => statement.actions.includes('kms:Decrypt'));
     expect(decrypts.map((statement) => statement.where.replace(/(Role|TaskTaskRole|InstanceRole).*/, '')).sort()).toEqual([
