@@ -3,19 +3,34 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { TABLE_PARTITION_KEY, TABLE_SORT_KEY, TABLE_TTL_ATTRIBUTE } from '../../core/constants.ts';
 import { lambdaBundleCode } from './local-bundle.ts';
-import { allowedOriginEntries, originPrefixes, type MayflyOrigin } from './origin.ts';
+import { acknowledge } from './nag-acknowledgments.ts';
+import { allowedOriginEntries, type MayflyOrigin } from './origin.ts';
+import { grantOriginReads } from './origin-grants.ts';
 
-/** What agents need from a control plane: where to announce, and permission to. */
+/**
+ * The DynamoDB actions lambdas/stores issues (GetItem, PutItem, UpdateItem, DeleteItem,
+ * Query); scheduler and manager wire the same stores. No Scan, no batch or table actions.
+ */
+export const CONTROL_PLANE_TABLE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query'] as const;
+
+/** What agents need from a control plane: where to announce, permission to, and the origins. */
 export interface IMayflyScheduler {
   /** The scheduler's HTTPS endpoint (a Function URL with AWS_IAM auth). */
   readonly schedulerUrl: string;
   /** Lets `grantee` call the scheduler endpoint (SigV4-signed requests). */
   grantAnnounce(grantee: iam.IGrantable): iam.Grant;
+  /**
+   * Lets `grantee` read the origins the scheduler allows, directly from S3: what an agent's
+   * fallback needs when the scheduler cannot be reached (HeadObject, ranged GetObject).
+   */
+  grantOriginRead(grantee: iam.IGrantable): iam.Grant[];
 }
 
 export interface MayflyControlPlaneProps {
@@ -59,6 +74,12 @@ export interface MayflyControlPlaneProps {
    * @default true
    */
   readonly peerAuth?: boolean;
+  /**
+   * How many times Lambda retries a failed asynchronous preheat invocation (an S3 event)
+   * before it goes to `preheatDeadLetterQueue`.
+   * @default 2
+   */
+  readonly preheatRetryAttempts?: number;
 }
 
 /**
@@ -77,10 +98,14 @@ export class MayflyControlPlane extends Construct implements IMayflyScheduler {
   readonly managerFunctionUrl: lambda.FunctionUrl;
   readonly schedulerUrl: string;
   readonly managerUrl: string;
+  /** S3 events the preheat function failed on after its retries (kept 14 days, encrypted). */
+  readonly preheatDeadLetterQueue: sqs.Queue;
+  private readonly origins: readonly MayflyOrigin[];
 
   constructor(scope: Construct, id: string, props: MayflyControlPlaneProps) {
     super(scope, id);
     if (props.origins.length === 0) throw new Error('MayflyControlPlane: at least one origin bucket is required');
+    this.origins = props.origins;
 
     this.table = new dynamodb.Table(this, 'Table', {
       partitionKey: { name: TABLE_PARTITION_KEY, type: dynamodb.AttributeType.STRING },
@@ -101,6 +126,11 @@ export class MayflyControlPlane extends Construct implements IMayflyScheduler {
         description: 'Mayfly: per-task peer credentials derive from this',
         generateSecretString: { passwordLength: 48, excludePunctuation: true },
       });
+      acknowledge(
+        this.peerSecret,
+        'AwsSolutions-SMG4',
+        'Rotating the key would invalidate every peer credential in flight (15-minute lifetime); the scheduler holds one key, so rotation needs a key-overlap scheme first.',
+      );
     }
     this.schedulerFunction = this.createFunction('Scheduler', 'scheduler', 'handler', props, {
       ...environment,
@@ -113,11 +143,21 @@ export class MayflyControlPlane extends Construct implements IMayflyScheduler {
     this.peerSecret?.grantRead(this.schedulerFunction);
     this.managerFunction = this.createFunction('Manager', 'manager', 'handler', props, environment);
     this.preheatFunction = this.createFunction('Preheat', 'manager', 's3EventHandler', props, environment);
+    this.preheatDeadLetterQueue = new sqs.Queue(this, 'PreheatDeadLetters', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    acknowledge(this.preheatDeadLetterQueue, 'AwsSolutions-SQS3', 'This queue is itself the dead-letter destination of the preheat function; nothing consumes it but an operator.');
+    this.preheatFunction.configureAsyncInvoke({
+      onFailure: new SqsDestination(this.preheatDeadLetterQueue),
+      retryAttempts: props.preheatRetryAttempts ?? 2,
+    });
 
-    // HeadObject (task metadata) and ListObjectsV2 (prefix preheats) on the origins only.
+    // HeadObject (task metadata), presigned GETs and ListObjectsV2 (prefix preheats) on the origins only.
     for (const fn of [this.schedulerFunction, this.managerFunction, this.preheatFunction]) {
-      this.table.grantReadWriteData(fn);
-      for (const origin of props.origins) allowOriginReads(fn, origin);
+      this.table.grant(fn, ...CONTROL_PLANE_TABLE_ACTIONS);
+      grantOriginReads(fn, props.origins);
     }
 
     this.schedulerFunctionUrl = this.schedulerFunction.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.AWS_IAM });
@@ -129,6 +169,11 @@ export class MayflyControlPlane extends Construct implements IMayflyScheduler {
   /** Lets `grantee` (an agent's instance or task role) call the scheduler endpoint. */
   grantAnnounce(grantee: iam.IGrantable): iam.Grant {
     return this.schedulerFunction.grantInvokeUrl(grantee);
+  }
+
+  /** Lets `grantee` (an agent's instance or task role) read the allowed origins directly. */
+  grantOriginRead(grantee: iam.IGrantable): iam.Grant[] {
+    return grantOriginReads(grantee, this.origins);
   }
 
   /** Lets `grantee` (an operator, a CI role) call the manager API. */
@@ -147,7 +192,16 @@ export class MayflyControlPlane extends Construct implements IMayflyScheduler {
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
       removalPolicy: RemovalPolicy.DESTROY,
     });
-    return new NodejsFunction(this, id, {
+    // An own role instead of AWSLambdaBasicExecutionRole: it may write to this log group only.
+    const role = new iam.Role(this, `${id}Role`, {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Mayfly ${id.toLowerCase()} function`,
+    });
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] }),
+    );
+    const fn = new NodejsFunction(this, id, {
+      role,
       description: `Mayfly ${id.toLowerCase()}`,
       // Bundled by scripts/bundles.ts (minified ESM + source map); NodejsFunction's own
       // bundling options are therefore unused.
@@ -160,30 +214,11 @@ export class MayflyControlPlane extends Construct implements IMayflyScheduler {
       environment,
       logGroup,
     });
+    acknowledge(
+      fn,
+      'AwsSolutions-L1',
+      'Node 22 is the runtime the bundles target and docs/BENCHMARKS.md measured (cold starts); moving to a newer one is a deliberate change with its own benchmark run.',
+    );
+    return fn;
   }
-}
-
-/**
- * HeadObject and the presigned GETs the scheduler hands out need s3:GetObject (and
- * GetObjectVersion for pinned versions) on exactly the allowed keys. ListBucket, narrowed
- * to the same prefixes, serves prefix preheats and lets S3 answer 404 rather than 403
- * for a missing key.
- */
-function allowOriginReads(fn: lambda.Function, origin: MayflyOrigin): void {
-  const prefixes = originPrefixes(origin);
-  fn.addToRolePolicy(
-    new iam.PolicyStatement({
-      actions: ['s3:GetObject', 's3:GetObjectVersion'],
-      resources: prefixes.map((prefix) => origin.bucket.arnForObjects(`${prefix}*`)),
-    }),
-  );
-  fn.addToRolePolicy(
-    new iam.PolicyStatement({
-      actions: ['s3:ListBucket'],
-      resources: [origin.bucket.bucketArn],
-      conditions: { StringLike: { 's3:prefix': prefixes.map((prefix) => `${prefix}*`) } },
-    }),
-  );
-  // Presigned reads of SSE-KMS objects are decrypted with the scheduler's credentials.
-  origin.bucket.encryptionKey?.grantDecrypt(fn);
 }

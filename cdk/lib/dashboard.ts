@@ -1,6 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 
 export interface MayflyDashboardProps {
@@ -20,6 +21,27 @@ export interface MayflyDashboardProps {
    * @default Duration.minutes(1)
    */
   readonly period?: Duration;
+  /**
+   * Functions that get an alarm on their errors and one on their throttles (the scheduler:
+   * agents fall back to S3 when it fails, so errors cost S3 reads, not pulls).
+   * @default - no function alarms
+   */
+  readonly alarmFunctions?: lambda.IFunction[];
+  /**
+   * Errors of one function within 5 minutes that raise its alarm.
+   * @default 5
+   */
+  readonly errorThreshold?: number;
+  /**
+   * A dead-letter queue whose first message raises an alarm (failed preheat invocations).
+   * @default - none
+   */
+  readonly deadLetterQueue?: sqs.IQueue;
+  /**
+   * What every alarm does when it fires (e.g. an SNS action).
+   * @default - none: the alarms show on the dashboard only
+   */
+  readonly alarmActions?: cloudwatch.IAlarmAction[];
 }
 
 /**
@@ -28,6 +50,8 @@ export interface MayflyDashboardProps {
  */
 export class MayflyDashboard extends Construct {
   readonly dashboard: cloudwatch.Dashboard;
+  /** Every alarm this construct created; they also show on the dashboard. */
+  readonly alarms: cloudwatch.Alarm[] = [];
   private readonly namespace: string;
   private readonly period: Duration;
 
@@ -61,6 +85,39 @@ export class MayflyDashboard extends Construct {
         width: 24,
       }),
     );
+    this.addAlarms(props);
+  }
+
+  private addAlarms(props: MayflyDashboardProps): void {
+    const fiveMinutes = Duration.minutes(5);
+    for (const fn of props.alarmFunctions ?? []) {
+      this.alarms.push(
+        fn.metricErrors({ period: fiveMinutes }).createAlarm(this, `${fn.node.id}Errors`, {
+          alarmDescription: `Mayfly: ${fn.node.id} errors (agents fall back to S3 while they last)`,
+          threshold: props.errorThreshold ?? 5,
+          evaluationPeriods: 1,
+          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        }),
+        fn.metricThrottles({ period: fiveMinutes }).createAlarm(this, `${fn.node.id}Throttles`, {
+          alarmDescription: `Mayfly: ${fn.node.id} throttled (account or reserved concurrency reached)`,
+          threshold: 1,
+          evaluationPeriods: 1,
+          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        }),
+      );
+    }
+    if (props.deadLetterQueue) {
+      this.alarms.push(
+        props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: fiveMinutes, statistic: 'Maximum' }).createAlarm(this, 'DeadLetters', {
+          alarmDescription: 'Mayfly: S3 events the preheat function failed on (see the dead-letter queue)',
+          threshold: 1,
+          evaluationPeriods: 1,
+          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        }),
+      );
+    }
+    for (const alarm of this.alarms) alarm.addAlarmAction(...(props.alarmActions ?? []));
+    if (this.alarms.length) this.dashboard.addWidgets(new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 24 }));
   }
 
   /**

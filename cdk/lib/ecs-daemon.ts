@@ -1,11 +1,14 @@
+import { Aws, RemovalPolicy } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
-import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { DEFAULT_PEER_PORT } from '../../core/constants.ts';
+import { AGENT_IMAGE_CACHE, AGENT_IMAGE_USER, agentImageContext } from './agent-image.ts';
 import type { IMayflyScheduler } from './control-plane.ts';
-import { agentImageContext } from './local-bundle.ts';
+import { acknowledge } from './nag-acknowledgments.ts';
 
 export interface MayflyEcsDaemonProps {
   /** An ECS cluster with EC2 capacity; one agent runs on every container instance. */
@@ -18,20 +21,45 @@ export interface MayflyEcsDaemonProps {
    */
   readonly hostSecurityGroup?: ec2.ISecurityGroup;
   /**
-   * The agent image.
-   * @default - built from this repository's agent bundle on node:22-slim (Docker needed at deploy time only)
+   * The agent image. It must run as uid 1000, start /opt/mayfly/entrypoint.mjs (or set the
+   * site, peer id, address and region itself) and own AGENT_IMAGE_CACHE.
+   * @default - built from this repository on `baseImage` for `platform` (Docker needed at deploy time only)
    */
   readonly image?: ecs.ContainerImage;
   /**
-   * Host folder for the piece cache, mounted into the container.
-   * @default /var/cache/mayfly
+   * The Node 22 image the agent image is built on, pinned by digest
+   * (`public.ecr.aws/docker/library/node:22-slim@sha256:…`), so a rebuild never picks up
+   * different bytes. Required unless `image` is given; move it forward deliberately.
+   * @default - none
+   */
+  readonly baseImage?: string;
+  /**
+   * CPU architecture of the cluster's container instances; the image is built for it.
+   * @default Platform.LINUX_AMD64
+   */
+  readonly platform?: Platform;
+  /**
+   * Host folder for the piece cache, bind-mounted into the container. Create it owned by uid
+   * 1000 on every host (the agent does not run as root).
+   * @default - a Docker volume `mayfly-cache` shared by the host's agent tasks, which outlives them
    */
   readonly cacheHostPath?: string;
   /**
    * Site name the agents announce; swarms form within a site.
-   * @default "default"
+   * @default - the host's availability zone, from instance metadata
    */
   readonly site?: string;
+  /**
+   * Run every agent of this service as a seed (preheat jobs, first to S3).
+   * @default false
+   */
+  readonly seed?: boolean;
+  /**
+   * Let the task role read the scheduler's origins directly, so the agent's fallback
+   * works when the scheduler is unreachable. Off: such pulls fail.
+   * @default true
+   */
+  readonly originFallback?: boolean;
   /** @default 512 */
   readonly memoryLimitMiB?: number;
   /** @default 256 */
@@ -40,13 +68,13 @@ export interface MayflyEcsDaemonProps {
   readonly logRetention?: logs.RetentionDays;
 }
 
-const DEFAULT_BASE_IMAGE = 'public.ecr.aws/docker/library/node:22-slim';
-const CONTAINER_CACHE = '/var/cache/mayfly';
+const CACHE_VOLUME = 'mayfly-cache';
 
 /**
  * The agent as an ECS daemon service: one task per container instance, host networking so
- * peers reach it on the host's address, the cache on the host so it outlives the task.
- * The task role may call the scheduler endpoint, nothing else.
+ * peers reach it on the host's address, the cache outside the task so it outlives it. The
+ * container runs unprivileged (uid 1000, no capabilities, read-only root filesystem); the
+ * task role may call the scheduler endpoint and read the origins, nothing else.
  */
 export class MayflyEcsDaemon extends Construct {
   readonly service: ecs.Ec2Service;
@@ -57,30 +85,53 @@ export class MayflyEcsDaemon extends Construct {
     super(scope, id);
     this.taskDefinition = new ecs.Ec2TaskDefinition(this, 'Task', { networkMode: ecs.NetworkMode.HOST });
     this.taskRole = this.taskDefinition.taskRole;
-    this.taskDefinition.addVolume({ name: 'cache', host: { sourcePath: props.cacheHostPath ?? '/var/cache/mayfly' } });
+    this.taskDefinition.addVolume(
+      props.cacheHostPath
+        ? { name: CACHE_VOLUME, host: { sourcePath: props.cacheHostPath } }
+        : { name: CACHE_VOLUME, dockerVolumeConfiguration: { scope: ecs.Scope.SHARED, autoprovision: true, driver: 'local' } },
+    );
+
+    const linuxParameters = new ecs.LinuxParameters(this, 'Linux', { initProcessEnabled: true });
+    linuxParameters.dropCapabilities(ecs.Capability.ALL);
+    // The root filesystem is read-only; Node and the agent get a small scratch /tmp.
+    linuxParameters.addTmpfs({ containerPath: '/tmp', size: 64, mountOptions: [ecs.TmpfsMountOption.NOSUID, ecs.TmpfsMountOption.NODEV] });
 
     const container = this.taskDefinition.addContainer('Agent', {
-      image: props.image ?? ecs.ContainerImage.fromAsset(agentImageContext(DEFAULT_BASE_IMAGE)),
+      image: props.image ?? this.buildImage(props),
       memoryLimitMiB: props.memoryLimitMiB ?? 512,
       cpu: props.cpu ?? 256,
-      // The image runs as `node`; the host folder is created by Docker as root.
-      user: 'root',
+      user: AGENT_IMAGE_USER,
+      privileged: false,
+      readonlyRootFilesystem: true,
+      linuxParameters,
       environment: {
         MAYFLY_SCHEDULER_URL: props.scheduler.schedulerUrl,
         MAYFLY_AUTH: 'sigv4',
-        MAYFLY_SITE: props.site ?? 'default',
-        MAYFLY_DATA_DIR: CONTAINER_CACHE,
+        MAYFLY_DATA_DIR: AGENT_IMAGE_CACHE,
         MAYFLY_PEER_PORT: String(DEFAULT_PEER_PORT),
+        // The cluster is in the stack's region; site, peer id and address come from the host.
+        AWS_REGION: Aws.REGION,
+        ...(props.site ? { MAYFLY_SITE: props.site } : {}),
+        ...(props.seed ? { MAYFLY_SEED: 'true' } : {}),
       },
       logging: ecs.LogDrivers.awsLogs({
         streamPrefix: 'mayfly-agent',
-        logGroup: new logs.LogGroup(this, 'Logs', { retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH }),
+        logGroup: new logs.LogGroup(this, 'Logs', {
+          retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+          removalPolicy: RemovalPolicy.DESTROY,
+        }),
       }),
       portMappings: [{ containerPort: DEFAULT_PEER_PORT, hostPort: DEFAULT_PEER_PORT, protocol: ecs.Protocol.TCP }],
     });
-    container.addMountPoints({ sourceVolume: 'cache', containerPath: CONTAINER_CACHE, readOnly: false });
+    container.addMountPoints({ sourceVolume: CACHE_VOLUME, containerPath: AGENT_IMAGE_CACHE, readOnly: false });
+    acknowledge(
+      this.taskDefinition,
+      'AwsSolutions-ECS2',
+      'The environment holds configuration only (scheduler URL, auth mode, port, region, site); no secret reaches the agents.',
+    );
 
     props.scheduler.grantAnnounce(this.taskRole);
+    if (props.originFallback ?? true) props.scheduler.grantOriginRead(this.taskRole);
     props.hostSecurityGroup?.addIngressRule(props.hostSecurityGroup, ec2.Port.tcp(DEFAULT_PEER_PORT), 'Mayfly pieces between agents on this cluster');
 
     this.service = new ecs.Ec2Service(this, 'Service', {
@@ -93,5 +144,15 @@ export class MayflyEcsDaemon extends Construct {
       maxHealthyPercent: 100,
       circuitBreaker: { rollback: true },
     });
+  }
+
+  private buildImage(props: MayflyEcsDaemonProps): ecs.ContainerImage {
+    if (!props.baseImage) {
+      throw new Error('MayflyEcsDaemon: baseImage is required to build the agent image: a Node 22 image pinned by digest, e.g. public.ecr.aws/docker/library/node:22-slim@sha256:<digest>');
+    }
+    const image = ecs.ContainerImage.fromAsset(agentImageContext(props.baseImage), { platform: props.platform ?? Platform.LINUX_AMD64 });
+    // Pulling the image from the CDK assets repository: ecr:GetAuthorizationToken has no resource to narrow to.
+    acknowledge(this.taskDefinition, 'AwsSolutions-IAM5[Resource::*]', 'ecr:GetAuthorizationToken (execution role, image pull) accepts only the `*` resource.');
+    return image;
   }
 }

@@ -1,11 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AssetHashType, BundlingOutput, DockerImage, type BundlingOptions } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { AGENT_NODE_OPTIONS } from '../../core/constants.ts';
 
 /**
  * Bundles Mayfly's own code with the repository's esbuild setup (scripts/bundles.ts) on
@@ -37,7 +37,7 @@ export class BundlingError extends Error {
 let builtRoot: string | undefined;
 
 /** A temp folder removed when this process exits; synthesis has copied it into cdk.out by then. */
-function scratchFolder(prefix: string): string {
+export function scratchFolder(prefix: string): string {
   const folder = mkdtempSync(join(tmpdir(), prefix));
   process.once('exit', () => rmSync(folder, { recursive: true, force: true }));
   return folder;
@@ -87,23 +87,7 @@ export function lambdaBundleCode(bundle: 'scheduler' | 'manager'): lambda.Code {
   return lambda.Code.fromAsset(path, options);
 }
 
-/**
- * A Docker build context holding the agent bundle and a Dockerfile. Docker is needed
- * only when the image is published (`cdk deploy`), never for `cdk synth`.
- */
-export function agentImageContext(baseImage: string): string {
-  const context = scratchFolder('mayfly-agent-image-');
-  cpSync(join(buildBundleOnce('agent'), 'mayfly.mjs'), join(context, 'mayfly.mjs'));
-  writeFileSync(
-    join(context, 'Dockerfile'),
-    [
-      `FROM ${baseImage}`,
-      'COPY mayfly.mjs /opt/mayfly/mayfly.mjs',
-      // The cache is a host folder mounted here; the image's unprivileged user owns nothing else.
-      'USER node',
-      `ENTRYPOINT ${JSON.stringify(['node', ...AGENT_NODE_OPTIONS, '/opt/mayfly/mayfly.mjs', 'agent'])}`,
-      '',
-    ].join('\n'),
-  );
-  return context;
+/** Hex sha256 of the agent bundle file (`mayfly.mjs`), building it if needed. */
+export function agentBundleSha256(): string {
+  return createHash('sha256').update(readFileSync(join(buildBundleOnce('agent'), 'mayfly.mjs'))).digest('hex');
 }

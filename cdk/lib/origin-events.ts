@@ -1,7 +1,9 @@
-import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { Stack } from 'aws-cdk-lib';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
 import { Construct } from 'constructs';
+import { acknowledge } from './nag-acknowledgments.ts';
 import { originPrefixes, type MayflyOrigin } from './origin.ts';
 
 export interface MayflyOriginEventsProps {
@@ -10,6 +12,9 @@ export interface MayflyOriginEventsProps {
   /** The function that handles S3 ObjectCreated events (the manager's preheat handler). */
   readonly handler: lambda.IFunction;
 }
+
+/** The construct id aws-cdk-lib gives its bucket-notifications custom resource handler. */
+const NOTIFICATIONS_HANDLER_ID = 'BucketNotificationsHandler050a0587b7544547bf325f094a3db834';
 
 /**
  * Origin wiring: every ObjectCreated event under a configured prefix invokes the preheat
@@ -31,5 +36,14 @@ export class MayflyOriginEvents extends Construct {
       }
     }
     this.notificationCount = count;
+    // CDK's own singleton that writes bucket notification configurations (one per stack).
+    const handler = Stack.of(this).node.tryFindChild(NOTIFICATIONS_HANDLER_ID);
+    if (handler) {
+      acknowledge(
+        handler,
+        'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+        "CDK's bucket-notifications handler (a deploy-time custom resource) comes with this role; only its logs use the policy.",
+      );
+    }
   }
 }

@@ -11,17 +11,10 @@ import { MayflyControlPlane } from '../../cdk/lib/control-plane.ts';
 import { MayflyEcsDaemon } from '../../cdk/lib/ecs-daemon.ts';
 import { DEFAULT_PEER_PORT } from '../../core/constants.ts';
 import { allowStatements, wildcardActionGrants, wildcardDataGrants } from './iam-statements.ts';
+import { FALLBACK_READS, flatten, HOST_ACTIONS, TEST_BASE_IMAGE } from './template-text.ts';
 import { testApp } from './test-app.ts';
 
-/** Resolves a CloudFormation Fn::Join of plain strings and references into readable text. */
-function flatten(value: unknown): string {
-  if (typeof value === 'string') return value;
-  const join = (value as { 'Fn::Join'?: [string, unknown[]] })['Fn::Join'];
-  if (join) return join[1].map(flatten).join(join[0]);
-  const base64 = (value as { 'Fn::Base64'?: unknown })['Fn::Base64'];
-  if (base64 !== undefined) return flatten(base64);
-  return `\${${JSON.stringify(value)}}`;
-}
+
 
 describe('MayflyAgentFleet and MayflyEcsDaemon', () => {
   let template: Template;
@@ -36,7 +29,7 @@ describe('MayflyAgentFleet and MayflyEcsDaemon', () => {
     const fleet = new MayflyAgentFleet(stack, 'Fleet', { vpc, scheduler: controlPlane });
     const hostGroup = new ec2.SecurityGroup(stack, 'EcsHosts', { vpc });
     const cluster = new ecs.Cluster(stack, 'Cluster', { vpc });
-    new MayflyEcsDaemon(stack, 'Daemon', { cluster, scheduler: controlPlane, hostSecurityGroup: hostGroup });
+    new MayflyEcsDaemon(stack, 'Daemon', { cluster, scheduler: controlPlane, hostSecurityGroup: hostGroup, baseImage: TEST_BASE_IMAGE });
     // WHEN synthesized
     template = Template.fromStack(stack);
     fleetGroupId = stack.resolve(fleet.securityGroup.securityGroupId)['Fn::GetAtt'][0];
@@ -46,7 +39,8 @@ describe('MayflyAgentFleet and MayflyEcsDaemon', () => {
   it('THEN a launch template (not a launch configuration) backs a group of two Graviton instances with IMDSv2', () => {
     template.resourceCountIs('AWS::AutoScaling::LaunchConfiguration', 0);
     template.hasResourceProperties('AWS::EC2::LaunchTemplate', {
-      LaunchTemplateData: Match.objectLike({ InstanceType: 't4g.medium', MetadataOptions: { HttpTokens: 'required' } }),
+      // Hop limit 1: the metadata service answers the host, not a bridged container.
+      LaunchTemplateData: Match.objectLike({ InstanceType: 't4g.medium', MetadataOptions: { HttpTokens: 'required', HttpPutResponseHopLimit: 1 } }),
     });
     template.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', { MinSize: '2', MaxSize: '2', LaunchTemplate: Match.anyValue() });
   });
@@ -81,13 +75,14 @@ describe('MayflyAgentFleet and MayflyEcsDaemon', () => {
     expect(userData).toContain('systemctl enable --now mayfly-agent.service');
   });
 
-  it('THEN the instance role may invoke the scheduler URL and read the bundle object, nothing more', () => {
+  it('THEN the instance role may invoke the scheduler URL, read the bundle object and the origins, and write its logs, nothing more', () => {
     const statements = allowStatements(template).filter((statement) => statement.where.startsWith('FleetInstanceRole'));
-    expect(statements.flatMap((statement) => statement.actions).sort()).toEqual(['lambda:InvokeFunction', 'lambda:InvokeFunctionUrl', 's3:GetObject']);
+    // SignalResource: CDK adds it with the group's resource signals.
+    expect(statements.flatMap((statement) => statement.actions).sort()).toEqual(['cloudformation:SignalResource', ...HOST_ACTIONS]);
     for (const statement of statements.filter((s) => s.actions[0].startsWith('lambda:'))) {
       expect(statement.resources).toEqual([{ 'Fn::GetAtt': [expect.stringMatching(/^ControlPlaneScheduler/), 'Arn'] }]);
     }
-    const read = statements.find((statement) => statement.actions.includes('s3:GetObject'))!;
+    const read = statements.find((statement) => statement.actions.length === 1 && statement.actions[0] === 's3:GetObject')!;
     expect(JSON.stringify(read.resources)).toMatch(/\/[0-9a-f]{64}\.mjs"\]\]\}\]$/);
   });
 
@@ -99,12 +94,12 @@ describe('MayflyAgentFleet and MayflyEcsDaemon', () => {
         Match.objectLike({
           PortMappings: [{ ContainerPort: DEFAULT_PEER_PORT, HostPort: DEFAULT_PEER_PORT, Protocol: 'tcp' }],
           Environment: Match.arrayWith([{ Name: 'MAYFLY_AUTH', Value: 'sigv4' }]),
-          MountPoints: [{ SourceVolume: 'cache', ContainerPath: '/var/cache/mayfly', ReadOnly: false }],
+          MountPoints: [{ SourceVolume: 'mayfly-cache', ContainerPath: '/var/cache/mayfly', ReadOnly: false }],
         }),
       ],
     });
     const taskRole = allowStatements(template).filter((statement) => statement.where.startsWith('DaemonTaskTaskRole'));
-    expect(taskRole.flatMap((statement) => statement.actions).sort()).toEqual(['lambda:InvokeFunction', 'lambda:InvokeFunctionUrl']);
+    expect(taskRole.flatMap((statement) => statement.actions).sort()).toEqual(['lambda:InvokeFunction', 'lambda:InvokeFunctionUrl', ...FALLBACK_READS]);
     template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
       GroupId: { 'Fn::GetAtt': [hostGroupId, 'GroupId'] },
       SourceSecurityGroupId: { 'Fn::GetAtt': [hostGroupId, 'GroupId'] },
@@ -129,7 +124,7 @@ describe('MayflyAgentFleet and MayflyEcsDaemon', () => {
     const groups = JSON.stringify(launchTemplate.Properties.LaunchTemplateData.SecurityGroupIds);
     expect(groups).toContain(stack.resolve(fleet.securityGroup.securityGroupId)['Fn::GetAtt'][0]);
     const actions = allowStatements(existing).filter((statement) => statement.where.startsWith('ExistingInstanceRole')).flatMap((statement) => statement.actions);
-    expect(actions.sort()).toEqual(['lambda:InvokeFunction', 'lambda:InvokeFunctionUrl', 's3:GetObject']);
+    expect(actions.sort()).toEqual(HOST_ACTIONS);
   });
 
   it('THEN no IAM statement grants `*` actions, or data actions on `*` resources', () => {

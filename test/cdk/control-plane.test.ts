@@ -3,12 +3,16 @@ import { join } from 'node:path';
 import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { MayflyControlPlane } from '../../cdk/lib/control-plane.ts';
 import { TABLE_PARTITION_KEY, TABLE_SORT_KEY, TABLE_TTL_ATTRIBUTE } from '../../core/constants.ts';
 import { testApp } from './test-app.ts';
 import { allowStatements, wildcardActionGrants, wildcardDataGrants } from './iam-statements.ts';
+
+const SECURE_KEY_ARN = 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+const FUNCTIONS = ['ControlPlaneManager', 'ControlPlanePreheat', 'ControlPlaneScheduler'];
 
 describe('MayflyControlPlane', () => {
   let template: Template;
@@ -21,8 +25,11 @@ describe('MayflyControlPlane', () => {
     const stack = new Stack(app, 'ControlPlaneTest');
     const models = s3.Bucket.fromBucketName(stack, 'Models', 'models-bucket');
     const releases = new s3.Bucket(stack, 'Releases');
+    // AND an imported SSE-KMS bucket whose customer-managed key is named
+    const secure = s3.Bucket.fromBucketName(stack, 'Secure', 'secure-bucket');
+    const secureKey = kms.Key.fromKeyArn(stack, 'SecureKey', SECURE_KEY_ARN);
     const controlPlane = new MayflyControlPlane(stack, 'ControlPlane', {
-      origins: [{ bucket: models, prefixes: ['llm/', 'vision/'] }, { bucket: releases }],
+      origins: [{ bucket: models, prefixes: ['llm/', 'vision/'] }, { bucket: releases }, { bucket: secure, encryptionKey: secureKey }],
       backToSourceLimit: 2,
     });
     const operator = new iam.Role(stack, 'Operator', { assumedBy: new iam.AccountRootPrincipal() });
@@ -72,7 +79,7 @@ describe('MayflyControlPlane', () => {
       Description: 'Mayfly scheduler',
       Environment: {
         Variables: Match.objectLike({
-          MAYFLY_ALLOWED_ORIGINS: { 'Fn::Join': ['', ['models-bucket/llm/,models-bucket/vision/,', { Ref: Match.stringLikeRegexp('^Releases') }, '/']] },
+          MAYFLY_ALLOWED_ORIGINS: { 'Fn::Join': ['', ['models-bucket/llm/,models-bucket/vision/,', { Ref: Match.stringLikeRegexp('^Releases') }, '/,secure-bucket/']] },
           MAYFLY_BACK_TO_SOURCE_LIMIT: '2',
           // The function reads the secret when it starts; its configuration holds only the ARN.
           MAYFLY_PEER_SECRET_ARN: { Ref: Match.stringLikeRegexp('PeerSecret') },
@@ -97,7 +104,7 @@ describe('MayflyControlPlane', () => {
     const s3Reads = allowStatements(template).filter(
       (statement) => statement.actions.includes('s3:GetObject') && JSON.stringify(statement.resources).includes('models-bucket'),
     );
-    expect(s3Reads.map((statement) => statement.where.replace(/ServiceRole.*/, '')).sort()).toEqual([
+    expect(s3Reads.map((statement) => statement.where.replace(/Role.*/, '')).sort()).toEqual([
       'ControlPlaneManager',
       'ControlPlanePreheat',
       'ControlPlaneScheduler',
@@ -117,7 +124,7 @@ describe('MayflyControlPlane', () => {
 
   it('THEN only the scheduler reads the peer secret, and only that secret; no function holds its value', () => {
     const readers = allowStatements(template).filter((statement) => statement.actions.includes('secretsmanager:GetSecretValue'));
-    expect(readers.map((statement) => statement.where.replace(/ServiceRole.*/, ''))).toEqual(['ControlPlaneScheduler']);
+    expect(readers.map((statement) => statement.where.replace(/Role.*/, ''))).toEqual(['ControlPlaneScheduler']);
     expect(readers[0].resources).toEqual([{ Ref: expect.stringMatching(/PeerSecret/) }]);
     const variables = Object.values(template.findResources('AWS::Lambda::Function')).map((fn) => JSON.stringify(fn.Properties.Environment));
     for (const environment of variables) expect(environment).not.toContain('resolve:secretsmanager');
@@ -133,6 +140,47 @@ describe('MayflyControlPlane', () => {
     const operator = allowStatements(template).filter((statement) => statement.where.startsWith('Operator'));
     expect(operator.flatMap((statement) => statement.actions)).toEqual(['lambda:InvokeFunctionUrl', 'lambda:InvokeFunction']);
     for (const statement of operator) expect(statement.resources).toEqual([{ 'Fn::GetAtt': [expect.stringMatching(/^ControlPlaneManager/), 'Arn'] }]);
+  });
+
+  it('THEN each function may use only the DynamoDB actions the stores issue: no Scan, no batch or table actions', () => {
+    const dynamo = allowStatements(template).filter((statement) => statement.actions.some((action) => action.startsWith('dynamodb:')));
+    expect(dynamo.map((statement) => statement.where.replace(/Role.*/, '')).sort()).toEqual(FUNCTIONS);
+    for (const statement of dynamo) {
+      expect(statement.actions.sort()).toEqual(['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem']);
+      expect(statement.resources).toEqual([{ 'Fn::GetAtt': [expect.stringMatching(/^ControlPlaneTable/), 'Arn'] }]);
+    }
+  });
+
+  it('THEN a keyed origin is readable, and its key decrypts for each function only through S3', () => {
+    const decrypts = allowStatements(template).filter((statement) => statement.actions.includes('kms:Decrypt'));
+    expect(decrypts.map((statement) => statement.where.replace(/Role.*/, '')).sort()).toEqual(FUNCTIONS);
+    for (const statement of decrypts) {
+      expect(statement.actions).toEqual(['kms:Decrypt']);
+      expect(statement.resources).toEqual([SECURE_KEY_ARN]);
+      expect(statement.conditions).toEqual({ StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['s3.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } } });
+    }
+    const reads = allowStatements(template).filter((statement) => JSON.stringify(statement.resources).includes(':s3:::secure-bucket/*'));
+    expect(reads).toHaveLength(3);
+  });
+
+  it('THEN failed asynchronous preheat invocations go, after 2 retries, to an encrypted dead-letter queue', () => {
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: Match.stringLikeRegexp('^ControlPlanePreheat') },
+      MaximumRetryAttempts: 2,
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ControlPlanePreheatDeadLetters'), 'Arn'] } } },
+    });
+    template.resourceCountIs('AWS::Lambda::EventInvokeConfig', 1);
+    template.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 24 * 3600 });
+  });
+
+  it('THEN the functions run with their own roles: no managed policy, logs only to their own log group', () => {
+    const roles = template.findResources('AWS::IAM::Role', { Properties: { AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Service: 'lambda.amazonaws.com' } })] } } });
+    const own = Object.entries(roles).filter(([id]) => id.startsWith('ControlPlane'));
+    expect(own).toHaveLength(3);
+    for (const [, role] of own) expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+    const logWrites = allowStatements(template).filter((statement) => statement.actions.includes('logs:PutLogEvents') && statement.where.startsWith('ControlPlane'));
+    expect(logWrites).toHaveLength(3);
+    for (const statement of logWrites) expect(statement.resources).toEqual([{ 'Fn::GetAtt': [expect.stringMatching(/^ControlPlane(Scheduler|Manager|Preheat)Logs/), 'Arn'] }]);
   });
 
   it('refuses to build a control plane with no origin', () => {
