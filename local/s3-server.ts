@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { S3Client } from '@aws-sdk/client-s3';
+import { startS3KeyGuard } from './s3-key-guard.ts';
 
 export interface S3Server {
   readonly endpoint: string;
@@ -11,7 +12,7 @@ export const LOCAL_S3_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S
 
 const require = createRequire(import.meta.url);
 
-/** s3rver: an S3-compatible server on 127.0.0.1, storing under `directory`. */
+/** s3rver: an S3-compatible server on 127.0.0.1, storing under `directory`, behind a guard for keys it cannot store (s3-key-guard.ts). */
 export async function startS3Server(directory: string, buckets: readonly string[]): Promise<S3Server> {
   const S3rver = require('s3rver') as new (options: object) => { run(): Promise<{ port: number }>; close(): Promise<void> };
   const server = new S3rver({
@@ -22,7 +23,14 @@ export async function startS3Server(directory: string, buckets: readonly string[
     configureBuckets: buckets.map((name) => ({ name })),
   });
   const { port } = await server.run();
-  return { endpoint: `http://127.0.0.1:${port}`, stop: () => server.close() };
+  const guard = await startS3KeyGuard(`http://127.0.0.1:${port}`);
+  return {
+    endpoint: guard.endpoint,
+    stop: async () => {
+      await guard.stop();
+      await server.close();
+    },
+  };
 }
 
 /** An SDK client for a local S3-compatible endpoint, set up as the notes in DESIGN.md say. */
