@@ -72,6 +72,11 @@ export class LocalStack {
     return stack;
   }
 
+  /** The S3-compatible server itself (uploads; not counted as reads from the origin). */
+  get s3Endpoint(): string {
+    return this.s3Server.endpoint;
+  }
+
   private async boot(): Promise<void> {
     this.ownsRoot = !this.options.root;
     this.root = this.options.root ?? (await mkdtemp(join(tmpdir(), 'mayfly-stack-')));

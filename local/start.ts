@@ -5,10 +5,15 @@
  *
  *   npm start -- [--agents N] [--size MiB] [--once] [--json]
  */
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { DEFAULT_API_PORT, DEFAULT_S3_PORT } from '../agent/config.ts';
 import { LocalStack } from './local-stack.ts';
 import { swarmPull, type SwarmReport } from './swarm-pull.ts';
 import { MAYFLY_BIN } from './agent-process.ts';
+import { LOCAL_S3_CREDENTIALS } from './s3-server.ts';
 
 // Node 20 is a supported target here; the SDK's notice about its future plans is noise in a demo.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -49,13 +54,17 @@ process.on('SIGTERM', () => void shutdown(0));
 
 try {
   say(`DynamoDB-compatible server (${stack.dynamo.kind}) ${stack.dynamo.endpoint}`);
-  say(`S3-compatible server (s3rver), counted by a proxy at ${stack.origin.endpoint}`);
+  say(`S3-compatible server (s3rver) ${stack.s3Endpoint}, access key ${LOCAL_S3_CREDENTIALS.accessKeyId}, secret ${LOCAL_S3_CREDENTIALS.secretAccessKey}, region us-east-1`);
+  say(`  agents read it through a byte-counting proxy at ${stack.origin.endpoint}`);
   say(`scheduler ${stack.scheduler.url}   manager ${stack.manager.url}`);
   const size = Math.round(sizeMiB * 1024 * 1024);
   say(`uploading a ${sizeMiB} MiB artifact to s3://${stack.bucket}/ ...`);
   const artifact = await stack.putArtifact(`artifacts/demo-${sizeMiB}MiB.bin`, size);
   say(`starting ${agentCount} agents ...`);
-  const agents = await stack.startAgents(agentCount);
+  // agent-1 answers on the README's ports when they are free, so its examples work as written.
+  const readmePorts = (await portsFree([DEFAULT_API_PORT, DEFAULT_S3_PORT])) ? { MAYFLY_API_PORT: String(DEFAULT_API_PORT), MAYFLY_S3_PORT: String(DEFAULT_S3_PORT) } : {};
+  const agents = [await stack.startAgent('agent-1', readmePorts), ...(await stack.startAgents(agentCount - 1))];
+  for (const agent of agents) say(`  ${agent.name}: local API ${agent.apiUrl}   S3 endpoint ${agent.s3Url}`);
   say(`all ${agentCount} agents pull ${artifact.url} at once ...\n`);
   const report = await swarmPull(stack, artifact, agents);
   if (values.json) console.log(JSON.stringify(withoutPaths(report), null, 2));
@@ -64,7 +73,9 @@ try {
   if (values.once) await shutdown(ok ? 0 : 1);
   else {
     say(`\nThe stack keeps running. Pull more through any agent with the CLI, for example:\n`);
-    say(`  MAYFLY_API=${agents[0].apiUrl} node ${relative(MAYFLY_BIN)} get ${artifact.url} -o ./demo.bin`);
+    const output = join(tmpdir(), 'mayfly-demo.bin');
+    say(`  MAYFLY_API=${agents[0].apiUrl} node ${relative(MAYFLY_BIN)} get ${artifact.url} -o ${output}`);
+    say(`  aws s3 cp ${artifact.url} ${output} --endpoint-url ${agents[0].s3Url} --no-sign-request`);
     say(`  curl -s ${stack.manager.url}/v1/health`);
     // A seed agent takes preheat jobs started from the console (and reads S3 first for new tasks).
     const seed = await stack.startAgent('seed-1', { MAYFLY_SEED: 'true' });
@@ -94,6 +105,19 @@ function printReport(report: SwarmReport): void {
 
 function withoutPaths(report: SwarmReport) {
   return { ...report, agents: report.agents.map(({ output: _output, ...rest }) => rest) };
+}
+
+/** True when every port can be bound on 127.0.0.1 right now. */
+async function portsFree(ports: readonly number[]): Promise<boolean> {
+  for (const port of ports) {
+    const free = await new Promise<boolean>((resolve) => {
+      const probe = createServer();
+      probe.once('error', () => resolve(false));
+      probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
+    });
+    if (!free) return false;
+  }
+  return true;
 }
 
 function relative(path: string): string {

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 
 if (!existsSync(new URL('../node_modules/.package-lock.json', import.meta.url))) {
-  console.error('mayfly: installing dependencies (npm ci) ...');
+  console.error('mayfly: first run on this clone: installing the pinned dependencies with npm ci (usually 1-3 minutes; later runs skip this) ...');
   const result = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { stdio: 'inherit', cwd: new URL('..', import.meta.url) });
   if (result.status !== 0) process.exit(result.status ?? 1);
 }
