@@ -1,3 +1,4 @@
+import { AGENT_VERSION } from './version.ts';
 import { S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from '../core/log.ts';
 import type { AgentConfig } from './config.ts';
@@ -103,6 +104,7 @@ export async function startAgent(config: AgentConfig, overrides: AgentOverrides 
     returnReports: (reports) => preheat.returnReports(reports),
     onAssignments: (jobs) => (config.seed ? preheat.accept(jobs) : undefined),
     log,
+    version: AGENT_VERSION,
   });
   heartbeat.start();
   tasks.resumeSeeding();

@@ -1,8 +1,9 @@
+import { spawn } from 'node:child_process';
 import { constants, readdirSync } from 'node:fs';
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AgentProcess } from '../local/agent-process.ts';
+import { MAYFLY_BIN, type AgentProcess } from '../local/agent-process.ts';
 import type { Artifact } from '../local/artifact.ts';
 import { LocalStack } from '../local/local-stack.ts';
 import { runMayfly } from './fixtures/mayfly-cli.ts';
@@ -78,13 +79,36 @@ describe('agent cache', () => {
     expect(listing.stdout).toContain(objects[1].url);
     expect(listing.stdout).toMatch(/cache: 18\.0 MiB of 20\.0 MiB quota/);
     const victim = (await cache()).tasks.find((task) => task.url === objects[3].url)!;
-    const removed = await mayfly(['cache', 'rm', victim.taskId], agent.apiUrl);
+    // The short id `cache ls` prints is enough.
+    expect(listing.stdout).toContain(victim.taskId.slice(0, 12));
+    const removed = await mayfly(['cache', 'rm', victim.taskId.slice(0, 12)], agent.apiUrl);
     expect(removed.code).toBe(0);
+    expect(removed.stdout).toContain(`removed ${victim.taskId}`);
     expect(await cachedUrls()).toEqual([objects[1].url]);
     const gc = await mayfly(['cache', 'gc', '--json'], agent.apiUrl);
     expect(JSON.parse(gc.stdout)).toMatchObject({ evicted: [], usedBytes: 9 * MiB });
     expect((await mayfly(['cache', 'rm', 'not-a-task'], agent.apiUrl)).code).toBe(2);
     expect((await mayfly(['cache', 'rm', 'f'.repeat(64)], agent.apiUrl)).code).toBe(3);
+    expect((await mayfly(['cache', 'rm', 'fff'], agent.apiUrl)).code).toBe(3);
+  });
+
+  it('removes by URL, and stops quietly when its reader is gone (`cache ls | head -1`)', async () => {
+    const extra = await stack.putArtifact('cache/by-url.bin', MiB, 'by-url');
+    await pullThrough(agent, extra.url, join(stack.root, 'by-url.bin'));
+    const piped = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const shell = spawn('bash', ['--norc', '--noprofile', '-c', `set -o pipefail; "${process.execPath}" "${MAYFLY_BIN}" cache ls | true`], {
+        env: { PATH: process.env.PATH, MAYFLY_API: agent.apiUrl },
+      });
+      let stderr = '';
+      shell.stderr.on('data', (chunk) => (stderr += chunk));
+      shell.on('exit', (code) => resolve({ code, stderr }));
+    });
+    expect(piped.stderr).toBe('');
+    expect(piped.code).toBe(0);
+    const removed = await mayfly(['cache', 'rm', extra.url], agent.apiUrl);
+    expect(removed.code).toBe(0);
+    expect(await cachedUrls()).not.toContain(extra.url);
+    expect((await mayfly(['cache', 'rm', extra.url], agent.apiUrl)).code).toBe(3);
   });
 
   it('shares one download among concurrent pulls of the same object (single flight)', async () => {

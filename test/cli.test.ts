@@ -1,5 +1,5 @@
 import { existsSync, readdirSync } from 'node:fs';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -78,6 +78,21 @@ describe('mayfly CLI', () => {
     expect(result.stderr).toMatch(/no agent answering/);
   });
 
+  it('prints its version, and the agent reports it with its heartbeats', async () => {
+    const { version } = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    for (const flag of ['--version', '-V']) {
+      const result = await mayfly([flag], env);
+      expect(result.code).toBe(0);
+      expect(result.stdout).toBe(`mayfly ${version}\n`);
+    }
+    const host = await waitFor(async () => {
+      const response = await fetch(`${stack.manager.url}/v1/hosts`, { headers: { authorization: `Bearer ${stack.token}` } });
+      const { hosts } = (await response.json()) as { hosts: Array<{ peerId: string; version?: string }> };
+      return hosts.find((entry) => entry.peerId === 'cli-agent' && entry.version);
+    });
+    expect(host.version).toBe(version);
+  });
+
   it('prints help for every command', async () => {
     for (const args of [['--help'], ['get', '--help'], ['agent', '--help']]) {
       const result = await mayfly(args, env);
@@ -86,3 +101,13 @@ describe('mayfly CLI', () => {
     }
   });
 });
+
+async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}

@@ -1,4 +1,5 @@
 import { MayflyError } from '../../core/errors.ts';
+import { AGENT_VERSION } from '../version.ts';
 import { EXIT, exitCodeOf } from './exit-codes.ts';
 
 const HELP = `Usage: mayfly <command> [options]
@@ -10,7 +11,7 @@ Commands:
   cache    list, remove or garbage-collect the local agent's cache
   console  open a deployed Mayfly's console on this machine (signs its calls with your AWS credentials)
 
-Run 'mayfly <command> --help' for a command's options.`;
+Run 'mayfly <command> --help' for a command's options; 'mayfly --version' prints the version.`;
 
 type Command = (argv: readonly string[], env: NodeJS.ProcessEnv) => Promise<number>;
 
@@ -29,6 +30,10 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     process.stdout.write(`${HELP}\n`);
     return name ? EXIT.ok : EXIT.usage;
   }
+  if (name === '--version' || name === '-V' || name === 'version') {
+    process.stdout.write(`mayfly ${AGENT_VERSION}\n`);
+    return EXIT.ok;
+  }
   const load = COMMANDS[name];
   if (!load) {
     process.stderr.write(`mayfly: unknown command ${JSON.stringify(name)}\n\n${HELP}\n`);
@@ -45,4 +50,9 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
   }
 }
 
+// A reader that stops early (`mayfly cache ls | head -1`) is not an error: stop quietly.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') throw error;
+  process.exit(process.exitCode ?? EXIT.ok);
+});
 process.exitCode = await main(process.argv.slice(2), process.env);
