@@ -134,6 +134,45 @@ describe('S3-compatible endpoint', () => {
     expect(head.$metadata.httpStatusCode).toBe(404);
   });
 
+  it('compares ETags as S3 does: with or without quotes, weak or strong; If-Range with another version sends the whole object', async () => {
+    const url = `${agent.s3Url}/${stack.bucket}/${small.key}`;
+    const { ETag } = await s3.send(new HeadObjectCommand({ Bucket: stack.bucket, Key: small.key }));
+    const bare = ETag!.replace(/"/g, '');
+    const ifMatch = await fetch(url, { headers: { 'if-match': bare, range: 'bytes=0-9' } });
+    expect(ifMatch.status).toBe(206);
+    expect(Buffer.from(await ifMatch.arrayBuffer()).equals(await artifactBytes(small, 0, 10))).toBe(true);
+    for (const tag of [bare, ETag!, `W/${ETag}`]) {
+      const notModified = await fetch(url, { headers: { 'if-none-match': tag } });
+      expect(notModified.status, tag).toBe(304);
+    }
+    expect((await fetch(url, { headers: { 'if-match': '"0123"' } })).status).toBe(412);
+    const stale = await fetch(url, { headers: { 'if-range': '"0123456789abcdef0123456789abcdef"', range: 'bytes=0-9' } });
+    expect(stale.status).toBe(200);
+    expect(Number(stale.headers.get('content-length'))).toBe(small.size);
+    await stale.body?.cancel();
+    const current = await fetch(url, { headers: { 'if-range': ETag!, range: 'bytes=0-9' } });
+    expect(current.status).toBe(206);
+    expect((await current.arrayBuffer()).byteLength).toBe(10);
+  });
+
+  it('ignores query parameters it does not know, applies response-* overrides to HEAD too, and refuses a header injection with 400', async () => {
+    const url = `${agent.s3Url}/${stack.bucket}/${small.key}`;
+    const busted = await fetch(`${url}?foo=bar&_=1700000000`, { headers: { range: 'bytes=0-3' } });
+    expect(busted.status).toBe(206);
+    expect((await busted.arrayBuffer()).byteLength).toBe(4);
+    const head = await fetch(`${url}?response-content-type=text%2Fplain&response-content-disposition=attachment`, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(head.headers.get('content-type')).toBe('text/plain');
+    expect(head.headers.get('content-disposition')).toBe('attachment');
+    const injected = await fetch(`${url}?response-content-type=text%2Fplain%0D%0AX-Evil%3A%201`);
+    expect(injected.status).toBe(400);
+    expect(injected.headers.get('x-evil')).toBeNull();
+    expect(await injected.text()).toContain('<Code>InvalidArgument</Code>');
+    const acl = await fetch(`${url}?acl`);
+    expect(acl.status).toBe(501);
+    expect(await acl.text()).toContain('<Code>NotImplemented</Code>');
+  });
+
   it('answers an unsatisfiable range with InvalidRange (416)', async () => {
     const error = await errorOf(s3.send(new GetObjectCommand({ Bucket: stack.bucket, Key: small.key, Range: `bytes=${small.size}-` })));
     expect(error.name).toBe('InvalidRange');

@@ -17,8 +17,13 @@ export interface S3EndpointOptions {
   readonly port: number;
 }
 
-/** Query parameters a client may send that change nothing here (SDK markers, presigned-URL auth). */
-const IGNORED_QUERY = /^(x-id|x-amz-.*|awsaccesskeyid|signature|expires)$/i;
+/**
+ * Sub-resources that make a GET or HEAD on a key another S3 operation than
+ * GetObject/HeadObject (GetObjectAcl, GetObjectTagging, ListParts, a part of a
+ * multipart object, …). Any other query parameter changes nothing: S3 ignores
+ * parameters it does not know (cache-busters, SDK markers, presigned-URL auth).
+ */
+const OTHER_OPERATIONS = new Set(['acl', 'attributes', 'legal-hold', 'retention', 'tagging', 'torrent', 'uploadId', 'uploads', 'partNumber', 'select', 'select-type', 'restore']);
 /** `response-*` overrides of GetObject, applied to the answer's headers. */
 const RESPONSE_OVERRIDES: Record<string, string> = {
   'response-content-type': 'content-type',
@@ -110,8 +115,8 @@ export class S3Endpoint {
     let versionId: string | undefined;
     for (const [name, value] of query) {
       if (name === 'versionId') versionId = value;
-      else if (RESPONSE_OVERRIDES[name] && req.method === 'GET') overrides[RESPONSE_OVERRIDES[name]] = value;
-      else if (!IGNORED_QUERY.test(name)) {
+      else if (RESPONSE_OVERRIDES[name]) overrides[RESPONSE_OVERRIDES[name]] = headerValue(name, value);
+      else if (OTHER_OPERATIONS.has(name)) {
         throw new S3Error(S3_ERRORS.NotImplemented, `the ${JSON.stringify(name)} subresource is not implemented by the Mayfly agent; only GetObject and HeadObject are`);
       }
     }
@@ -142,7 +147,8 @@ export class S3Endpoint {
 
     let range: ByteRange | undefined;
     try {
-      range = parseByteRange(req.headers.range, task.size);
+      // If-Range: the range holds only for this very version; otherwise the whole object (200).
+      range = rangeStillValid(req, task.etag, lastModified) ? parseByteRange(req.headers.range, task.size) : undefined;
     } catch (error) {
       if (error instanceof BadRequestError && error.context.unsatisfiable === true) {
         throw new S3Error(S3_ERRORS.InvalidRange, 'The requested range is not satisfiable', { RangeRequested: String(req.headers.range), ActualObjectSize: String(task.size) }, { 'content-range': `bytes */${task.size}` });
@@ -185,9 +191,18 @@ export class S3Endpoint {
   }
 }
 
+/**
+ * An entity tag as S3 compares it: the value inside the quotes, with or without
+ * them, weak (`W/`) or not.
+ */
+function tagValue(tag: string): string {
+  return tag.trim().replace(/^W\//, '').replace(/^"(.*)"$/, '$1');
+}
+
 /** RFC 9110 conditional requests on the task's ETag and Last-Modified: 304, the failed condition (412), or go on. */
 function checkPreconditions(req: IncomingMessage, etag: string, lastModified: Date): 304 | 'If-Match' | 'If-Unmodified-Since' | undefined {
-  const matches = (header: string) => header.split(',').map((tag) => tag.trim().replace(/^W\//, '')).some((tag) => tag === '*' || tag === etag);
+  const ours = tagValue(etag);
+  const matches = (header: string) => header.split(',').some((tag) => tag.trim() === '*' || tagValue(tag) === ours);
   const ifMatch = req.headers['if-match'];
   const ifNoneMatch = req.headers['if-none-match'];
   const ifUnmodified = Date.parse(req.headers['if-unmodified-since'] ?? '');
@@ -199,4 +214,24 @@ function checkPreconditions(req: IncomingMessage, etag: string, lastModified: Da
     if (matches(ifNoneMatch)) return 304;
   } else if (!Number.isNaN(ifModified) && lastModified.getTime() <= ifModified) return 304;
   return undefined;
+}
+
+/** False when If-Range names another version (a different ETag, or a date that is not this version's Last-Modified). */
+function rangeStillValid(req: IncomingMessage, etag: string, lastModified: Date): boolean {
+  const raw = req.headers['if-range'];
+  const ifRange = Array.isArray(raw) ? raw[0] : raw;
+  if (ifRange === undefined) return true;
+  const date = Date.parse(ifRange);
+  // A weak tag never matches If-Range (RFC 9110 13.1.5).
+  if (Number.isNaN(date) || /^\s*(W\/)?"/.test(ifRange)) return !/^\s*W\//.test(ifRange) && tagValue(ifRange) === tagValue(etag);
+  return Math.floor(lastModified.getTime() / 1000) === Math.floor(date / 1000);
+}
+
+/** A `response-*` override becomes a header: control characters (CR/LF, …) in it are a client error, as S3 says. */
+function headerValue(name: string, value: string): string {
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(value)) {
+    throw new S3Error(S3_ERRORS.InvalidArgument, `${name} holds a character a header cannot`, { ArgumentName: name });
+  }
+  return value;
 }
