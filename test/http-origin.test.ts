@@ -169,4 +169,12 @@ describe('HTTP(S) origins', () => {
     expect(again.bytesFromPeers).toBe(9 * MiB + 1);
     expect(await sha256File(join(stack.root, 'dated-2.bin'))).toBe(file.sha256);
   });
+
+  it('reads a server that answers ranges chunked (no Content-Length), counting the bytes against Content-Range', async () => {
+    const file = await web.put('/allowed/chunked.bin', 9 * MiB + 5, 'chunked', { etag: true, chunked: true });
+    const output = join(stack.root, 'chunked.bin');
+    const result = await pullThrough(agents[1], file.url, output);
+    expect(result.bytesFromOrigin + result.bytesFromPeers).toBe(9 * MiB + 5);
+    expect(await sha256File(output)).toBe(file.sha256);
+  });
 });

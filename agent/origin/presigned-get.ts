@@ -1,4 +1,4 @@
-import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { BadRequestError, ForbiddenError, MayflyError, NotFoundError, OriginChangedError, UnavailableError } from '../../core/errors.ts';
 import type { PieceWriter } from '../cache/piece-writer.ts';
@@ -74,11 +74,11 @@ export async function readPresignedRange(
     res.destroy();
     throw new BadRequestError('origin ignores Range requests; it cannot be read piece by piece');
   }
-  const length = Number(res.headers['content-length']);
   // A 200 (Range ignored) is only acceptable when the piece is the whole object.
-  if (length !== writer.expectedLength || (status === 200 && start !== 0)) {
+  const mismatch = status === 200 && start !== 0 ? 'the whole object' : lengthMismatch(res.headers, status, start, writer.expectedLength);
+  if (mismatch) {
     res.destroy();
-    throw new UnavailableError(`origin sent ${length} bytes for a ${writer.expectedLength}-byte piece`, { context: { retryAfterMs: 200 } });
+    throw new UnavailableError(`origin sent ${mismatch} for a ${writer.expectedLength}-byte piece at ${start}`, { context: { retryAfterMs: 200 } });
   }
   try {
     await drainInto(res, writer);
@@ -90,4 +90,20 @@ export async function readPresignedRange(
   if (writer.written !== writer.expectedLength) {
     throw new UnavailableError(`origin piece ended after ${writer.written} bytes`, { context: { retryAfterMs: 200 } });
   }
+}
+
+/**
+ * What is wrong with the answer's framing, or undefined. A chunked answer has no
+ * Content-Length: its 206 Content-Range must name exactly the bytes asked for,
+ * and the bytes are counted as they arrive (the piece writer refuses more, and a
+ * short piece fails after the body ends).
+ */
+function lengthMismatch(headers: IncomingHttpHeaders, status: number, start: number, expected: number): string | undefined {
+  const declared = headers['content-length'];
+  if (declared !== undefined && Number(declared) !== expected) return `${declared} bytes`;
+  if (status !== 206) return undefined;
+  const range = /^bytes (\d+)-(\d+)\//.exec(headers['content-range'] ?? '');
+  if (!range) return declared === undefined ? 'a partial answer without Content-Range or Content-Length' : undefined;
+  if (Number(range[1]) !== start || Number(range[2]) !== start + expected - 1) return `bytes ${range[1]}-${range[2]}`;
+  return undefined;
 }
