@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Artifact } from '../local/artifact.ts';
 import { LocalStack } from '../local/local-stack.ts';
 import { swarmPull } from '../local/swarm-pull.ts';
+import { HttpOriginServer } from './fixtures/http-origin-server.ts';
 
 const MiB = 1024 * 1024;
 /** Debian's chromium, installed by .ci/run with apt-get; no browser is downloaded. */
@@ -21,6 +22,9 @@ describe('operator console (headless Chromium)', () => {
   let browser: Browser;
   let page: Page;
   let pulled: Artifact;
+  let web: HttpOriginServer;
+  let spaced: Artifact;
+  let refused: string;
 
   beforeAll(async () => {
     if (!existsSync(CHROMIUM)) {
@@ -32,6 +36,31 @@ describe('operator console (headless Chromium)', () => {
     pulled = await stack.putArtifact('console/pulled.bin', 16 * MiB);
     const report = await swarmPull(stack, pulled, normals);
     expect(report.agents.every((agent) => agent.sha256ok)).toBe(true);
+    // A key with a space and a non-ASCII letter, pulled in two versions (overwritten in between).
+    spaced = await stack.putArtifact('console/sub dir/ün.bin', 2 * MiB, 'first');
+    await drain(normals[0].apiUrl, spaced.url);
+    spaced = await stack.putArtifact('console/sub dir/ün.bin', 2 * MiB, 'second');
+    await drain(normals[0].apiUrl, spaced.url);
+    // A pull that fails: the web server answers HEAD but refuses the reads.
+    web = await HttpOriginServer.start();
+    const file = await web.put('/releases/refused.bin', MiB, 'refused');
+    web.refuseGets.add('/releases/refused.bin');
+    refused = file.url;
+    const settings = await fetch(`${stack.manager.url}/v1/clusters/default`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${stack.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ settings: { allowedOrigins: [stack.bucket, `${web.url}/releases/`] } }),
+    });
+    expect(settings.status).toBe(200);
+    // The cluster's settings reach the scheduler within seconds; until then the URL is outside the allowlist.
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      await drain(normals[1].apiUrl, refused);
+      const listing = (await (await fetch(`${stack.manager.url}/v1/tasks`, { headers: { authorization: `Bearer ${stack.token}` } })).json()) as { failures: Array<{ displayUrl: string }> };
+      if (listing.failures.some((failure) => failure.displayUrl === refused)) break;
+      if (Date.now() > deadline) throw new Error(`no failed pull of ${refused} was recorded`);
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+    }
     // launch() runs Chromium on a fresh temporary profile (user-data dir) of its own.
     browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -42,6 +71,7 @@ describe('operator console (headless Chromium)', () => {
   afterAll(async () => {
     await browser?.close();
     await stack?.stop();
+    await web?.stop();
   });
 
   it('shows the pulled task with every peer’s progress and the share of bytes from S3', async () => {
@@ -65,6 +95,28 @@ describe('operator console (headless Chromium)', () => {
     expect(await page.locator('#hosts tr[data-peer]').count()).toBe(3);
     expect(await page.locator('#clusters tr[data-cluster="default"]').count()).toBe(1);
     expect(errors).toEqual([]);
+  });
+
+  it('lists tasks with state, progress, S3 bytes per object and version; decodes keys; tells versions apart; shows failed pulls and host versions', async () => {
+    const row = page.locator('#tasks tr[data-task]', { hasText: pulled.url });
+    await page.locator('#tasks tr[data-state="done"]', { hasText: pulled.url }).waitFor({ timeout: 10_000 });
+    expect(await row.textContent()).toContain('100%');
+    expect(await row.textContent()).toContain('3/3');
+    expect(Number(await row.locator('[data-origin-per-object]').getAttribute('data-origin-per-object'))).toBeCloseTo(1, 2);
+    expect(await row.textContent()).toContain('(1.00 ×)');
+    // Both versions of the spaced key are listed, decoded, each with its own ETag.
+    const versions = page.locator('#tasks tr[data-task]', { hasText: 's3://mayfly-demo/console/sub dir/ün.bin' });
+    await expect.poll(() => versions.count()).toBe(2);
+    const texts = await versions.allTextContents();
+    const etags = texts.map((text) => /ETag ([0-9a-f]{12})/.exec(text)?.[1]);
+    expect(new Set(etags).size).toBe(2);
+    // The failed pull and its reason.
+    const failure = page.locator('#failures tr', { hasText: refused });
+    await failure.waitFor({ timeout: 10_000 });
+    expect(await failure.locator('td.reason').textContent()).toMatch(/refused|403/);
+    // Hosts say which version they run.
+    const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    expect(await page.locator('#hosts tr[data-peer="agent-1"]').textContent()).toContain(version);
   });
 
   it('starts a preheat from the form and shows it land on the seed', async () => {
@@ -100,3 +152,14 @@ describe('operator console (headless Chromium)', () => {
     expect(readFileSync(screenshot).subarray(1, 4).toString()).toBe('PNG');
   });
 });
+
+/** Pulls `url` through an agent's local API, reading the whole answer; returns the HTTP status. */
+async function drain(apiUrl: string, url: string): Promise<number> {
+  try {
+    const response = await fetch(`${apiUrl}/v1/objects?url=${encodeURIComponent(url)}`);
+    await response.arrayBuffer().catch(() => undefined);
+    return response.status;
+  } catch {
+    return 0; // the agent hung up: a failure this test looks at elsewhere
+  }
+}

@@ -33,7 +33,7 @@ export function announceRequest(
   taskId: string | undefined,
   event: AnnounceEvent,
   state: AnnounceState,
-  extra: { starved?: boolean; badParents?: readonly string[] } = {},
+  extra: { starved?: boolean; badParents?: readonly string[]; reason?: string } = {},
 ): AnnounceRequest {
   const badParents = extra.badParents ?? state.badParents;
   return {
@@ -51,6 +51,7 @@ export function announceRequest(
     bytesFromOrigin: state.bytesFromOrigin,
     uploads: state.uploads,
     ...(extra.starved ? { starved: true } : {}),
+    ...(extra.reason ? { reason: extra.reason.slice(0, 256) } : {}),
     ...(badParents.length ? { badParents: [...badParents] } : {}),
     ...(state.unreachable?.length ? { unreachable: state.unreachable.slice(0, 32) } : {}),
   };
@@ -86,10 +87,11 @@ export class Announcer {
 
   constructor(private readonly options: AnnouncerOptions) {}
 
-  async announce(event: AnnounceEvent, starved = false): Promise<AnnounceResponse> {
+  /** One announce now; `reason` goes with a `failed` one. */
+  async announce(event: AnnounceEvent, starved = false, reason?: string): Promise<AnnounceResponse> {
     const state = this.options.state();
     const badParents = state.badParents.filter((id) => !this.reported.has(id));
-    const request = announceRequest(this.options.identity, this.options.url, this.options.taskId, event, state, { starved, badParents });
+    const request = announceRequest(this.options.identity, this.options.url, this.options.taskId, event, state, { starved, badParents, reason });
     this.lastAt = Date.now();
     let answer: AnnounceResponse;
     try {

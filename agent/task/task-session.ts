@@ -207,7 +207,7 @@ export class TaskSession {
       async (error) => {
         this.running = undefined;
         this.stop();
-        if (announcer) await announcer.announce('failed').catch(() => undefined);
+        if (announcer) await announcer.announce('failed', false, (error as Error)?.message).catch(() => undefined);
         this.options.events.failed(this, error);
         throw error;
       },

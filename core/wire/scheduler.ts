@@ -36,6 +36,8 @@ export const announceRequestSchema = z.strictObject({
   uploads: countSchema.max(100_000).optional(),
   /** Set when the agent ran out of useful parents. */
   starved: z.boolean().optional(),
+  /** With `failed`: why the pull failed, for the operator's console. */
+  reason: z.string().max(256).optional(),
   /** Peers this agent caught serving bad data. */
   badParents: z.array(peerIdSchema).max(32).optional(),
   /** Parents this agent cannot reach (dead or partitioned); not handed back to it. */

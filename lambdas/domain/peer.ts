@@ -5,6 +5,8 @@ export interface PeerRecord extends PeerCandidate {
   readonly taskId: string;
   readonly bytesFromPeers: number;
   readonly bytesFromOrigin: number;
+  /** Why its pull failed, as the agent said (with `failed`). */
+  readonly reason?: string;
 }
 
 /** Errors: UnavailableError (with retryAfterMs) when the state store throttles or is down. */

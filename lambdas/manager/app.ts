@@ -54,7 +54,7 @@ export function createManagerApp(options: ManagerAppOptions): Hono {
 
   app.get('/v1/hosts', async (c) => c.json({ hosts: await hosts.list(clusterQuery(c)) }));
 
-  app.get('/v1/tasks', async (c) => c.json({ tasks: await service.listTasks(limitQuery(c)) }));
+  app.get('/v1/tasks', async (c) => c.json(await service.listTasks(limitQuery(c))));
   app.get('/v1/tasks/:taskId', async (c) => c.json(await service.swarm(assertTaskId(c.req.param('taskId')))));
 
   app.post('/v1/preheats', async (c) => {

@@ -1,15 +1,7 @@
 import { NotFoundError } from '../../core/errors.ts';
 import type { PeerRecord, PeerStore } from '../domain/peer.ts';
-import type { TaskRecord, TaskStore } from '../domain/task.ts';
-
-export interface TaskSummary {
-  readonly id: string;
-  readonly url: string;
-  readonly size: number;
-  readonly pieceCount: number;
-  readonly peerCount: number;
-  readonly createdAt: string;
-}
+import type { TaskStore } from '../domain/task.ts';
+import { failuresOf, summarizeTask, type PullFailure, type TaskSummary } from './task-summary.ts';
 
 export interface SwarmPeer extends PeerRecord {
   /** Share of the task's pieces this peer holds, 0..1. */
@@ -34,9 +26,14 @@ export interface ManagerServiceOptions {
 export class ManagerService {
   constructor(private readonly deps: ManagerServiceOptions) {}
 
-  async listTasks(limit = 50): Promise<TaskSummary[]> {
+  /** Recent tasks with their swarm's state (one read of each task's peers), and the pulls that failed among them. */
+  async listTasks(limit = 50): Promise<{ tasks: TaskSummary[]; failures: PullFailure[] }> {
     const tasks = await this.deps.tasks.listTasks(Math.min(Math.max(limit, 1), 200));
-    return tasks.map(summarize);
+    const swarms = await Promise.all(tasks.map(async (task) => ({ task, peers: await this.deps.peers.list(task.id, task.shards) })));
+    return {
+      tasks: swarms.map(({ task, peers }) => summarizeTask(task, peers)),
+      failures: swarms.flatMap(({ task, peers }) => failuresOf(task, peers)).sort((a, b) => b.at.localeCompare(a.at)),
+    };
   }
 
   async swarm(taskId: string): Promise<SwarmView> {
@@ -46,7 +43,7 @@ export class ManagerService {
     const bytesFromPeers = peers.reduce((sum, peer) => sum + peer.bytesFromPeers, 0);
     const bytesFromOrigin = peers.reduce((sum, peer) => sum + peer.bytesFromOrigin, 0);
     return {
-      task: summarize(task),
+      task: summarizeTask(task, peers),
       peers: peers
         .map((peer) => ({ ...peer, progress: task.pieceCount === 0 ? 1 : Math.min(1, peer.completed / task.pieceCount) }))
         .sort((a, b) => a.site.localeCompare(b.site) || a.peerId.localeCompare(b.peerId)),
@@ -55,15 +52,4 @@ export class ManagerService {
       originShare: bytesFromPeers + bytesFromOrigin === 0 ? 0 : bytesFromOrigin / (bytesFromPeers + bytesFromOrigin),
     };
   }
-}
-
-function summarize(task: TaskRecord): TaskSummary {
-  return {
-    id: task.id,
-    url: task.url,
-    size: task.size,
-    pieceCount: task.pieceCount,
-    peerCount: task.peerCount,
-    createdAt: new Date(task.createdAt).toISOString(),
-  };
 }

@@ -87,6 +87,7 @@ async function record(deps: AnnounceDeps, { task, request, site, now, completed,
   const peer: PeerRecord = {
     taskId: task.id, peerId: request.peerId, addr: request.addr, site, seed: request.seed ?? false, finished, source, failed: request.event === 'failed',
     completed, uploads: request.uploads ?? 0, updatedAt: now, intervalMs, bytesFromPeers: request.bytesFromPeers ?? 0, bytesFromOrigin: request.bytesFromOrigin ?? 0,
+    ...(request.event === 'failed' && request.reason ? { reason: request.reason } : {}),
   };
   await deps.peers.put(peer, task.shards, DEFAULTS.peerTtlSeconds);
 }

@@ -33,6 +33,7 @@ export class DynamoPeerStore implements PeerStore {
             intervalMs: N(peer.intervalMs ?? 0),
             bytesFromPeers: N(peer.bytesFromPeers),
             bytesFromOrigin: N(peer.bytesFromOrigin),
+            ...(peer.reason ? { reason: S(peer.reason) } : {}),
             [TTL]: ttlFromNow(ttlSeconds, peer.updatedAt),
           },
         }),
@@ -120,5 +121,6 @@ function toPeer(taskId: string, item: Item): PeerRecord {
     intervalMs: readNumber(item, 'intervalMs'),
     bytesFromPeers: readNumber(item, 'bytesFromPeers'),
     bytesFromOrigin: readNumber(item, 'bytesFromOrigin'),
+    ...(item.reason?.S ? { reason: item.reason.S } : {}),
   };
 }

@@ -28,7 +28,8 @@ export const CONSOLE_PAGE = `<!doctype html>
   .pill { padding: 0 .45rem; border-radius: 8px; font-size: .75rem; background: #e6e9ef; }
   .pill.done, .pill.live, .pill.seed { background: #d1fae5; }
   .pill.failed, .pill.stale { background: #fee2e2; }
-  .pill.running { background: #dbeafe; }
+  .pill.running, .pill.pulling { background: #dbeafe; }
+  td.reason { white-space: normal; max-width: 40rem; }
   .muted { color: #8a93a5; }
   form { display: flex; gap: .5rem; flex-wrap: wrap; align-items: center; margin-bottom: .6rem; }
   form input[type=text] { min-width: 22rem; }
@@ -51,11 +52,15 @@ export const CONSOLE_PAGE = `<!doctype html>
   </section>
   <section>
     <h2>Hosts</h2>
-    <table id="hosts"><thead><tr><th>peer</th><th>site</th><th>role</th><th>uploads</th><th>pulls</th><th>cache MiB</th><th>last seen</th></tr></thead><tbody></tbody></table>
+    <table id="hosts"><thead><tr><th>peer</th><th>site</th><th>role</th><th>version</th><th>uploads</th><th>pulls</th><th>cache MiB</th><th>last seen</th></tr></thead><tbody></tbody></table>
   </section>
   <section class="wide">
     <h2>Tasks</h2>
-    <table id="tasks"><thead><tr><th>url</th><th>MiB</th><th>pieces</th><th>peers</th><th>created</th></tr></thead><tbody></tbody></table>
+    <table id="tasks"><thead><tr><th>object</th><th>version</th><th>state</th><th>progress</th><th>MiB</th><th>peers</th><th>S3 / object</th><th>created</th></tr></thead><tbody></tbody></table>
+  </section>
+  <section class="wide" id="failures-section">
+    <h2>Failed pulls</h2>
+    <table id="failures"><thead><tr><th>object</th><th>peer</th><th>site</th><th>reason</th><th>when</th></tr></thead><tbody></tbody></table>
   </section>
   <section class="wide" id="swarm-section">
     <h2>Swarm <span id="swarm-title" class="muted">— pick a task</span></h2>

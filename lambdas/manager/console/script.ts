@@ -80,7 +80,7 @@ export const CONSOLE_SCRIPT = String.raw`'use strict';
   function renderHosts(hosts) {
     fill('hosts', hosts.map(function (h) {
       return el('tr', { 'data-peer': h.peerId }, [
-        cell(h.peerId), cell(h.site), cell(pill(h.role, h.role === 'seed' ? 'seed' : 'normal')),
+        cell(h.peerId), cell(h.site), cell(pill(h.role, h.role === 'seed' ? 'seed' : 'normal')), cell(h.version || '—'),
         cell(h.uploads), cell(h.activeTasks), cell(mib(h.cacheBytes)),
         cell(el('span', null, [pill(h.live ? 'live' : 'stale'), ' ' + ago(h.lastSeen)])),
       ]);
@@ -94,7 +94,24 @@ export const CONSOLE_SCRIPT = String.raw`'use strict';
         className: 'clickable' + (t.id === state.taskId ? ' selected' : ''),
         'data-task': t.id,
         onclick: function () { state.taskId = t.id; refresh(); },
-      }, [cell(t.url), cell(mib(t.size)), cell(t.pieceCount), cell(t.peerCount), cell(ago(t.createdAt))]);
+        'data-state': t.state,
+      }, [
+        cell(t.displayUrl),
+        cell(t.versionId ? 'version ' + t.versionId : 'ETag ' + t.etag.replace(/"/g, '').slice(0, 12)),
+        cell(pill(t.state)),
+        cell(el('span', null, [bar(t.progress), ' ' + Math.round(t.progress * 100) + '%'])),
+        cell(mib(t.size)),
+        cell(t.peers.finished + '/' + t.peers.live + (t.peers.failed ? ', ' + t.peers.failed + ' failed' : '')),
+        cell(el('span', { 'data-origin-per-object': String(t.originPerObject), text: mib(t.bytesFromOrigin) + ' MiB (' + t.originPerObject.toFixed(2) + ' ×)' })),
+        cell(ago(t.createdAt)),
+      ]);
+    }));
+  }
+
+  function renderFailures(failures) {
+    fill('failures', failures.map(function (f) {
+      var reason = el('td', { className: 'reason', text: f.reason });
+      return el('tr', { 'data-task': f.taskId, 'data-peer': f.peerId }, [cell(f.displayUrl), cell(f.peerId), cell(f.site), reason, cell(ago(f.at))]);
     }));
   }
 
@@ -105,7 +122,7 @@ export const CONSOLE_SCRIPT = String.raw`'use strict';
       fill('swarm', []);
       return;
     }
-    $('swarm-title').textContent = '— ' + swarm.task.url;
+    $('swarm-title').textContent = '— ' + swarm.task.displayUrl;
     var share = Math.round(swarm.originShare * 1000) / 10;
     $('swarm-summary').replaceChildren(
       el('span', { id: 'origin-share', 'data-share': String(swarm.originShare), text: share + '% of bytes from S3' }),
@@ -152,6 +169,7 @@ export const CONSOLE_SCRIPT = String.raw`'use strict';
       renderClusters(results[0].clusters);
       renderHosts(results[1].hosts);
       renderTasks(results[2].tasks);
+      renderFailures(results[2].failures || []);
       renderJobs(results[3].jobs);
       return state.taskId ? api('GET', '/v1/tasks/' + state.taskId) : null;
     }).then(function (swarm) {
