@@ -14,7 +14,7 @@ describe('PeerAuth', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'peer-auth-'));
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
-  it('refuses every child (503, retry) before it knows the scheduler key, even with a leftover marker gone', async () => {
+  it('refuses every child (503, retry) before it knows the scheduler key', async () => {
     const fresh = await mkdtemp(join(tmpdir(), 'peer-auth-fresh-'));
     const auth = new PeerAuth(fresh);
     await auth.load();
