@@ -9,6 +9,7 @@ import { PeerServer } from './peer/peer-server.ts';
 import { PieceStore } from './cache/piece-store.ts';
 import { ChildViews } from './peer/child-view.ts';
 import { PeerAuth } from './peer/peer-auth.ts';
+import { FallbackOrigins } from './origin/fallback-origins.ts';
 import { SchedulerClient } from './control/scheduler-client.ts';
 import { createSigV4Signer } from './control/sigv4-signer.ts';
 import type { TaskManager } from './task/task-manager.ts';
@@ -42,8 +43,11 @@ export async function startAgent(config: AgentConfig, overrides: AgentOverrides 
   const log = overrides.log ?? createAgentLogger({ peerId: config.peerId, site: config.site }, config.logLevel);
   const store = new PieceStore(config.dataDir, config.downloadLimit ? new Throttle(config.downloadLimit) : undefined);
   await store.load();
-  const auth = new PeerAuth(config.dataDir);
+  const auth = new PeerAuth(config.dataDir, config.peerAuth);
   await auth.load();
+  if (!auth.required) log.warn('peer auth is off: this agent serves its cached pieces to anyone who asks (for a local stack without a peer secret only)');
+  const fallback = new FallbackOrigins(config.dataDir);
+  await fallback.load();
   const views = new ChildViews();
 
   const peerServer = new PeerServer({
@@ -73,6 +77,7 @@ export async function startAgent(config: AgentConfig, overrides: AgentOverrides 
   const tasks = new MeteredTaskManager(metrics, {
     store,
     auth,
+    fallback,
     views,
     scheduler,
     identity: { peerId: config.peerId, cluster: config.cluster, addr: `http://${config.advertiseHost}:${peerPort}`, site: config.site, seed: config.seed },

@@ -23,4 +23,11 @@ describe('agent config', () => {
     expect(() => loadAgentConfig({ ...base, 'origin-concurrency': value }, {})).toThrow(BadRequestError);
     expect(() => loadAgentConfig({ ...base, 'origin-concurrency': value }, {})).toThrow('--origin-concurrency must be a positive integer');
   });
+
+  it('requires peer auth unless it is explicitly off', () => {
+    expect(loadAgentConfig(base, {}).peerAuth).toBe('required');
+    expect(loadAgentConfig(base, { MAYFLY_PEER_AUTH: 'off' }).peerAuth).toBe('off');
+    expect(loadAgentConfig({ ...base, 'peer-auth': 'required' }, { MAYFLY_PEER_AUTH: 'off' }).peerAuth).toBe('required');
+    expect(() => loadAgentConfig({ ...base, 'peer-auth': 'maybe' }, {})).toThrow('--peer-auth must be required or off');
+  });
 });

@@ -5,6 +5,7 @@ import { BadRequestError } from '../core/errors.ts';
 import { DEFAULTS, DEFAULT_PEER_PORT } from '../core/constants.ts';
 import { parseByteSize } from '../core/token-bucket.ts';
 import { DEFAULT_DOWNLOAD_LIMITS } from './task/downloader.ts';
+import type { PeerAuthMode } from './peer/peer-auth.ts';
 
 export interface AgentConfig {
   readonly peerId: string;
@@ -16,6 +17,8 @@ export interface AgentConfig {
   readonly token?: string;
   /** `token`: bearer token (local stack); `sigv4`: sign with the host's AWS credentials. */
   readonly auth: AgentAuth;
+  /** `required` (default): children show a scheduler-signed credential; `off`: for a local stack without a peer secret only. */
+  readonly peerAuth: PeerAuthMode;
   /** Where the peer server listens, and the address other agents are told. */
   readonly peerHost: string;
   readonly peerPort: number;
@@ -84,6 +87,7 @@ export function loadAgentConfig(flags: Record<string, string | boolean | undefin
     schedulerUrl: schedulerUrl.replace(/\/$/, ''),
     token: pick('token', 'MAYFLY_TOKEN'),
     auth,
+    peerAuth: peerAuthMode(pick('peer-auth', 'MAYFLY_PEER_AUTH')),
     peerHost,
     peerPort: port('peer-port', 'MAYFLY_PEER_PORT', DEFAULT_PEER_PORT),
     advertiseHost: pick('advertise', 'MAYFLY_ADVERTISE_HOST') ?? (peerHost === '0.0.0.0' ? primaryAddress() : peerHost),
@@ -103,6 +107,12 @@ export function loadAgentConfig(flags: Record<string, string | boolean | undefin
     },
     logLevel: (pick('log-level', 'MAYFLY_LOG_LEVEL') as AgentConfig['logLevel']) ?? 'info',
   };
+}
+
+function peerAuthMode(raw: string | undefined): PeerAuthMode {
+  if (raw === undefined || raw === 'required' || raw === 'on') return 'required';
+  if (raw === 'off') return 'off';
+  throw new BadRequestError(`--peer-auth must be required or off, got ${JSON.stringify(raw)}`);
 }
 
 function originAccess(raw: string | undefined): 'auto' | 'direct' {

@@ -15,7 +15,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { PEER_CREDENTIAL_HEADER, deriveTaskKey, issueCredential } from '../core/peer-credential.ts';
+import { PEER_CREDENTIAL_HEADER, derivePeerSigningKey, issueCredential } from '../core/peer-credential.ts';
 import { AGENT_NODE_OPTIONS } from '../core/constants.ts';
 import { choosePieceLength, pieceCountOf, pieceRange } from '../core/piece-math.ts';
 import { LocalStack } from '../local/local-stack.ts';
@@ -89,7 +89,7 @@ try {
   const pieces = pieceCountOf(size, pieceLength);
   const secret = (stack as unknown as { peerSecret?: string }).peerSecret;
   const credentialHeaders: Record<string, string> = secret
-    ? { [PEER_CREDENTIAL_HEADER]: issueCredential(deriveTaskKey(secret, taskId), taskId, 'bench-child', Date.now() + 15 * 60_000) }
+    ? { [PEER_CREDENTIAL_HEADER]: issueCredential(derivePeerSigningKey(secret), taskId, 'bench-child', Date.now() + 15 * 60_000) }
     : {};
   const agentJobs: FetchJob[] = [];
   const staticJobs: FetchJob[] = [];

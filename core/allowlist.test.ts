@@ -29,4 +29,30 @@ describe('originAllowed', () => {
     expect(originAllowed(at('https://releases.example.com.evil.example/tools/a.tgz'), entries)).toBe(false);
     expect(originAllowed(at('s3://models-bucket/x'), entries)).toBe(true);
   });
+
+  it('matches a bucket entry to that bucket exactly, and a prefix entry byte for byte within its bucket', () => {
+    expect(originAllowed(at('s3://mayfly-demo/x'), ['mayfly-demo'])).toBe(true);
+    expect(originAllowed(at('s3://mayfly-demo-private/x'), ['mayfly-demo'])).toBe(false);
+    expect(originAllowed(at('s3://mayfly-demo-private/x'), ['mayfly-demo/'])).toBe(false);
+    expect(originAllowed(at('s3://mayfly-demo/public/a.bin'), ['mayfly-demo/public/'])).toBe(true);
+    expect(originAllowed(at('s3://mayfly-demo/publicity/a.bin'), ['mayfly-demo/public/'])).toBe(false);
+    expect(originAllowed(at('s3://mayfly-demo/Public/a.bin'), ['mayfly-demo/public/'])).toBe(false);
+    expect(originAllowed(at('s3://mayfly-demo/publicity/a.bin'), ['mayfly-demo/public'])).toBe(true);
+  });
+
+  it('never sees a key an HTTP stack would rewrite: parsing refuses dot and empty segments', () => {
+    for (const url of [
+      's3://mayfly-demo/public/../models/a.bin',
+      's3://mayfly-demo/public/%2e%2e/models/a.bin',
+      's3://mayfly-demo/public/%2E%2E%2Fmodels/a.bin',
+      's3://mayfly-demo/public/./a.bin',
+      's3://mayfly-demo/public//a.bin',
+      's3://mayfly-demo//public/a.bin',
+      's3://mayfly-demo/public/..',
+      's3://mayfly-demo/..',
+    ]) {
+      expect(() => at(url), url).toThrow(/segment/);
+    }
+    expect(at('s3://mayfly-demo/public/a..b/.hidden/folder/')).toMatchObject({ key: 'public/a..b/.hidden/folder/' });
+  });
 });

@@ -37,6 +37,7 @@ export function parseS3Url(input: string): S3Location {
   if (key.length > 1024 || /[\u0000-\u001f]/.test(key)) {
     throw new BadRequestError('object key is longer than 1024 characters or holds control characters', { context: { url: input } });
   }
+  refuseNormalisedPath(key, input);
   let versionId: string | undefined;
   if (query !== undefined && query !== '') {
     const params = new URLSearchParams(query);
@@ -49,6 +50,25 @@ export function parseS3Url(input: string): S3Location {
     }
   }
   return versionId === undefined ? { kind: 's3', bucket, key } : { kind: 's3', bucket, key, versionId };
+}
+
+/**
+ * Refuses an S3 key that an HTTP stack would rewrite before sending it:
+ * a `.` or `..` segment (also percent-encoded, checked after decoding) or an empty
+ * segment (`//`, a leading `/`). The allowlist checks the key as written, and a
+ * presigned or plain URL of such a key could reach a different object once normalised
+ * (`public/../models/a.bin`), so it is refused wherever a URL is parsed.
+ */
+function refuseNormalisedPath(key: string, url: string): void {
+  const segments = key.split('/');
+  // A trailing `/` (a "folder" key) is not rewritten by any client; every other empty segment is.
+  const inner = segments.slice(0, -1);
+  const last = segments[segments.length - 1];
+  if (inner.some((segment) => segment === '' || segment === '.' || segment === '..') || last === '.' || last === '..') {
+    throw new BadRequestError('object key holds a ".", ".." or empty path segment, which HTTP clients rewrite; refused so the object read is the one checked', {
+      context: { url },
+    });
+  }
 }
 
 /** The one spelling of a location that task ids are computed from. */
@@ -89,6 +109,7 @@ export function parseOriginUrl(input: string): OriginLocation {
   // The WHATWG parser silently drops tabs and newlines; refuse them instead of guessing.
   if (/[\u0000-\u0020\u007f]/.test(input)) throw new BadRequestError('HTTP URL holds spaces or control characters');
   if (input.includes('#')) throw new BadRequestError('HTTP URL must not have a #fragment');
+  // The allowlist checks HTTP(S) URLs in the WHATWG form (dot segments resolved), which is also the form fetched.
   let parsed: URL;
   try {
     parsed = new URL(input);
@@ -116,14 +137,18 @@ export function describeOrigin(location: OriginLocation): string {
 }
 
 /**
- * Whether an allowlist entry admits `location`: `bucket[/prefix]` entries admit
- * S3 objects, `http(s)://host[:port]/prefix` entries admit HTTP URLs of exactly
+ * Whether an allowlist entry admits `location`: `bucket` admits that bucket exactly,
+ * `bucket/prefix` the keys of that bucket starting with the prefix; `http(s)://host[:port]/prefix` entries admit HTTP URLs of exactly
  * that scheme, host and port whose path starts with the entry's path.
  */
 export function originAllowedBy(entry: string, location: OriginLocation): boolean {
   if (location.kind === 's3') {
     if (/^[a-z][a-z0-9+.-]*:/i.test(entry)) return false;
-    return `${location.bucket}/${location.key}`.startsWith(entry);
+    // `bucket` admits that bucket exactly (not `bucket-private`); `bucket/prefix` admits keys
+    // starting with the prefix byte for byte, as S3 compares keys (parsing refused dot segments).
+    const slash = entry.indexOf('/');
+    if (slash < 0) return location.bucket === entry;
+    return location.bucket === entry.slice(0, slash) && location.key.startsWith(entry.slice(slash + 1));
   }
   if (!/^https?:\/\//i.test(entry)) return false;
   let prefix: URL;

@@ -2,7 +2,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Bitfield } from '../core/bitfield.ts';
-import { PEER_CREDENTIAL_HEADER, deriveTaskKey, issueCredential } from '../core/peer-credential.ts';
+import { PEER_CREDENTIAL_HEADER, derivePeerSigningKey, issueCredential } from '../core/peer-credential.ts';
 import { WATCH_REFRESH_MS } from '../agent/peer/bitfield-watch.ts';
 import { INTERVAL_HEADER, WATCH_MEDIA_TYPE } from '../core/wire/peer.ts';
 import { PeerClient, PeerTransferError } from '../agent/peer/peer-client.ts';
@@ -34,7 +34,7 @@ describe('bitfield watch (peer API)', () => {
   };
 
   const request = (headers: Record<string, string> = {}, task = taskId) => {
-    const credential = issueCredential(deriveTaskKey(stack.peerSecret, task), task, 'watcher', Date.now() + 60_000);
+    const credential = issueCredential(derivePeerSigningKey(stack.peerSecret), task, 'watcher', Date.now() + 60_000);
     return fetch(`http://127.0.0.1:${parent.peerPort}/v1/tasks/${task}/bitfield`, { headers: { [PEER_CREDENTIAL_HEADER]: credential, ...headers } });
   };
 

@@ -11,6 +11,8 @@ Options (each also as an environment variable):
   --scheduler URL          scheduler endpoint (MAYFLY_SCHEDULER_URL, required)
   --token TOKEN            control-plane bearer token (MAYFLY_TOKEN)
   --auth MODE              token | sigv4: sign with the host's AWS credentials (MAYFLY_AUTH, default token)
+  --peer-auth MODE         required: peers must show a credential the scheduler signed (MAYFLY_PEER_AUTH, default);
+                           off: serve cached pieces to anyone; for a local stack without a peer secret only
   --data-dir DIR           cache folder (MAYFLY_DATA_DIR, default ./.mayfly)
   --cluster NAME           cluster whose settings apply (MAYFLY_CLUSTER, default "default")
   --site NAME              site or availability zone (MAYFLY_SITE, default "default")
@@ -35,7 +37,7 @@ Options (each also as an environment variable):
 
 export async function agentCommand(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
   const { positionals, flags } = parseArgs(argv, {
-    strings: ['scheduler', 'token', 'auth', 'data-dir', 'cluster', 'site', 'peer-id', 'peer-host', 'peer-port', 'advertise', 'api-host', 'api-port', 's3-port', 'upload-concurrency', 'origin-concurrency', 'upload-limit', 'download-limit', 'cache-quota', 's3-endpoint', 'origin-access', 'log-level'],
+    strings: ['scheduler', 'token', 'auth', 'peer-auth', 'data-dir', 'cluster', 'site', 'peer-id', 'peer-host', 'peer-port', 'advertise', 'api-host', 'api-port', 's3-port', 'upload-concurrency', 'origin-concurrency', 'upload-limit', 'download-limit', 'cache-quota', 's3-endpoint', 'origin-access', 'log-level'],
     booleans: ['seed', 'help'],
     aliases: { h: 'help' },
   });

@@ -1,36 +1,56 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ForbiddenError, UnauthorizedError, UnavailableError } from '../../core/errors.ts';
-import { deriveTaskKey, issueCredential } from '../../core/peer-credential.ts';
+import { derivePeerSigningKey, issueCredential } from '../../core/peer-credential.ts';
 import { PeerAuth } from './peer-auth.ts';
 
 const taskId = 'b'.repeat(64);
-const taskKey = deriveTaskKey('secret', taskId);
-const grant = { taskKey, credential: issueCredential(taskKey, taskId, 'me', Date.now() + 60_000) };
+const signing = derivePeerSigningKey('secret');
+const grant = { publicKey: signing.publicKey, credential: issueCredential(signing, taskId, 'me', Date.now() + 60_000) };
 
 describe('PeerAuth', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'peer-auth-'));
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
-  it('lets any child in until the scheduler hands out credentials', () => {
-    const auth = new PeerAuth(dir);
-    expect(() => auth.check(taskId, undefined)).not.toThrow();
+  it('refuses every child (503, retry) before it knows the scheduler key', async () => {
+    const fresh = await mkdtemp(join(tmpdir(), 'peer-auth-fresh-'));
+    const auth = new PeerAuth(fresh);
+    await auth.load();
+    expect(auth.required).toBe(true);
+    expect(() => auth.check(taskId, undefined)).toThrow(UnavailableError);
+    expect(() => auth.check(taskId, grant.credential)).toThrow(UnavailableError);
+    await rm(fresh, { recursive: true, force: true });
   });
 
-  it('then requires a valid credential, also after a restart before the key is known again', async () => {
+  it('then requires a credential the scheduler signed, also after a restart before it has announced', async () => {
     const auth = new PeerAuth(dir);
     await auth.grant(taskId, grant);
     expect(auth.credential(taskId)).toBe(grant.credential);
     expect(() => auth.check(taskId, undefined)).toThrow(UnauthorizedError);
-    expect(() => auth.check(taskId, issueCredential('x'.repeat(43), taskId, 'child', Date.now() + 1000))).toThrow(ForbiddenError);
-    expect(() => auth.check(taskId, issueCredential(taskKey, taskId, 'child', Date.now() + 1000))).not.toThrow();
+    expect(() => auth.check(taskId, issueCredential(derivePeerSigningKey('other'), taskId, 'child', Date.now() + 1000))).toThrow(ForbiddenError);
+    expect(() => auth.check(taskId, issueCredential(signing, taskId, 'child', Date.now() + 1000))).not.toThrow();
 
     const restarted = new PeerAuth(dir);
     await restarted.load();
-    expect(restarted.required).toBe(true);
-    expect(() => restarted.check(taskId, grant.credential)).toThrow(UnavailableError);
-    restarted.forget(taskId);
+    expect(() => restarted.check(taskId, undefined)).toThrow(UnauthorizedError);
+    expect(() => restarted.check(taskId, issueCredential(signing, taskId, 'child', Date.now() + 1000))).not.toThrow();
+    expect(restarted.credential(taskId)).toBeUndefined();
+  });
+
+  it('treats a damaged key file as no key', async () => {
+    const damaged = await mkdtemp(join(tmpdir(), 'peer-auth-damaged-'));
+    await writeFile(join(damaged, 'peer-public-key'), 'not a key\n');
+    const auth = new PeerAuth(damaged);
+    await auth.load();
+    expect(() => auth.check(taskId, undefined)).toThrow(UnavailableError);
+    await rm(damaged, { recursive: true, force: true });
+  });
+
+  it('serves without credentials only when explicitly off', () => {
+    const auth = new PeerAuth(dir, 'off');
+    expect(auth.required).toBe(false);
+    expect(() => auth.check(taskId, undefined)).not.toThrow();
   });
 });

@@ -1,69 +1,87 @@
-import { stat, writeFile } from 'node:fs/promises';
+import type { KeyObject } from 'node:crypto';
+import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UnavailableError } from '../../core/errors.ts';
-import { verifyCredential } from '../../core/peer-credential.ts';
+import { parsePublicKey, verifyCredential } from '../../core/peer-credential.ts';
 
 /** What the scheduler hands out with an announce answer (AnnounceResponse.peerAuth). */
 export interface PeerGrant {
-  /** Checks children's credentials for the task. */
-  readonly taskKey: string;
+  /** The scheduler's Ed25519 public key: checks children's credentials, cannot make one. */
+  readonly publicKey: string;
   /** This agent's own credential for the task, shown to its parents. */
   readonly credential: string;
 }
 
-/** Marker file in the data dir: present once this agent has been told to require credentials. */
-const REQUIRED_MARKER = 'peer-auth-required';
+/**
+ * `required` (the default): children must show a credential the scheduler signed.
+ * `off`: children are served without one; for a local stack without a peer secret only.
+ */
+export type PeerAuthMode = 'required' | 'off';
+
+/** The scheduler's public key, kept in the data dir so a restarted agent can check children at once. */
+const PUBLIC_KEY_FILE = 'peer-public-key';
 
 /**
- * Peer access on this agent: the task keys children's credentials are checked
- * with, this agent's credential per task, and the "auth required" latch. Once
- * the scheduler has handed out credentials, this agent refuses peers without
- * one, also after a restart, before it has announced again (the latch is kept
- * as a marker file). Keys and credentials are memory only.
+ * Peer access on this agent: the scheduler's public key children's credentials
+ * are checked with, and this agent's own credential per task. Required by
+ * default, from the first request on: until the public key is known (a fresh
+ * agent that has not announced yet) children are answered 503 with a retry
+ * hint, never served. Credentials are memory only.
  */
 export class PeerAuth {
-  private readonly grants = new Map<string, PeerGrant>();
-  private latched = false;
+  private readonly credentials = new Map<string, string>();
+  private publicKey?: { readonly text: string; readonly key: KeyObject };
 
-  constructor(private readonly dataDir: string) {}
+  constructor(
+    private readonly dataDir: string,
+    private readonly mode: PeerAuthMode = 'required',
+  ) {}
 
-  /** Reads the latch a previous run left. */
+  /** Reads the public key a previous run kept (an unreadable or malformed file counts as none). */
   async load(): Promise<void> {
-    this.latched = await stat(join(this.dataDir, REQUIRED_MARKER)).then(() => true, () => false);
+    const text = await readFile(join(this.dataDir, PUBLIC_KEY_FILE), 'utf8').then((raw) => raw.trim(), () => undefined);
+    if (!text) return;
+    try {
+      this.publicKey = { text, key: parsePublicKey(text) };
+    } catch {
+      // A damaged file: the next announce answer brings the key again; until then children wait.
+    }
   }
 
   /** Whether children must show a credential. */
   get required(): boolean {
-    return this.latched;
+    return this.mode === 'required';
   }
 
-  /** Takes the scheduler's grant for `taskId` and latches "auth required" (resolves once the marker is written, best effort). */
+  /** Takes the scheduler's grant for `taskId`; a new public key is kept in the data dir (resolves once written). */
   async grant(taskId: string, grant: PeerGrant): Promise<void> {
-    this.grants.set(taskId, { taskKey: grant.taskKey, credential: grant.credential });
-    if (this.latched) return;
-    this.latched = true;
-    await writeFile(join(this.dataDir, REQUIRED_MARKER), 'Peers must present a scheduler-issued credential.\n').catch(() => {});
+    this.credentials.set(taskId, grant.credential);
+    if (this.publicKey?.text === grant.publicKey) return;
+    this.publicKey = { text: grant.publicKey, key: parsePublicKey(grant.publicKey) };
+    const path = join(this.dataDir, PUBLIC_KEY_FILE);
+    const temp = `${path}.${process.pid}.tmp`;
+    // Best effort: without the file a restarted agent refuses children (503) until it announces again.
+    await writeFile(temp, `${grant.publicKey}\n`).then(() => rename(temp, path)).catch(() => {});
   }
 
   /** This agent's current credential for `taskId`, for its parents. */
   credential(taskId: string): string | undefined {
-    return this.grants.get(taskId)?.credential;
+    return this.credentials.get(taskId);
   }
 
   /**
-   * Checks a child's credential header for `taskId` (when required). Throws
-   * UnavailableError while the task key is not known yet (retry shortly), and
-   * 401/403 for a missing or bad credential (core/peer-credential.ts).
+   * Checks a child's credential header for `taskId` (unless peer auth is off).
+   * Throws UnavailableError while the scheduler's public key is not known yet
+   * (retry shortly), and 401/403 for a missing or bad credential (core/peer-credential.ts).
    */
   check(taskId: string, credential: string | undefined, now = Date.now()): void {
-    if (!this.latched) return;
-    const key = this.grants.get(taskId)?.taskKey;
-    if (!key) throw new UnavailableError('peer key for this task not known yet', { context: { retryAfterMs: 1000 } });
-    verifyCredential(key, taskId, credential, now);
+    if (this.mode === 'off') return;
+    if (!this.publicKey) throw new UnavailableError('peer key not known yet', { context: { retryAfterMs: 1000 } });
+    verifyCredential(this.publicKey.key, taskId, credential, now);
   }
 
-  /** Drops the task's key and credential (the task left this agent's cache). */
+  /** Drops the task's credential (the task left this agent's cache). */
   forget(taskId: string): void {
-    this.grants.delete(taskId);
+    this.credentials.delete(taskId);
   }
 }

@@ -143,6 +143,7 @@ export class TaskManager {
       opening = { answer, sentAt, joined: intent === 'pull' };
     } catch (error) {
       if (!(error instanceof UnavailableError)) throw error;
+      if (!this.options.fallback.admits(location)) throw notAdmittedInOutage(url, error);
       this.options.log.warn('scheduler unavailable; pulling straight from the origin', { url, error });
     }
     const task = opening?.answer.task ?? (await this.directTask(location, url));
@@ -214,9 +215,17 @@ export class TaskManager {
     };
   }
 
-  /** Task identity computed locally, exactly as the scheduler would. */
+  /** Task identity computed locally, exactly as the scheduler would (only for a location the fallback admits). */
   private async directTask(location: OriginLocation, url: string): Promise<TaskInfo> {
     const head = await this.options.origin.head(location);
     return taskInfoOf(url, head, location.kind === 's3' ? location.versionId : undefined);
   }
+}
+
+/** An HTTP(S) URL no allowlist entry this agent heard of admits: without the scheduler, nothing vouches for it. */
+function notAdmittedInOutage(url: string, cause: UnavailableError): UnavailableError {
+  return new UnavailableError(
+    `the scheduler is unreachable and no http(s):// allowlist entry this agent received from it admits ${url}; not fetching it directly (retry when the scheduler is back)`,
+    { cause, context: { url, retryAfterMs: cause.retryAfterMs } },
+  );
 }

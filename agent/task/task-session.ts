@@ -5,6 +5,7 @@ import type { AnnounceResponse, TaskInfo } from '../../core/wire/scheduler.ts';
 import { Announcer, type AnnounceState, type PeerIdentity } from '../control/announcer.ts';
 import type { SchedulerClient } from '../control/scheduler-client.ts';
 import type { TaskFiles } from '../cache/task-files.ts';
+import type { FallbackOrigins } from '../origin/fallback-origins.ts';
 import type { OriginFetcher } from '../origin/origin-fetcher.ts';
 import type { ChildViews } from '../peer/child-view.ts';
 import type { PeerAuth } from '../peer/peer-auth.ts';
@@ -24,6 +25,8 @@ export interface SessionDeps {
   readonly peers: PeerClient;
   readonly origin: OriginFetcher;
   readonly auth: PeerAuth;
+  /** Where a pull may read the origin without the scheduler (HTTP(S): learned allowlist entries only). */
+  readonly fallback: FallbackOrigins;
   readonly views: ChildViews;
   readonly log: Logger;
   readonly uploads: () => number;
@@ -167,7 +170,9 @@ export class TaskSession {
 
   /** The one path of every scheduler answer. */
   private onAnswer(answer: AnnounceResponse): void {
-    if (answer.peerAuth) void this.options.auth.grant(this.task.id, answer.peerAuth);
+    const { auth, fallback, log } = this.options;
+    if (answer.peerAuth) auth.grant(this.task.id, answer.peerAuth).catch((error) => log.warn('peer grant refused', { error }));
+    if (answer.httpOrigins) void fallback.learn(answer.httpOrigins);
     this.manifest.merge(answer.digests);
     this.downloader.setParents(answer.parents);
     this.downloader.allowOrigin(answer.backToSource, answer.origin?.url);
@@ -233,7 +238,8 @@ export class TaskSession {
     if (!announcer) return;
     announcer.poke();
     const failingSince = announcer.failingSince;
-    if (failingSince !== undefined && Date.now() - failingSince > (this.options.schedulerGraceMs ?? 3_000)) {
+    const outage = failingSince !== undefined && Date.now() - failingSince > (this.options.schedulerGraceMs ?? 3_000);
+    if (outage && this.options.fallback.admits(this.options.location)) {
       this.downloader.allowOrigin(true);
     }
   }

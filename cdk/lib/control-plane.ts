@@ -69,8 +69,9 @@ export interface MayflyControlPlaneProps {
    */
   readonly enableSourceMaps?: boolean;
   /**
-   * Whether agents must present per-task peer credentials to each other, derived by the
-   * scheduler from a generated secret.
+   * Whether the scheduler signs peer credentials (Ed25519, key derived from a generated
+   * secret). Agents require them by default: with `false`, agents must run with
+   * `MAYFLY_PEER_AUTH=off` or they serve no peer.
    * @default true
    */
   readonly peerAuth?: boolean;

@@ -70,6 +70,9 @@ export type ParentInfo = z.infer<typeof parentInfoSchema>;
 export const digestMapSchema = z.record(z.string().regex(/^\d{1,7}$/), sha256HexSchema);
 export type DigestMap = z.infer<typeof digestMapSchema>;
 
+/** At most this many http(s):// allowlist entries travel in an announce answer. */
+export const HTTP_ORIGINS_MAX = 256;
+
 export const announceResponseSchema = z.object({
   task: taskInfoSchema,
   parents: z.array(parentInfoSchema),
@@ -79,12 +82,18 @@ export const announceResponseSchema = z.object({
   digestCount: countSchema,
   announceIntervalMs: countSchema,
   /**
-   * Peer access for this task (see core/peer-credential.ts): the key a parent
-   * checks children with, and this agent's own credential for its parents.
+   * Peer access for this task (see core/peer-credential.ts): the scheduler's public key
+   * a parent checks children with (it cannot mint), and this agent's own credential for
+   * its parents. Absent for a lookup, and when the scheduler runs without peer auth.
    */
   peerAuth: z
-    .object({ taskKey: z.string().min(16).max(128), credential: z.string().max(256), expiresAt: countSchema })
+    .object({ publicKey: z.string().regex(/^[A-Za-z0-9_-]{43}$/), credential: z.string().max(256), expiresAt: countSchema })
     .optional(),
+  /**
+   * The cluster's http(s):// allowlist entries. The agent keeps the latest list (across
+   * restarts) and, while the scheduler is unreachable, falls back only to HTTP(S) URLs under one.
+   */
+  httpOrigins: z.array(z.string().max(2048)).max(HTTP_ORIGINS_MAX).optional(),
   /** With a back-to-source grant: a presigned GET for the object, so the agent needs no S3 permission. */
   origin: z.object({ url: z.string().url().max(8192), expiresAt: countSchema }).optional(),
 });

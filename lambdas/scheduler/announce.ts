@@ -1,13 +1,14 @@
 import { DEFAULTS } from '../../core/constants.ts';
 import { ForbiddenError } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
+import type { PeerSigningKey } from '../../core/peer-credential.ts';
 import { selectParents, type SelectParentsOptions } from '../../core/parent-selection.ts';
 import type { AnnounceRequest, AnnounceResponse } from '../../core/wire/scheduler.ts';
 import type { ManifestStore } from '../domain/manifest.ts';
 import type { OriginReader } from '../domain/origin.ts';
 import type { PeerRecord, PeerStore } from '../domain/peer.ts';
 import type { TaskStore } from '../domain/task.ts';
-import { peerAuthFor, sourceOriginFor, toDigestMap, toParentInfo, toTaskInfo } from './answers.ts';
+import { httpOriginsOf, peerAuthFor, sourceOriginFor, toDigestMap, toParentInfo, toTaskInfo } from './answers.ts';
 import type { BackToSource } from './back-to-source.ts';
 import { resolveAnnounce, type Announcing } from './announcing.ts';
 import { countRegistration } from './peer-count.ts';
@@ -20,7 +21,8 @@ export interface AnnounceDeps {
   readonly manifests: ManifestStore;
   readonly origin: OriginReader;
   readonly backToSource: BackToSource;
-  readonly peerSecret?: string;
+  /** Signs peer credentials; absent, peer auth is off (a local stack without a peer secret). */
+  readonly signing?: PeerSigningKey;
   readonly log: Logger;
   readonly now: () => number;
   readonly random: () => number;
@@ -103,7 +105,9 @@ async function answer(deps: AnnounceDeps, at: Announcing, parents: readonly Peer
     digests,
     digestCount: digests ? Object.keys(digests).length : task.digestCount,
     announceIntervalMs: at.intervalMs,
-    peerAuth: peerAuthFor(deps.peerSecret, task.id, request.peerId, now),
+    // A lookup reads metadata only: it gets no credential, so it can never fetch pieces from peers.
+    peerAuth: request.event === 'lookup' ? undefined : peerAuthFor(deps.signing, task.id, request.peerId, now),
+    httpOrigins: httpOriginsOf(at.settings.allowedOrigins),
     origin: source ? await sourceOriginFor(at.location, deps.origin, now) : undefined,
   };
 }

@@ -1,6 +1,6 @@
-import { CREDENTIAL_LIFETIME_MS, deriveTaskKey, issueCredential } from '../../core/peer-credential.ts';
+import { CREDENTIAL_LIFETIME_MS, issueCredential, type PeerSigningKey } from '../../core/peer-credential.ts';
 import type { OriginLocation } from '../../core/origin-url.ts';
-import type { AnnounceResponse, DigestMap, ParentInfo, TaskInfo } from '../../core/wire/scheduler.ts';
+import { HTTP_ORIGINS_MAX, type AnnounceResponse, DigestMap, ParentInfo, TaskInfo } from '../../core/wire/scheduler.ts';
 import type { OriginReader } from '../domain/origin.ts';
 import type { PeerRecord } from '../domain/peer.ts';
 import type { TaskRecord } from '../domain/task.ts';
@@ -32,12 +32,20 @@ export function toDigestMap(digests: ReadonlyMap<number, string>): DigestMap {
   return map;
 }
 
-/** Only agents that got past the allowlist receive the task's peer key; undefined without a peer secret. */
-export function peerAuthFor(peerSecret: string | undefined, taskId: string, peerId: string, now: number): AnnounceResponse['peerAuth'] {
-  if (!peerSecret) return undefined;
-  const taskKey = deriveTaskKey(peerSecret, taskId);
+/**
+ * Only agents that got past the allowlist (just now: it runs before every answer) receive a
+ * credential, signed for their own peer id and good for 15 minutes; so removing a host's
+ * access locks it out of peers within 15 minutes. Undefined without a peer secret.
+ */
+export function peerAuthFor(signing: PeerSigningKey | undefined, taskId: string, peerId: string, now: number): AnnounceResponse['peerAuth'] {
+  if (!signing) return undefined;
   const expiresAt = now + CREDENTIAL_LIFETIME_MS;
-  return { taskKey, credential: issueCredential(taskKey, taskId, peerId, expiresAt), expiresAt };
+  return { publicKey: signing.publicKey, credential: issueCredential(signing, taskId, peerId, expiresAt), expiresAt };
+}
+
+/** The cluster's HTTP(S) allowlist entries: the only HTTP origins an agent may fall back to while the scheduler is down. */
+export function httpOriginsOf(entries: readonly string[] | undefined): string[] {
+  return (entries ?? []).filter((entry) => /^https?:\/\//i.test(entry)).slice(0, HTTP_ORIGINS_MAX);
 }
 
 /** Where the back-to-source holder reads: a presigned S3 GET, or the allowlisted HTTP(S) URL itself (nothing to sign). */

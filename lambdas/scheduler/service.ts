@@ -9,6 +9,7 @@ import type { ManifestStore } from '../domain/manifest.ts';
 import type { HttpHeadReader, OriginReader } from '../domain/origin.ts';
 import type { PeerRecord, PeerStore } from '../domain/peer.ts';
 import type { TaskStore } from '../domain/task.ts';
+import { derivePeerSigningKey } from '../../core/peer-credential.ts';
 import { announce, type AnnounceDeps } from './announce.ts';
 import { toDigestMap, toTaskInfo } from './answers.ts';
 import { BackToSource } from './back-to-source.ts';
@@ -54,7 +55,9 @@ export class SchedulerService {
     const settings = { ...DEFAULT_SCHEDULER_SETTINGS, ...deps.settings };
     this.resolver = new TaskResolver({ ...deps, settings, now: this.now });
     this.backToSource = new BackToSource({ grants: deps.grants, seeds: deps.seeds, log: deps.log });
-    this.announcing = { ...deps, resolver: this.resolver, backToSource: this.backToSource, now: this.now, random: deps.random ?? Math.random };
+    // Derived once: the signing key never leaves the scheduler; agents get only its public half.
+    const signing = deps.peerSecret ? derivePeerSigningKey(deps.peerSecret) : undefined;
+    this.announcing = { ...deps, signing, resolver: this.resolver, backToSource: this.backToSource, now: this.now, random: deps.random ?? Math.random };
   }
 
   /** See announce.ts. */

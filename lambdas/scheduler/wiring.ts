@@ -46,6 +46,8 @@ export function createScheduler(options: SchedulerWiringOptions) {
   const heartbeatIntervalMs = options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS;
   const heartbeat = new HeartbeatService({ hosts, preheat, log, intervalMs: heartbeatIntervalMs });
   const seeds = new SeedTrigger({ hosts, preheat, log, seedStaleMs: 3 * heartbeatIntervalMs, waitMs: 2 * heartbeatIntervalMs + 2_000 });
+  // Agents require peer credentials by default: without a secret none are issued, so peers refuse each other.
+  if (!options.peerSecret) log.warn('no peer secret: no peer credentials are issued; agents must run with --peer-auth off (a local stack only)');
   const metrics = new MetricEmitter(options.metricsSink ?? (options.log ? () => {} : (line) => console.log(line)), 'scheduler');
   const service = new SchedulerService({
     tasks: new DynamoTaskStore(dynamo, options.tableName),
