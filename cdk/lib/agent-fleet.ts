@@ -153,6 +153,7 @@ export class MayflyAgentFleet extends Construct implements ec2.IConnectable {
         cacheDir: props.cacheDir ?? '/var/cache/mayfly',
         seed,
         logGroupName: this.logGroup?.logGroupName,
+        ...(props.scheduler.peerAuth ? {} : { environment: { MAYFLY_PEER_AUTH: 'off' } }),
       });
 
     if (props.autoScalingGroup) {

@@ -24,6 +24,8 @@ export const CONTROL_PLANE_TABLE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutIte
 export interface IMayflyScheduler {
   /** The scheduler's HTTPS endpoint (a Function URL with AWS_IAM auth). */
   readonly schedulerUrl: string;
+  /** Whether the scheduler issues peer credentials; agents of a control plane without them must serve peers without (MAYFLY_PEER_AUTH=off). */
+  readonly peerAuth: boolean;
   /** Lets `grantee` call the scheduler endpoint (SigV4-signed requests). */
   grantAnnounce(grantee: iam.IGrantable): iam.Grant;
   /**
@@ -98,6 +100,7 @@ export class MayflyControlPlane extends Construct implements IMayflyScheduler {
   readonly schedulerFunctionUrl: lambda.FunctionUrl;
   readonly managerFunctionUrl: lambda.FunctionUrl;
   readonly schedulerUrl: string;
+  readonly peerAuth: boolean;
   readonly managerUrl: string;
   /** S3 events the preheat function failed on after its retries (kept 14 days, encrypted). */
   readonly preheatDeadLetterQueue: sqs.Queue;
@@ -164,6 +167,7 @@ export class MayflyControlPlane extends Construct implements IMayflyScheduler {
     this.schedulerFunctionUrl = this.schedulerFunction.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.AWS_IAM });
     this.managerFunctionUrl = this.managerFunction.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.AWS_IAM });
     this.schedulerUrl = this.schedulerFunctionUrl.url;
+    this.peerAuth = props.peerAuth ?? true;
     this.managerUrl = this.managerFunctionUrl.url;
   }
 

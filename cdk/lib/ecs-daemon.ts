@@ -107,6 +107,7 @@ export class MayflyEcsDaemon extends Construct {
       environment: {
         MAYFLY_SCHEDULER_URL: props.scheduler.schedulerUrl,
         MAYFLY_AUTH: 'sigv4',
+        ...(props.scheduler.peerAuth ? {} : { MAYFLY_PEER_AUTH: 'off' }),
         MAYFLY_DATA_DIR: AGENT_IMAGE_CACHE,
         MAYFLY_PEER_PORT: String(DEFAULT_PEER_PORT),
         // The cluster is in the stack's region; site, peer id and address come from the host.

@@ -17,11 +17,12 @@ import { FALLBACK_READS, flatten } from './template-text.ts';
 import { testApp } from './test-app.ts';
 
 /** A fleet in a fresh stack, synthesized. */
-function fleetTemplate(props: Partial<MayflyAgentFleetProps> = {}): { template: Template; fleet: MayflyAgentFleet; stack: Stack } {
+function fleetTemplate(props: Partial<MayflyAgentFleetProps> = {}, peerAuth = true): { template: Template; fleet: MayflyAgentFleet; stack: Stack } {
   const stack = new Stack(testApp(), 'FleetDeployTest');
   const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 0, subnetConfiguration: [{ name: 'public', subnetType: ec2.SubnetType.PUBLIC }] });
   const controlPlane = new MayflyControlPlane(stack, 'ControlPlane', {
     origins: [{ bucket: s3.Bucket.fromBucketName(stack, 'Origin', 'artifacts'), prefixes: ['models/'] }],
+    peerAuth,
   });
   const fleet = new MayflyAgentFleet(stack, 'Fleet', { vpc, scheduler: controlPlane, ...props });
   return { template: Template.fromStack(stack), fleet, stack };
@@ -40,6 +41,12 @@ describe('MayflyAgentFleet deployment', () => {
     // GIVEN a fleet with default settings
     ({ template } = fleetTemplate());
     userData = userDataOf(template);
+  });
+
+  it('THEN agents require peer credentials, unless the control plane issues none', () => {
+    expect(userData).not.toContain('MAYFLY_PEER_AUTH');
+    const withoutAuth = userDataOf(fleetTemplate({}, false).template);
+    expect(withoutAuth).toContain('MAYFLY_PEER_AUTH=off');
   });
 
   it('THEN a new agent version or AMI replaces hosts one at a time, waiting for each one\'s signal', () => {
