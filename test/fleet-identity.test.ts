@@ -39,7 +39,7 @@ describe('fleet identity', () => {
     it('an agent host cannot change cluster settings or mint tokens with its credential', async () => {
       const agent = await stack.startAgent('case9-agent');
       const token = stack.agentEnv(agent.name).MAYFLY_TOKEN!;
-      const put = await call(stack.manager.url, 'PUT', '/v1/clusters/default', token, { settings: { allowedOrigins: ['evil-bucket'] } });
+      const put = await call(stack.manager.url, 'PUT', '/v1/clusters/case9-probe', token, { settings: {} });
       expect(put.status).toBe(401);
       const mint = await call(stack.manager.url, 'POST', '/v1/tokens', token, { name: 'stolen' });
       expect(mint.status).toBe(401);
@@ -50,6 +50,7 @@ describe('fleet identity', () => {
       const artifact = await stack.putArtifact('identity/operator.bin', 1024 * 1024);
       const announce = await toScheduler('POST', '/v1/announce', stack.token, { url: artifact.url, peerId: 'op', addr: 'http://127.0.0.1:9', event: 'register' });
       expect(announce.status).toBe(403);
+      expect(((await announce.json()) as { message: string }).message).toMatch(/agent credential/);
     });
 
     it('an agent reads only tasks its cluster admits', async () => {
