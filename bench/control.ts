@@ -117,11 +117,8 @@ try {
     taskId: undefined as string | undefined,
   }));
   type Peer = (typeof peers)[number];
-  // Each simulated host is the agent its (token or IAM) identity proves, announcing from its own address.
-  const callerOf = (peer: Peer): Caller => ({
-    identity: { kind: 'agent', peerId: peer.peerId, cluster: 'default', site: 'site-a', seed: false, addrs: [] },
-    sourceIp: new URL(peer.addr).hostname,
-  });
+  // Each simulated host is the agent its identity proves, announcing from its own address.
+  const callerOf = (peer: Peer): Caller => ({ identity: { kind: 'agent', peerId: peer.peerId, cluster: 'default', site: 'site-a', seed: false, addrs: [] }, sourceIp: new URL(peer.addr).hostname });
   let sourcePeer: Peer | undefined;
 
   const announce = async (peer: Peer, event: AnnounceRequest['event'], completed: number): Promise<AnnounceResponse> => {
