@@ -3,13 +3,19 @@
  * dynalite (DynamoDB-compatible, on the namespace's loopback) and the
  * scheduler Hono app on Node, listening on every address of the namespace.
  *
- *   MAYFLY_TOKEN=... MAYFLY_PEER_SECRET=... node --import tsx bench/control-host.ts --port 8000 --s3-endpoint http://ORIGIN:9000
+ *   MAYFLY_TOKEN=... MAYFLY_PEER_SECRET=... MAYFLY_BENCH_AGENTS='[{"peerId":"h1","site":"site-a","addrs":["10.0.0.2"]}]' \
+ *     node --import tsx bench/control-host.ts --port 8000 --s3-endpoint http://ORIGIN:9000
+ *
+ * It enrols each agent of MAYFLY_BENCH_AGENTS as the manager would (an agent token bound to
+ * its peer id, site and address) and prints the tokens in its ready line.
  */
 import { parseArgs } from 'node:util';
 import { createLogger } from '../core/log.ts';
 import { createScheduler } from '../lambdas/scheduler/wiring.ts';
 import { serveApp } from '../lambdas/shared/node-server.ts';
 import { ensureTable } from '../lambdas/stores/table-schema.ts';
+import { DynamoTokenStore } from '../lambdas/stores/token-store.ts';
+import { TokenService } from '../lambdas/manager/token-service.ts';
 import { startDynalite, startDynamoDbLocal } from '../local/dynamo-server.ts';
 import { LOCAL_S3_CREDENTIALS } from '../local/s3-server.ts';
 import { CapacityMeter } from './consumed-capacity.ts';
@@ -36,11 +42,18 @@ const scheduler = createScheduler({
   log,
 });
 await ensureTable(scheduler.dynamo, 'mayfly');
+const tokens = new TokenService(new DynamoTokenStore(scheduler.dynamo, 'mayfly'));
+const agents = JSON.parse(process.env.MAYFLY_BENCH_AGENTS ?? '[]') as Array<{ peerId: string; site: string; addrs: string[] }>;
+const agentTokens: Record<string, string> = {};
+for (const agent of agents) {
+  agentTokens[agent.peerId] = (await tokens.create({ name: `bench ${agent.peerId}`, scope: 'agent', ...agent })).token;
+}
+
 // The scheduler's DynamoDB calls by kind, written to the log on stop for the bench's report.
 const meter = new CapacityMeter(scheduler.dynamo);
 
 const server = await serveApp(scheduler.app, { hostname: '0.0.0.0', port: Number(values.port) });
-process.stdout.write(`${JSON.stringify({ ready: true, port: server.port })}\n`);
+process.stdout.write(`${JSON.stringify({ ready: true, port: server.port, agentTokens })}\n`);
 
 const stop = async () => {
   const { byCommand, conditionFailures } = meter.totals;

@@ -27,6 +27,7 @@ import { ensureTable } from '../lambdas/stores/table-schema.ts';
 import { artifactStream } from '../local/artifact.ts';
 import { startDynamoDbLocal, type DynamoServer } from '../local/dynamo-server.ts';
 import { LOCAL_S3_CREDENTIALS, localS3Client, startS3Server, type S3Server } from '../local/s3-server.ts';
+import type { Caller } from '../lambdas/domain/identity.ts';
 import { CapacityMeter, type CapacityTotals } from './consumed-capacity.ts';
 import { PRICES, controlPlaneCost, directFromS3Cost } from './cost-model.ts';
 import { percentile, round } from './stats.ts';
@@ -116,6 +117,8 @@ try {
     taskId: undefined as string | undefined,
   }));
   type Peer = (typeof peers)[number];
+  // Each simulated host is the agent its identity proves, announcing from its own address.
+  const callerOf = (peer: Peer): Caller => ({ identity: { kind: 'agent', peerId: peer.peerId, cluster: 'default', site: 'site-a', seed: false, addrs: [] }, sourceIp: new URL(peer.addr).hostname });
   let sourcePeer: Peer | undefined;
 
   const announce = async (peer: Peer, event: AnnounceRequest['event'], completed: number): Promise<AnnounceResponse> => {
@@ -131,7 +134,7 @@ try {
       bytesFromPeers: 0,
       bytesFromOrigin: 0,
       uploads: 0,
-    });
+    }, callerOf(peer));
     peer.taskId = answer.task.id;
     peer.digestsKnown = Math.max(peer.digestsKnown, answer.digestCount);
     // In this simulation nobody renews during the herd, so the lease moves on: follow the latest holder.
@@ -187,7 +190,7 @@ try {
     await runPhase('publish digests (per piece)', 1, pieceCount, async (i) => {
       // The source's own announces keep its lease alive while it reads S3.
       if (i % 32 === 0) await announce(source, 'progress', i);
-      return service.publishDigests(taskId, { peerId: source.peerId, site: 'site-a', digests: { [String(i)]: 'a'.repeat(63) + (i % 10) } });
+      return service.publishDigests(taskId, { peerId: source.peerId, site: 'site-a', digests: { [String(i)]: 'a'.repeat(63) + (i % 10) } }, callerOf(source));
     }),
   );
   for (let round = 1; round <= 2; round++) {

@@ -78,6 +78,7 @@ try {
       env: { ...local.agentEnv(peerId), MAYFLY_LOG_LEVEL: 'warn' },
       logFile: join(local.root, logName),
     });
+  await stack.agentToken('server'); // its own agent token, enrolled through the manager
   agent = benchAgent('agent', 'server', 'agent.log');
   const agentReady = await agent.start();
   const output = join(stack.root, 'static', 'artifact.bin');

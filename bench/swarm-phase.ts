@@ -47,7 +47,8 @@ export interface PhaseOptions {
   readonly topology: Topology;
   readonly artifact: Artifact;
   readonly runDir: string;
-  readonly token: string;
+  /** Each agent's own token, by peer id (the control host enrolled them). */
+  readonly agentTokens: Readonly<Record<string, string>>;
   /** Site names handed to agents, by site index. */
   readonly siteNames: readonly string[];
   readonly timeoutMs: number;
@@ -198,7 +199,7 @@ async function startAgent(host: BenchHost, options: PhaseOptions): Promise<NsPro
     env: {
       ...baseEnv(),
       MAYFLY_SCHEDULER_URL: `http://${topology.control.addresses[host.site]}:${SCHEDULER_PORT}`,
-      MAYFLY_TOKEN: options.token,
+      MAYFLY_TOKEN: options.agentTokens[host.name],
       MAYFLY_S3_ENDPOINT: `http://${topology.origin.addresses[host.site]}:${S3_PORT}`,
       MAYFLY_DATA_DIR: dataDir,
       MAYFLY_PEER_ID: host.name,

@@ -113,6 +113,8 @@ interface SiteRun {
   readonly topology: Topology;
   readonly origin: NsProcess;
   readonly control: NsProcess;
+  /** Each agent's own token, by peer id. */
+  readonly agentTokens: Readonly<Record<string, string>>;
   readonly artifact: Artifact;
 }
 
@@ -141,13 +143,23 @@ async function bringUp(sites: 1 | 2): Promise<SiteRun> {
     command: process.execPath,
     args: ['--import', 'tsx', benchScript('control-host.ts'), '--port', String(SCHEDULER_PORT), '--s3-endpoint', `http://${topology.origin.addresses[0]}:${S3_PORT}`, '--dynamo', values.dynamo!],
     cwd: REPO_ROOT,
-    env: { ...baseEnv(), MAYFLY_TOKEN: token, MAYFLY_PEER_SECRET: peerSecret },
+    // The control host enrols every agent (its own token: peer id, site, address), as the manager would.
+    env: { ...baseEnv(), MAYFLY_TOKEN: token, MAYFLY_PEER_SECRET: peerSecret, MAYFLY_BENCH_AGENTS: JSON.stringify(enrolments(topology)) },
     logFile: join(runDir, 'control.log'),
     nice: infraNice,
   });
-  await control.start();
+  const enrolled = (await control.start()).agentTokens as Record<string, string>;
   log(`control plane: scheduler + ${values.dynamo} at ${topology.control.addresses.join(', ')}:${SCHEDULER_PORT}`);
-  return { topology, origin, control, artifact: { url: String(ready.url), size: Number(ready.size), sha256: String(ready.sha256) } };
+  return { topology, origin, control, agentTokens: enrolled, artifact: { url: String(ready.url), size: Number(ready.size), sha256: String(ready.sha256) } };
+}
+
+/** One agent token per bench host: its peer id, its site (site-a, site-b) and its address. */
+function enrolments(topology: SiteRun['topology']): Array<{ peerId: string; site: string; addrs: string[] }> {
+  return topology.hosts.map((host) => ({ peerId: host.name, site: siteName(host.site), addrs: [host.address] }));
+}
+
+function siteName(index: number): string {
+  return `site-${String.fromCharCode(97 + index)}`;
 }
 
 /** What every phase on a built network shares: the network, the object, the infrastructure, the agent program. */
@@ -156,7 +168,7 @@ function phaseOn(run: SiteRun) {
     topology: run.topology,
     artifact: run.artifact,
     runDir,
-    token,
+    agentTokens: run.agentTokens,
     infra: { origin: run.origin, control: run.control },
     log,
     agentBin,

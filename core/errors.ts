@@ -56,6 +56,15 @@ export class UnavailableError extends MayflyError {
   }
 }
 
+/** The caller is over a per-identity limit; try again after `retryAfterMs`. */
+export class TooManyRequestsError extends MayflyError {
+  override readonly code = 'TooManyRequests';
+  get retryAfterMs(): number {
+    const value = this.context.retryAfterMs;
+    return typeof value === 'number' ? value : 1000;
+  }
+}
+
 /** The origin object changed while it was being read. */
 export class OriginChangedError extends MayflyError {
   override readonly code = 'OriginChanged';
@@ -79,6 +88,7 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<string, number>> = {
   Conflict: 409,
   OriginChanged: 409,
   PayloadTooLarge: 413,
+  TooManyRequests: 429,
   IntegrityFailure: 422,
   PeerTransferFailed: 502,
   StorageFailure: 507,
@@ -105,6 +115,7 @@ export function errorFromWire(status: number, body: unknown, fallback: string): 
     case 'OriginChanged': return new OriginChangedError(message, { context });
     case 'IntegrityFailure': return new IntegrityError(message, { context });
     case 'PayloadTooLarge': return new PayloadTooLargeError(message, { context });
+    case 'TooManyRequests': return new TooManyRequestsError(message, { context });
     case 'StorageFailure': return new StorageError(message, { context });
     default:
       if (status === 400) return new BadRequestError(message, { context });

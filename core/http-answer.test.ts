@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ForbiddenError, NotFoundError, StorageError, UnavailableError } from './errors.ts';
+import { ForbiddenError, NotFoundError, StorageError, TooManyRequestsError, UnavailableError } from './errors.ts';
 import { errorAnswer } from './http-answer.ts';
 
 describe('errorAnswer', () => {
@@ -24,6 +24,11 @@ describe('errorAnswer', () => {
     expect(slow.headers['retry-after']).toBe('3');
     expect(slow.body.retryAfterMs).toBe(2_500);
     expect(errorAnswer(new UnavailableError('busy', { context: { retryAfterMs: 10 } })).headers['retry-after']).toBe('1');
+  });
+
+  it('answers a per-identity limit with 429 and a Retry-After', () => {
+    const over = errorAnswer(new TooManyRequestsError('too many tasks', { context: { retryAfterMs: 40_200 } }));
+    expect(over).toMatchObject({ status: 429, body: { error: 'TooManyRequests', retryAfterMs: 40_200 }, headers: { 'retry-after': '41' } });
   });
 
   it('turns an AWS SDK throttle or outage that escaped its store into 503, never 500', () => {

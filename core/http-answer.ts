@@ -1,4 +1,4 @@
-import { MayflyError, UnavailableError, httpStatusOf } from './errors.ts';
+import { MayflyError, TooManyRequestsError, UnavailableError, httpStatusOf } from './errors.ts';
 
 /** The JSON body every Mayfly server answers an error with. */
 export interface ErrorBody {
@@ -7,14 +7,14 @@ export interface ErrorBody {
   readonly message: string;
   /** `piece`: a peer lacks or is busy with this one piece, not the whole task. */
   readonly scope?: 'piece';
-  /** With 503: how long to wait before trying again. */
+  /** With 503 and 429: how long to wait before trying again. */
   readonly retryAfterMs?: number;
 }
 
 export interface ErrorAnswer {
   readonly status: number;
   readonly body: ErrorBody;
-  /** Lower-case header names (`retry-after` with every 503). */
+  /** Lower-case header names (`retry-after` with every 503 and 429). */
   readonly headers: Readonly<Record<string, string>>;
   /** A bug or an unexpected failure here: log it with its cause; the body says only "internal error". */
   readonly internal: boolean;
@@ -51,6 +51,15 @@ export function errorAnswer(error: unknown): ErrorAnswer {
     return {
       status: 503,
       body: { error: 'Unavailable', message, retryAfterMs, ...pieceScope(error) },
+      headers: { 'retry-after': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) },
+      internal: false,
+    };
+  }
+  if (error instanceof TooManyRequestsError) {
+    const retryAfterMs = error.retryAfterMs;
+    return {
+      status: 429,
+      body: { error: error.code, message: error.message, retryAfterMs },
       headers: { 'retry-after': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) },
       internal: false,
     };

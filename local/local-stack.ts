@@ -15,6 +15,15 @@ import { startCountingProxy, type CountingProxy } from './counting-proxy.ts';
 import { startDynalite, startDynamoDbLocal, type DynamoServer } from './dynamo-server.ts';
 import { LOCAL_S3_CREDENTIALS, localS3Client, startS3Server, type S3Server } from './s3-server.ts';
 
+/** What an agent token binds (POST /v1/tokens, scope agent); unset fields take the manager's defaults. */
+export interface AgentEnrolment {
+  readonly cluster?: string;
+  readonly site?: string;
+  readonly seed?: boolean;
+  /** Hosts the agent may advertise besides its source address (default: its loopback address). */
+  readonly addrs?: readonly string[];
+}
+
 export interface LocalStackOptions {
   /** Which DynamoDB-compatible server to run (default dynalite, in-process). */
   readonly dynamo?: 'dynalite' | 'dynamodb-local';
@@ -35,7 +44,10 @@ export interface LocalStackOptions {
  */
 export class LocalStack {
   readonly agents: AgentProcess[] = [];
+  /** The operator's token (manager API, scheduler read routes); never an agent credential. */
   readonly token = randomBytes(16).toString('hex');
+  /** Each enrolled agent's own token, by peer id. */
+  readonly agentTokens = new Map<string, string>();
   /** The control plane's secret for peer credentials. */
   readonly peerSecret = randomBytes(32).toString('hex');
   readonly tableName = 'mayfly';
@@ -132,7 +144,29 @@ export class LocalStack {
     return uploadArtifact(this.s3, this.bucket, key, size, seed);
   }
 
-  /** Environment for an agent process (or the CLI) of this stack. */
+  /**
+   * Enrols an agent as an operator would: its own token from the manager (scope agent,
+   * bound to the peer id, cluster, site, role and loopback address). Returns the secret;
+   * enrolling a peer id again issues a new token.
+   */
+  async enrolAgent(peerId: string, enrolment: AgentEnrolment = {}): Promise<string> {
+    const response = await fetch(`${this.manager.url}/v1/tokens`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${this.token}` },
+      body: JSON.stringify({ name: `agent ${peerId}`, scope: 'agent', peerId, addrs: ['127.0.0.1'], ...enrolment }),
+    });
+    if (response.status !== 201) throw new Error(`enrolling ${peerId}: manager answered ${response.status} ${await response.text()}`);
+    const { token } = (await response.json()) as { token: string };
+    this.agentTokens.set(peerId, token);
+    return token;
+  }
+
+  /** The agent's token, enrolled (with `enrolment`) if it has none yet. */
+  async agentToken(peerId: string, enrolment: AgentEnrolment = {}): Promise<string> {
+    return this.agentTokens.get(peerId) ?? this.enrolAgent(peerId, enrolment);
+  }
+
+  /** Environment for an agent process of this stack; its token must have been enrolled (agentToken). */
   agentEnv(name: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
     return {
       PATH: process.env.PATH,
@@ -142,7 +176,7 @@ export class LocalStack {
       AWS_REGION: 'us-east-1',
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       MAYFLY_SCHEDULER_URL: this.schedulerProxy.endpoint,
-      MAYFLY_TOKEN: this.token,
+      MAYFLY_TOKEN: this.agentTokens.get(extra.MAYFLY_PEER_ID ?? name) ?? '',
       MAYFLY_S3_ENDPOINT: this.origin.endpoint,
       MAYFLY_DATA_DIR: join(this.root, 'agents', name),
       MAYFLY_PEER_ID: name,
@@ -155,6 +189,11 @@ export class LocalStack {
   }
 
   async startAgent(name: string, extra: NodeJS.ProcessEnv = {}): Promise<AgentProcess> {
+    await this.agentToken(extra.MAYFLY_PEER_ID ?? name, {
+      ...(extra.MAYFLY_CLUSTER ? { cluster: extra.MAYFLY_CLUSTER } : {}),
+      ...(extra.MAYFLY_SITE ? { site: extra.MAYFLY_SITE } : {}),
+      ...(extra.MAYFLY_SEED === 'true' ? { seed: true } : {}),
+    });
     const agent = new AgentProcess({
       name,
       env: this.agentEnv(name, extra),

@@ -44,8 +44,19 @@ describe('DynamoDB throttling', () => {
       headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), authorization: `Bearer ${bearer}` },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
-  const toScheduler = (method: string, path: string, body?: unknown) => call(scheduler.url, method, path, body);
   const toManager = (method: string, path: string, body?: unknown, bearer?: string) => call(manager.url, method, path, body, bearer);
+  /** Each agent's own token (issued through the manager, bound to the body's peer id, cluster, site and role), issued unthrottled. */
+  const agentTokens = new Map<string, Promise<string>>();
+  const agentToken = (body: { peerId?: string; cluster?: string; site?: string; seed?: boolean }) => {
+    const peerId = body.peerId ?? 'reader';
+    if (!agentTokens.has(peerId)) {
+      const request = { name: peerId, scope: 'agent', peerId, cluster: body.cluster, site: body.site, seed: body.seed, addrs: ['127.0.0.1'] };
+      agentTokens.set(peerId, toManager('POST', '/v1/tokens', request).then(async (answer) => ((await answer.json()) as { token: string }).token));
+    }
+    return agentTokens.get(peerId)!;
+  };
+  const toScheduler = async (method: string, path: string, body?: unknown) =>
+    call(scheduler.url, method, path, body, await agentToken((body ?? {}) as { peerId?: string }));
   const announce = (peerId: string, extra: Record<string, unknown> = {}) =>
     toScheduler('POST', '/v1/announce', { url: artifact.url, peerId, addr: 'http://127.0.0.1:9', event: 'register', ...extra });
 
@@ -101,11 +112,15 @@ describe('DynamoDB throttling', () => {
   describe('scheduler', () => {
     it('GetItem: an announce (task, and the settings of a cluster not read before)', async () => {
       await expectThrottled('GetItem', () => announce('reader'));
-      expect((await expectThrottled('GetItem', () => announce('reader', { cluster: 'unread' }))).message).toMatch(/getCluster/);
+      // The token is looked up once (a refused leave, which reads nothing else), so the next GetItem is the cluster's.
+      await agentToken({ peerId: 'reader-unread', cluster: 'unread' });
+      expect((await toScheduler('POST', `/v1/tasks/${taskId}/leave`, { peerId: 'reader-unread', other: true })).status).toBe(400);
+      expect((await expectThrottled('GetItem', () => announce('reader-unread', { cluster: 'unread' }))).message).toMatch(/getCluster/);
     });
 
     it('PutItem: an announce of a new object (task and URL items)', async () => {
       const fresh = await uploadArtifact(s3, bucket, 'throttle/fresh.bin', 1024);
+      await agentToken({ peerId: 'p' }); // issued (two PutItems) before the throttle
       await expectThrottled('PutItem', () => toScheduler('POST', '/v1/announce', { url: fresh.url, peerId: 'p', addr: 'http://127.0.0.1:9', event: 'register' }));
     });
 
@@ -118,13 +133,15 @@ describe('DynamoDB throttling', () => {
     });
 
     it('UpdateItem: widening the shards of a growing swarm', async () => {
-      // Past peersPerShard registrations the second update widens the shards; registers past 64 are counted 1 in 8.
+      // Past peersPerShard registrations the third update widens the shards (the first counts the agent's
+      // registrations a minute, the second its peer); registers past 64 are counted 1 in 8.
       const grown = { UpdateExpression: 'SET peerCount = :n, shards = :one', ExpressionAttributeValues: { ':n': { N: '300' }, ':one': { N: '1' } } };
       await direct.send(new UpdateItemCommand({ TableName: 'mayfly', Key: taskKey(taskId), ...grown }));
       const finished = { taskId, completed: 1000 };
       let response: Response | undefined;
       for (let i = 0; i < 200 && (!response || response.status === 200); i++) {
-        proxy.throttle('UpdateItem', 1);
+        await agentToken({ peerId: `grower-${i}` });
+        proxy.throttle('UpdateItem', 2);
         response = await announce(`grower-${i}`, finished);
         proxy.throttle(undefined);
       }

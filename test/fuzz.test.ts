@@ -54,10 +54,14 @@ describe(`fuzz (seed ${SEED}; replay with MAYFLY_FUZZ_SEED=${SEED})`, () => {
     artifact = await stack.putArtifact('fuzz/object.bin', 5 * 1024 * 1024);
     agent = await stack.startAgent('fuzz-agent');
     taskId = ((await pullThrough(agent, artifact.url, `${stack.root}/fuzz.bin`)) as unknown as { taskId: string }).taskId;
+    fuzzerToken = await stack.agentToken('fuzzer');
   });
   afterAll(async () => stack?.stop());
 
+  let fuzzerToken: string;
   const auth = () => ({ authorization: `Bearer ${stack.token}` });
+  /** The scheduler's agent routes take an agent's own token. */
+  const agentAuth = () => ({ authorization: `Bearer ${fuzzerToken}` });
   const announce = () => ({ url: artifact.url, peerId: 'fuzzer', addr: 'http://127.0.0.1:9', event: 'register', completed: 0 });
 
   const targets: Array<{ name: string; base: () => string; endpoints: () => Endpoint[] }> = [
@@ -65,10 +69,11 @@ describe(`fuzz (seed ${SEED}; replay with MAYFLY_FUZZ_SEED=${SEED})`, () => {
       name: 'scheduler',
       base: () => stack.scheduler.url,
       endpoints: () => [
-        { method: 'POST', path: '/v1/announce', body: announce(), headers: auth() },
-        { method: 'POST', path: `/v1/tasks/${taskId}/digests`, body: { peerId: 'fuzzer', digests: { '0': 'a'.repeat(64) } }, headers: auth() },
-        { method: 'POST', path: `/v1/tasks/${taskId}/leave`, body: { peerId: 'fuzzer' }, headers: auth() },
-        { method: 'GET', path: `/v1/tasks/${taskId}/digests`, headers: auth() },
+        { method: 'POST', path: '/v1/announce', body: announce(), headers: agentAuth() },
+        { method: 'POST', path: `/v1/tasks/${taskId}/digests`, body: { peerId: 'fuzzer', digests: { '0': 'a'.repeat(64) } }, headers: agentAuth() },
+        { method: 'POST', path: `/v1/tasks/${taskId}/leave`, body: { peerId: 'fuzzer' }, headers: agentAuth() },
+        { method: 'POST', path: '/v1/hosts/heartbeat', body: { peerId: 'fuzzer', addr: 'http://127.0.0.1:9' }, headers: agentAuth() },
+        { method: 'GET', path: `/v1/tasks/${taskId}/digests`, headers: agentAuth() },
       ],
     },
     {
@@ -77,6 +82,8 @@ describe(`fuzz (seed ${SEED}; replay with MAYFLY_FUZZ_SEED=${SEED})`, () => {
       endpoints: () => [
         { method: 'GET', path: `/v1/tasks/${taskId}`, headers: auth() },
         { method: 'GET', path: '/v1/tasks', headers: auth() },
+        // Agent-token fields only, each of which refuses every odd value (a name field would take 'NaN').
+        { method: 'POST', path: '/v1/tokens', body: { scope: 'agent', seed: false, addrs: ['10.0.0.1'], expiresInDays: 1 }, headers: auth() },
       ],
     },
     {

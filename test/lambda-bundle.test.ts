@@ -69,7 +69,7 @@ async function loadBundle(file: string, env: NodeJS.ProcessEnv, exportName = 'ha
   };
 }
 
-function functionUrlEvent(method: string, path: string, token: string, body?: unknown) {
+function functionUrlEvent(method: string, path: string, token: string | undefined, body?: unknown, iamArn?: string) {
   const [rawPath, rawQueryString = ''] = path.split('?');
   const domainName = 'abcdefghijklmnopqrstuvwxyz012345.lambda-url.us-east-1.on.aws';
   return {
@@ -77,7 +77,7 @@ function functionUrlEvent(method: string, path: string, token: string, body?: un
     routeKey: '$default',
     rawPath,
     rawQueryString,
-    headers: { host: domainName, authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    headers: { host: domainName, ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
     requestContext: {
       accountId: 'anonymous',
       apiId: 'abcdefghijklmnopqrstuvwxyz012345',
@@ -85,6 +85,8 @@ function functionUrlEvent(method: string, path: string, token: string, body?: un
       domainPrefix: 'abcdefghijklmnopqrstuvwxyz012345',
       http: { method, path: rawPath, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'mayfly-test' },
       requestId: 'b6f1c7e0-0000-4000-8000-000000000000',
+      // What an IAM-authenticated Function URL adds once Lambda verified the SigV4 signature.
+      ...(iamArn ? { authorizer: { iam: { userArn: iamArn, accountId: '123456789012', callerId: 'AROAEXAMPLE:i-0abc' } } } : {}),
       routeKey: '$default',
       stage: '$default',
       time: '01/Jan/2025:00:00:00 +0000',
@@ -120,6 +122,7 @@ describe('Lambda bundles', () => {
       MAYFLY_TOKEN: stack.token,
       MAYFLY_PEER_SECRET: 'lambda-bundle-test-secret',
       MAYFLY_ALLOWED_ORIGINS: `${stack.bucket}/bundle/`,
+      MAYFLY_AGENT_ROLES: JSON.stringify({ 'mayfly-agents': 'default' }),
       AWS_ACCESS_KEY_ID: LOCAL_S3_CREDENTIALS.accessKeyId,
       AWS_SECRET_ACCESS_KEY: LOCAL_S3_CREDENTIALS.secretAccessKey,
       AWS_REGION: 'us-east-1',
@@ -142,7 +145,7 @@ describe('Lambda bundles', () => {
   });
 
   it('GIVEN the scheduler bundle WHEN an agent announces THEN it answers with the task and a back-to-source grant', async () => {
-    const event = functionUrlEvent('POST', '/v1/announce', stack.token, { url: artifact.url, peerId: 'lambda-1', addr: 'http://127.0.0.1:9', event: 'register' });
+    const event = functionUrlEvent('POST', '/v1/announce', await stack.agentToken('lambda-1'), { url: artifact.url, peerId: 'lambda-1', addr: 'http://127.0.0.1:9', event: 'register' });
     const result = await scheduler.invoke(event);
     expect(result.statusCode, result.body).toBe(200);
     const body = JSON.parse(result.body);
@@ -152,7 +155,7 @@ describe('Lambda bundles', () => {
   });
 
   it('GIVEN the scheduler bundle WHEN a second agent announces THEN it gets the first as parent and no grant', async () => {
-    const event = functionUrlEvent('POST', '/v1/announce', stack.token, { url: artifact.url, peerId: 'lambda-2', addr: 'http://127.0.0.1:10', event: 'register' });
+    const event = functionUrlEvent('POST', '/v1/announce', await stack.agentToken('lambda-2'), { url: artifact.url, peerId: 'lambda-2', addr: 'http://127.0.0.1:10', event: 'register' });
     const body = JSON.parse((await scheduler.invoke(event)).body);
     expect(body.backToSource).toBe(false);
     expect(body.parents.map((parent: { peerId: string }) => parent.peerId)).toEqual(['lambda-1']);
@@ -160,8 +163,19 @@ describe('Lambda bundles', () => {
 
   it('GIVEN the scheduler bundle WHEN the URL is outside the allowed origins THEN it refuses', async () => {
     const other = await stack.putArtifact('elsewhere/object.bin', 1024);
-    const event = functionUrlEvent('POST', '/v1/announce', stack.token, { url: other.url, peerId: 'lambda-3', addr: 'http://127.0.0.1:11', event: 'register' });
+    const event = functionUrlEvent('POST', '/v1/announce', await stack.agentToken('lambda-3'), { url: other.url, peerId: 'lambda-3', addr: 'http://127.0.0.1:11', event: 'register' });
     expect((await scheduler.invoke(event)).statusCode).toBe(403);
+  });
+
+  it('GIVEN the scheduler bundle WHEN an IAM-signed agent announces THEN its identity is the session, and an unmapped role is refused', async () => {
+    const arn = (role: string) => `arn:aws:sts::123456789012:assumed-role/${role}/i-0abc123`;
+    const announce = (role: string, body: Record<string, unknown>) =>
+      scheduler.invoke(functionUrlEvent('POST', '/v1/announce', undefined, { url: artifact.url, addr: 'http://10.0.1.7:7402', event: 'register', ...body }, arn(role)));
+    expect((await announce('mayfly-agents', { peerId: 'i-0abc123', site: 'use1-az1' })).statusCode).toBe(200);
+    expect((await announce('mayfly-agents', { peerId: 'i-0other' })).statusCode).toBe(403);
+    expect((await announce('mayfly-agents', { peerId: 'i-0abc123', addr: 'http://203.0.113.1:7402' })).statusCode).toBe(403);
+    expect((await announce('mayfly-agents', { peerId: 'i-0abc123', seed: true })).statusCode).toBe(403);
+    expect((await announce('admin', { peerId: 'i-0abc123' })).statusCode).toBe(401);
   });
 
   it('GIVEN the manager bundle WHEN listing tasks THEN the announced task is there', async () => {

@@ -16,7 +16,12 @@ describe('manager API', () => {
       body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
     });
   const manager = (method: string, path: string, body?: unknown, token?: string | null) => call(stack.manager.url, method, path, body, token);
-  const scheduler = (method: string, path: string, body?: unknown) => call(stack.scheduler.url, method, path, body);
+  /** An agent's call: with its own token, enrolled as the operator would (the body's peer id, cluster, site and role). */
+  const scheduler = async (method: string, path: string, body?: unknown) => {
+    const { peerId, cluster, site, seed } = (body ?? {}) as { peerId?: string; cluster?: string; site?: string; seed?: boolean };
+    const token = await stack.agentToken(peerId ?? 'reader', { ...(cluster ? { cluster } : {}), ...(site ? { site } : {}), ...(seed ? { seed } : {}) });
+    return call(stack.scheduler.url, method, path, body, token);
+  };
   const json = async (response: Response) => ({ status: response.status, body: (await response.json()) as any });
 
   beforeAll(async () => {
@@ -168,6 +173,17 @@ describe('manager API', () => {
     expect((await manager('GET', '/v1/tasks', undefined, secret)).status).toBe(401);
     expect((await manager('DELETE', '/v1/tokens/000000000000')).status).toBe(404);
     expect((await json(await manager('POST', '/v1/tokens', { name: '' }))).body.message).toMatch(/name/);
+  });
+
+  it('issues agent tokens bound to one peer, which the manager refuses', async () => {
+    const body = { name: 'host 1', scope: 'agent', peerId: 'host-1', cluster: 'default', site: 'az1', seed: true, addrs: ['203.0.113.5'] };
+    const created = await json(await manager('POST', '/v1/tokens', body));
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ scope: 'agent', agent: { peerId: 'host-1', cluster: 'default', site: 'az1', seed: true, addrs: ['203.0.113.5'] } });
+    expect((await manager('GET', '/v1/tasks', undefined, created.body.token)).status).toBe(401);
+    expect((await manager('POST', '/v1/tokens', { name: 'x' }, created.body.token)).status).toBe(401);
+    expect((await json(await manager('POST', '/v1/tokens', { name: 'no peer', scope: 'agent' }))).body.message).toMatch(/peerId/);
+    expect((await json(await manager('POST', '/v1/tokens', { name: 'op', peerId: 'host-2' }))).body.message).toMatch(/only an agent token/);
   });
 
   it('turns S3 ObjectCreated events under a cluster’s preheat prefixes into jobs (Lambda entry)', async () => {

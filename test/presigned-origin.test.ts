@@ -24,7 +24,7 @@ describe('presigned back-to-source', () => {
       (
         await fetch(`${stack.scheduler.url}/v1/announce`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.token}` },
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${await stack.agentToken(peerId)}` },
           body: JSON.stringify({ url: artifact.url, peerId, addr: 'http://127.0.0.1:9', event: 'register' }),
         })
       ).json();

@@ -102,10 +102,11 @@ describe('S3-compatible endpoint', () => {
     const view = (await (await fetch(`${stack.scheduler.url}/v1/tasks/${taskId}`, { headers: auth })).json()) as { peers: { peerId: string }[] };
     expect(view.peers.map((peer) => peer.peerId)).not.toContain(agent.name);
     // Another host pulling now is granted the origin at once (the looker holds no grant).
+    const puller = { authorization: `Bearer ${await stack.agentToken('puller')}` };
     const announce = (event: string) =>
       fetch(`${stack.scheduler.url}/v1/announce`, {
         method: 'POST',
-        headers: { ...auth, 'content-type': 'application/json' },
+        headers: { ...puller, 'content-type': 'application/json' },
         body: JSON.stringify({ url: fresh.url, peerId: 'puller', addr: 'http://127.0.0.1:9', event }),
       });
     expect(((await (await announce('register')).json()) as { backToSource: boolean }).backToSource).toBe(true);

@@ -6,12 +6,16 @@ import type { Artifact } from '../local/artifact.ts';
 describe('scheduler API', () => {
   let stack: LocalStack;
   let artifact: Artifact;
-  const post = (path: string, body: unknown, token: string | null = stack.token) =>
-    fetch(`${stack.scheduler.url}${path}`, {
+  // Each agent calls with its own token (the body's peer id; 'x' for bodies that name none valid).
+  const post = async (path: string, body: unknown, token?: string | null) => {
+    const named = (body as { peerId?: unknown } | null)?.peerId;
+    const bearer = token === undefined ? await stack.agentToken(typeof named === 'string' && /^[\w.-]{1,64}$/.test(named) ? named : 'x') : token;
+    return fetch(`${stack.scheduler.url}${path}`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      headers: { 'content-type': 'application/json', ...(bearer ? { authorization: `Bearer ${bearer}` } : {}) },
       body: typeof body === 'string' ? body : JSON.stringify(body),
     });
+  };
   const announce = (peerId: string, extra: Record<string, unknown> = {}) =>
     post('/v1/announce', { url: artifact.url, peerId, addr: 'http://127.0.0.1:9', event: 'register', ...extra });
 
@@ -42,6 +46,8 @@ describe('scheduler API', () => {
     const { task } = await (await announce('first', { event: 'progress' })).json();
     const digests = { '0': 'a'.repeat(64), '1': 'b'.repeat(64) };
     const refused = await post(`/v1/tasks/${task.id}/digests`, { peerId: 'second', digests });
+    // Nor may an agent publish in another's name (the lease holder's peer id).
+    expect((await post(`/v1/tasks/${task.id}/digests`, { peerId: 'first', digests }, await stack.agentToken('second'))).status).toBe(403);
     expect(refused.status).toBe(403);
     expect((await refused.json()).message).toMatch(/back-to-source/);
     const accepted = await post(`/v1/tasks/${task.id}/digests`, { peerId: 'first', digests });

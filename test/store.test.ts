@@ -24,7 +24,7 @@ const task = (n: number, overrides: Partial<TaskRecord> = {}): TaskRecord => ({
   peerCount: 0,
   shards: 1,
   createdAt: 1_700_000_000_000 + n,
-  blocked: [],
+  reports: [],
   ...overrides,
 });
 const peer = (taskId: string, peerId: string, overrides: Partial<PeerRecord> = {}): PeerRecord => ({
@@ -91,11 +91,14 @@ describe.each(['dynalite', 'dynamodb-local'] as const)('DynamoDB stores on %s', 
     expect(stored?.shards).toBe(4);
   });
 
-  it('records blocked peers on the task', async () => {
+  it('records reports about parents on the task, and forgets them', async () => {
     await tasks.createTask(task(4));
-    await tasks.block(hex(4), ['bad-1']);
-    await tasks.block(hex(4), ['bad-1', 'bad-2']);
-    expect([...(await tasks.getTask(hex(4)))!.blocked].sort()).toEqual(['bad-1', 'bad-2']);
+    const first = { reported: 'bad-1', reporter: 'r-1', at: 1_000 };
+    await tasks.report(hex(4), [first]);
+    await tasks.report(hex(4), [first, { reported: 'bad-1', reporter: 'r-2', at: 2_000 }]);
+    expect((await tasks.getTask(hex(4)))!.reports.map((r) => `${r.reported}<${r.reporter}@${r.at}`).sort()).toEqual(['bad-1<r-1@1000', 'bad-1<r-2@2000']);
+    await tasks.forgetReports(hex(4), [first]);
+    expect((await tasks.getTask(hex(4)))!.reports).toEqual([{ reported: 'bad-1', reporter: 'r-2', at: 2_000 }]);
   });
 
   it('stores, samples, lists and removes peers across shards', async () => {

@@ -64,11 +64,38 @@ export type CreatePreheatRequest = z.infer<typeof createPreheatRequestSchema>;
 export const preheatStateSchema = z.enum(['pending', 'running', 'done', 'failed']);
 export type PreheatState = z.infer<typeof preheatStateSchema>;
 
-export const createTokenRequestSchema = z.strictObject({
-  name: z.string().regex(/^[A-Za-z0-9 ._@-]{1,64}$/, 'must be 1-64 characters of letters, digits, space . _ @ -'),
-  /** Days until the token stops working; absent: no expiry. */
-  expiresInDays: z.number().int().min(1).max(3650).optional(),
-});
+export const tokenScopeSchema = z.enum(['operator', 'agent']);
+export type TokenScope = z.infer<typeof tokenScopeSchema>;
+
+/** A host name or IP an agent may advertise besides its source address (NAT). */
+export const agentAddrSchema = z.string().regex(/^[A-Za-z0-9.:-]{1,253}$/, 'must be a host name or IP address');
+
+/**
+ * `operator` (the default): the manager API and the scheduler's read routes.
+ * `agent`: the scheduler's agent routes only, bound to one peer id, its cluster,
+ * site and role (seed), and the addresses it may advertise besides its own source address.
+ */
+export const createTokenRequestSchema = z
+  .strictObject({
+    name: z.string().regex(/^[A-Za-z0-9 ._@-]{1,64}$/, 'must be 1-64 characters of letters, digits, space . _ @ -'),
+    /** Days until the token stops working; absent: no expiry. */
+    expiresInDays: z.number().int().min(1).max(3650).optional(),
+    scope: tokenScopeSchema.optional(),
+    peerId: peerIdSchema.optional(),
+    cluster: clusterNameSchema.optional(),
+    site: siteSchema.optional(),
+    seed: z.boolean().optional(),
+    addrs: z.array(agentAddrSchema).max(16).optional(),
+  })
+  .superRefine((request, context) => {
+    const binding = ['peerId', 'cluster', 'site', 'seed', 'addrs'] as const;
+    if (request.scope === 'agent' && !request.peerId) context.addIssue({ code: 'custom', path: ['peerId'], message: 'an agent token names its peer id' });
+    if (request.scope !== 'agent') {
+      for (const field of binding) {
+        if (request[field] !== undefined) context.addIssue({ code: 'custom', path: [field], message: 'only an agent token is bound to a peer' });
+      }
+    }
+  });
 export type CreateTokenRequest = z.infer<typeof createTokenRequestSchema>;
 
 const countSchema = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);

@@ -16,5 +16,7 @@ export interface PeerStore {
   /** Up to `limit` peers of one random shard; `registered` (the task's peer count) lets a small swarm be read in one query. */
   sample(taskId: string, shards: number, limit: number, random: () => number, registered?: number): Promise<PeerRecord[]>;
   list(taskId: string, shards: number): Promise<PeerRecord[]>;
+  /** Whether the peer is registered for the task (its item is where `shards` puts it, unexpired). */
+  has(taskId: string, peerId: string, shards: number): Promise<boolean>;
   remove(taskId: string, peerId: string, shards: number): Promise<void>;
 }

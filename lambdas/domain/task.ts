@@ -1,3 +1,5 @@
+import type { ParentReport } from './parent-reports.ts';
+
 /** A task (one version of one object) as the single table holds it, and the store of tasks. */
 
 /** Which task a URL resolved to, and when its origin was last asked. */
@@ -23,8 +25,8 @@ export interface TaskRecord {
   /** Partitions the task's peers are spread over. */
   readonly shards: number;
   readonly createdAt: number;
-  /** Peers caught serving bad data for this task; never handed out again. */
-  readonly blocked: readonly string[];
+  /** Reports of parents caught serving bad data, weighed by domain/parent-reports.ts. */
+  readonly reports: readonly ParentReport[];
 }
 
 /** Errors: UnavailableError (with retryAfterMs) when the state store throttles or is down. */
@@ -38,5 +40,8 @@ export interface TaskStore {
   addPeer(taskId: string, peersPerShard: number, maxShards: number, count?: number): Promise<void>;
   /** The most recently created tasks, newest first. */
   listTasks(limit: number): Promise<TaskRecord[]>;
-  block(taskId: string, peerIds: readonly string[]): Promise<void>;
+  /** Adds reports about parents (ConflictError for an unknown task). */
+  report(taskId: string, reports: readonly ParentReport[]): Promise<void>;
+  /** Drops reports (expired ones). */
+  forgetReports(taskId: string, reports: readonly ParentReport[]): Promise<void>;
 }

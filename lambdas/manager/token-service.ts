@@ -1,9 +1,8 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { DEFAULTS } from '../../core/constants.ts';
 import { NotFoundError } from '../../core/errors.ts';
 import type { CreateTokenRequest } from '../../core/wire/manager.ts';
-import type { TokenStore } from '../domain/token.ts';
-
-export const TOKEN_PREFIX = 'mf_';
+import { hashToken, TOKEN_PREFIX, type AgentBinding, type TokenRecord, type TokenScope, type TokenStore } from '../domain/token.ts';
 
 export interface TokenView {
   readonly id: string;
@@ -11,13 +10,16 @@ export interface TokenView {
   readonly createdAt: string;
   readonly expiresAt?: string;
   readonly revoked: boolean;
+  readonly scope: TokenScope;
+  /** Agent tokens: the peer id, cluster, site, role and addresses the token is bound to. */
+  readonly agent?: AgentBinding;
 }
 
-export function hashToken(secret: string): string {
-  return createHash('sha256').update(secret).digest('hex');
-}
-
-/** Access tokens for the manager API. The secret is shown once; only its sha256 is stored. */
+/**
+ * Access tokens: operator tokens for the manager API, agent tokens (one per agent,
+ * bound to its peer id) for the scheduler's agent routes. The secret is shown once;
+ * only its sha256 is stored.
+ */
 export class TokenService {
   private readonly verified = new Map<string, number>();
 
@@ -31,13 +33,16 @@ export class TokenService {
   async create(request: CreateTokenRequest): Promise<TokenView & { token: string }> {
     const now = this.now();
     const token = `${TOKEN_PREFIX}${randomBytes(24).toString('base64url')}`;
-    const record = {
+    const scope = request.scope ?? 'operator';
+    const record: TokenRecord = {
       id: randomBytes(6).toString('hex'),
       name: request.name,
       hash: hashToken(token),
       createdAt: now,
       ...(request.expiresInDays ? { expiresAt: now + request.expiresInDays * 86_400_000 } : {}),
       revoked: false,
+      scope,
+      ...(scope === 'agent' ? { agent: bindingOf(request) } : {}),
     };
     await this.store.create(record);
     return { ...view(record), token };
@@ -52,26 +57,38 @@ export class TokenService {
     this.verified.clear();
   }
 
-  /** True when `secret` is a live, unrevoked token. */
+  /** True when `secret` is a live, unrevoked operator token (an agent token is no manager credential). */
   async verify(secret: string): Promise<boolean> {
     if (!secret.startsWith(TOKEN_PREFIX)) return false;
     const hash = hashToken(secret);
     const now = this.now();
     const until = this.verified.get(hash);
     if (until !== undefined && until > now) return true;
-    const id = await this.store.lookup(hash, now);
-    if (!id) return false;
+    const grant = await this.store.lookup(hash, now);
+    if (grant?.scope !== 'operator') return false;
     this.verified.set(hash, now + this.cacheMs);
     return true;
   }
 }
 
-function view(record: { id: string; name: string; createdAt: number; expiresAt?: number; revoked: boolean }): TokenView {
+function bindingOf(request: CreateTokenRequest): AgentBinding {
+  return {
+    peerId: request.peerId!,
+    cluster: request.cluster ?? DEFAULTS.site,
+    site: request.site ?? DEFAULTS.site,
+    seed: request.seed ?? false,
+    addrs: request.addrs ?? [],
+  };
+}
+
+function view(record: TokenRecord): TokenView {
   return {
     id: record.id,
     name: record.name,
     createdAt: new Date(record.createdAt).toISOString(),
     ...(record.expiresAt ? { expiresAt: new Date(record.expiresAt).toISOString() } : {}),
     revoked: record.revoked,
+    scope: record.scope ?? 'operator',
+    ...(record.agent ? { agent: record.agent } : {}),
   };
 }

@@ -1,12 +1,16 @@
 import { DEFAULTS } from '../../core/constants.ts';
-import { ForbiddenError } from '../../core/errors.ts';
+import { TooManyRequestsError } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
 import type { PeerSigningKey } from '../../core/peer-credential.ts';
 import { selectParents, type SelectParentsOptions } from '../../core/parent-selection.ts';
 import type { AnnounceRequest, AnnounceResponse } from '../../core/wire/scheduler.ts';
+import { bindSelf } from '../domain/announce-binding.ts';
+import { agentOf, type Caller } from '../domain/identity.ts';
 import type { ManifestStore } from '../domain/manifest.ts';
 import type { OriginReader } from '../domain/origin.ts';
 import type { PeerRecord, PeerStore } from '../domain/peer.ts';
+import { admitReports, weighReports, type ReportRules, type ReportWeighing } from '../domain/parent-reports.ts';
+import { registrationWindow, type RegistrationCounter } from '../domain/registration-limit.ts';
 import type { TaskStore } from '../domain/task.ts';
 import { httpOriginsOf, peerAuthFor, sourceOriginFor, toDigestMap, toParentInfo, toTaskInfo } from './answers.ts';
 import type { BackToSource } from './back-to-source.ts';
@@ -23,33 +27,73 @@ export interface AnnounceDeps {
   readonly backToSource: BackToSource;
   /** Signs peer credentials; absent, peer auth is off (a local stack without a peer secret). */
   readonly signing?: PeerSigningKey;
+  /** Per-identity registration counter; absent: no limit (unit setups). */
+  readonly registrations?: RegistrationCounter;
+  readonly registrationsPerMinute: number;
+  readonly reportRules: ReportRules;
   readonly log: Logger;
   readonly now: () => number;
   readonly random: () => number;
 }
 
-/** An agent's announce: resolve → guard → select → grant or defer → record → answer. */
-export async function announce(deps: AnnounceDeps, request: AnnounceRequest): Promise<AnnounceResponse> {
+/**
+ * An agent's announce: bind → limit → resolve → weigh reports → select → grant or defer → record → answer.
+ * The caller speaks only for itself: peer id, cluster, site and role come from its identity,
+ * and its advertised address must be its own (domain/announce-binding.ts).
+ */
+export async function announce(deps: AnnounceDeps, body: AnnounceRequest, caller: Caller): Promise<AnnounceResponse> {
+  const self = bindSelf(agentOf(caller), body, caller.sourceIp);
+  const request: AnnounceRequest = { ...body, peerId: self.peerId, cluster: self.cluster, site: self.site, seed: self.seed };
+  if (request.event === 'register') await admitRegistration(deps, self.peerId);
   const at = await resolveAnnounce(deps.resolver, request, deps.now);
-  await guard(deps, at);
+  const reports = await weigh(deps, at);
   // A lookup is metadata only: nothing is stored, so the peer is neither a parent nor a grant holder.
   if (request.event === 'lookup') return answer(deps, at, [], false);
   // A finished or failed peer only heartbeats: no parents, no grant, one write.
-  const selected = at.finished || request.event === 'failed' ? undefined : await select(deps, at);
+  const selected = at.finished || request.event === 'failed' ? undefined : await select(deps, at, reports);
   const source = await grantOrDefer(deps, at, selected);
   await record(deps, at, source);
   return answer(deps, at, selected?.parents ?? [], source);
 }
 
-/** A blocked peer is refused; parents it reports for bad data are blocked and lose any grant, so an honest agent can take over. */
-async function guard(deps: AnnounceDeps, { task, request, site }: Announcing): Promise<void> {
-  if (task.blocked.includes(request.peerId)) {
-    throw new ForbiddenError('this peer was reported for serving bad data and is blocked for this task', { context: { taskId: task.id } });
+/** Each identity may register for at most `registrationsPerMinute` tasks a minute (429 past it). */
+async function admitRegistration(deps: AnnounceDeps, peerId: string): Promise<void> {
+  if (!deps.registrations) return;
+  const window = registrationWindow(deps.now());
+  if (await deps.registrations.take(peerId, window.start, deps.registrationsPerMinute)) return;
+  deps.log.warn('registrations over the per-identity limit', { peerId, limit: deps.registrationsPerMinute });
+  throw new TooManyRequestsError(`at most ${deps.registrationsPerMinute} task registrations a minute per agent`, {
+    context: { retryAfterMs: window.retryAfterMs },
+  });
+}
+
+/**
+ * Reports about parents are evidence: this announce's reports about peers registered
+ * for the task are added, and the task's reports weighed (domain/parent-reports.ts).
+ * A peer withheld by them loses the lease it held in the reporter's site; nobody is
+ * refused the object for being reported.
+ */
+async function weigh(deps: AnnounceDeps, { task, request, site, now }: Announcing): Promise<ReportWeighing> {
+  const named = request.event === 'lookup' ? [] : (request.badParents ?? []).filter((peer) => peer !== request.peerId);
+  let reports = task.reports;
+  if (named.length) {
+    const known = await Promise.all(named.map(async (peer) => ((await deps.peers.has(task.id, peer, task.shards)) ? peer : undefined)));
+    const fresh = admitReports(request.peerId, named, new Set(known.filter((peer) => peer !== undefined)), now, reports.length);
+    if (fresh.length) {
+      await deps.tasks.report(task.id, fresh);
+      reports = [...reports, ...fresh];
+    }
+    deps.log.warn('parents reported for bad data', { taskId: task.id, peerId: request.peerId, badParents: named, counted: fresh.length });
   }
-  if (request.event === 'lookup' || !request.badParents?.length) return;
-  await deps.tasks.block(task.id, request.badParents);
-  await deps.backToSource.release(task.id, site, request.badParents);
-  deps.log.warn('parents reported for bad data', { taskId: task.id, peerId: request.peerId, badParents: request.badParents });
+  const weighing = weighReports(reports, now, deps.reportRules);
+  if (weighing.expired.length) await deps.tasks.forgetReports(task.id, weighing.expired);
+  const before = weighReports(task.reports, now, deps.reportRules).withheld;
+  const newlyWithheld = [...weighing.withheld].filter((peer) => !before.has(peer));
+  if (newlyWithheld.length) {
+    await deps.backToSource.release(task.id, site, newlyWithheld);
+    deps.log.warn('parents withheld: reported by enough identities', { taskId: task.id, withheld: newlyWithheld });
+  }
+  return weighing;
 }
 
 interface Selected {
@@ -58,12 +102,12 @@ interface Selected {
   readonly selection: SelectParentsOptions;
 }
 
-async function select(deps: AnnounceDeps, at: Announcing): Promise<Selected> {
+async function select(deps: AnnounceDeps, at: Announcing, reports: ReportWeighing): Promise<Selected> {
   const { task, request } = at;
   const selection: SelectParentsOptions = {
     selfPeerId: request.peerId, site: at.site, pieceCount: task.pieceCount, now: at.now, limit: at.settings.parentLimit, random: deps.random,
     staleMs: Math.max(DEFAULTS.peerStaleMs, 3 * at.swarmIntervalMs),
-    blocked: new Set([...task.blocked, ...(request.badParents ?? [])]),
+    blocked: new Set([...reports.withheld, ...reports.reportedBy(request.peerId), ...(request.badParents ?? [])]),
     unreachable: new Set(request.unreachable ?? []),
   };
   const candidates = await deps.peers.sample(task.id, task.shards, DEFAULTS.sampleSize, deps.random, task.peerCount);

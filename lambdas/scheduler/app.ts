@@ -7,18 +7,20 @@ import { parseWith } from '../../core/wire/parse.ts';
 import { siteSchema } from '../../core/ids.ts';
 import { BadRequestError } from '../../core/errors.ts';
 import { assertTaskId } from '../../core/task-id.ts';
-import { bearerAuth } from '../shared/auth.ts';
+import { bindSelf } from '../domain/announce-binding.ts';
+import { agentOf, type IdentityResolver } from '../domain/identity.ts';
 import { installErrorHandling, readJson } from '../shared/http-errors.ts';
 import { heartbeatRequestSchema } from '../../core/wire/manager.ts';
 import { announceMetrics, errorMetrics, type MetricEmitter } from '../shared/metrics.ts';
+import { callerAuth, callerOf } from './caller-auth.ts';
 import type { HeartbeatService } from './heartbeat.ts';
 import type { SchedulerService } from './service.ts';
 
 export interface SchedulerAppOptions {
   readonly service: SchedulerService;
   readonly log: Logger;
-  /** Bearer token agents must send; undefined when the platform authenticates (IAM). */
-  readonly token?: string;
+  /** Who calls: agent tokens, the operator's token, or the IAM caller of a signed request (identity-resolvers.ts). */
+  readonly identities: IdentityResolver;
   /** Host heartbeats and preheat hand-out; the route is absent without it. */
   readonly heartbeat?: HeartbeatService;
   /** CloudWatch embedded metrics (announces, latency, grants, bytes, errors). */
@@ -31,7 +33,7 @@ export function createSchedulerApp(options: SchedulerAppOptions): Hono {
   const app = new Hono();
   installErrorHandling(app, options.log);
   app.use('*', bodyLimit({ maxSize: LIMITS.maxBodyBytes, onError: (c) => c.json({ error: 'PayloadTooLarge', message: `body exceeds ${LIMITS.maxBodyBytes} bytes` }, 413) }));
-  app.use('/v1/*', bearerAuth(options.token));
+  app.use('/v1/*', callerAuth(options.identities));
   if (options.metrics) {
     app.use('/v1/*', errorMetrics(options.metrics));
     app.use('/v1/announce', announceMetrics(options.metrics));
@@ -42,14 +44,18 @@ export function createSchedulerApp(options: SchedulerAppOptions): Hono {
   const heartbeat = options.heartbeat;
   if (heartbeat) {
     app.post('/v1/hosts/heartbeat', async (c) => {
-      const request = parseWith(heartbeatRequestSchema, await readJson(c), 'heartbeat');
-      return c.json(await heartbeat.heartbeat(request));
+      const body = parseWith(heartbeatRequestSchema, await readJson(c), 'heartbeat');
+      const caller = callerOf(c);
+      // A heartbeat speaks for its sender only; seeds are the operator's designation (case 4).
+      const self = bindSelf(agentOf(caller), body, caller.sourceIp);
+      await service.requireCluster(self.cluster);
+      return c.json(await heartbeat.heartbeat({ ...body, ...self }));
     });
   }
 
   app.post('/v1/announce', async (c) => {
     const request = parseWith(announceRequestSchema, await readJson(c), 'announce');
-    return c.json(await service.announce(request));
+    return c.json(await service.announce(request, callerOf(c)));
   });
 
   // GET /v1/tasks?url=s3://…[&cluster=…]: the URL's current task and swarm, without joining it.
@@ -58,26 +64,26 @@ export function createSchedulerApp(options: SchedulerAppOptions): Hono {
     if (!url) throw new BadRequestError('query parameter url is required');
     const cluster = c.req.query('cluster');
     if (cluster !== undefined) parseWith(siteSchema, cluster, 'cluster');
-    return c.json(await service.swarmOf(url, cluster));
+    return c.json(await service.swarmOf(url, cluster, callerOf(c)));
   });
 
   app.get('/v1/tasks/:taskId', async (c) => {
-    const { task, peers, blocked } = await service.task(assertTaskId(c.req.param('taskId')));
+    const { task, peers, blocked } = await service.task(assertTaskId(c.req.param('taskId')), callerOf(c));
     return c.json({ task, peers, blocked });
   });
 
-  app.get('/v1/tasks/:taskId/digests', async (c) => c.json(await service.manifest(assertTaskId(c.req.param('taskId')))));
+  app.get('/v1/tasks/:taskId/digests', async (c) => c.json(await service.manifest(assertTaskId(c.req.param('taskId')), callerOf(c))));
 
   app.post('/v1/tasks/:taskId/digests', async (c) => {
     const taskId = assertTaskId(c.req.param('taskId'));
     const request = parseWith(publishDigestsRequestSchema, await readJson(c), 'digests');
-    return c.json(await service.publishDigests(taskId, request));
+    return c.json(await service.publishDigests(taskId, request, callerOf(c)));
   });
 
   app.post('/v1/tasks/:taskId/leave', async (c) => {
     const taskId = assertTaskId(c.req.param('taskId'));
     const request = parseWith(leaveRequestSchema, await readJson(c), 'leave');
-    await service.leave(taskId, request.peerId, request.site);
+    await service.leave(taskId, request.peerId, callerOf(c), request.site);
     return c.json({ ok: true });
   });
 

@@ -1,4 +1,5 @@
 import { DEFAULTS } from '../../core/constants.ts';
+import { NotFoundError } from '../../core/errors.ts';
 import type { ClusterSettingsSource } from '../domain/cluster.ts';
 
 export interface SchedulerSettings {
@@ -23,10 +24,20 @@ export const DEFAULT_SCHEDULER_SETTINGS: SchedulerSettings = {
   originRecheckMs: DEFAULTS.originRecheckMs,
 };
 
-/** `base` with the fields the operator set for `cluster` (unset fields keep the scheduler's). */
+/**
+ * `base` with the fields the operator set for `cluster` (unset fields keep the scheduler's).
+ * NotFoundError for a cluster the operator never created (other than the default), unless
+ * a deployment-wide allowlist is set (AWS: MAYFLY_ALLOWED_ORIGINS), which then applies:
+ * an unknown cluster must never mean "no allowlist".
+ */
 export async function settingsFor(base: SchedulerSettings, clusters: ClusterSettingsSource | undefined, cluster: string): Promise<EffectiveSettings> {
   const custom = await clusters?.get(cluster);
-  if (!custom) return base;
+  if (!custom) {
+    if (clusters && cluster !== DEFAULTS.site && base.allowedOrigins === undefined) {
+      throw new NotFoundError(`no cluster named ${cluster}`, { context: { cluster } });
+    }
+    return base;
+  }
   const defined = Object.fromEntries(Object.entries(custom).filter(([, value]) => value !== undefined));
   return { ...base, ...defined };
 }

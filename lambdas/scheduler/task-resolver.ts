@@ -66,7 +66,7 @@ export class TaskResolver {
     }
     const head = await this.headOf(location);
     const info = taskInfoOf(url, head, location.kind === 's3' ? location.versionId : undefined);
-    const task = await tasks.createTask({ ...info, digestCount: 0, peerCount: 0, shards: 1, createdAt: now, blocked: [] });
+    const task = await tasks.createTask({ ...info, digestCount: 0, peerCount: 0, shards: 1, createdAt: now, reports: [] });
     await tasks.putUrl({ url, taskId: info.id, checkedAt: now });
     return task;
   }

@@ -10,6 +10,11 @@ import { DynamoTaskStore } from '../stores/task-store.ts';
 import { CachedClusterSettings, DynamoClusterStore } from '../stores/cluster-store.ts';
 import { DynamoHostStore } from '../stores/host-store.ts';
 import { DynamoPreheatStore } from '../stores/preheat-store.ts';
+import { DynamoRegistrationCounter } from '../stores/registration-counter.ts';
+import { DynamoTokenStore } from '../stores/token-store.ts';
+import { parseAgentRoles, type AgentRoles } from '../domain/iam-identity.ts';
+import type { IdentityResolver } from '../domain/identity.ts';
+import { IamIdentityResolver, TokenIdentityResolver } from './identity-resolvers.ts';
 import { MetricEmitter } from '../shared/metrics.ts';
 import { createSchedulerApp } from './app.ts';
 import { DEFAULT_HEARTBEAT_INTERVAL_MS, HeartbeatService } from './heartbeat.ts';
@@ -22,7 +27,12 @@ export interface SchedulerWiringOptions {
   readonly dynamo?: DynamoClientOptions;
   /** S3 client options for HeadObject (local endpoint, path style). */
   readonly s3?: { endpoint?: string; region?: string; forcePathStyle?: boolean; credentials?: { accessKeyId: string; secretAccessKey: string } };
+  /** The operator's bearer token (read routes only); agents use their own tokens from the manager. */
   readonly token?: string;
+  /** IAM role name → cluster and seed role of the agents that assume it (MAYFLY_AGENT_ROLES). */
+  readonly agentRoles?: AgentRoles;
+  /** Task registrations one agent may make a minute (MAYFLY_REGISTRATIONS_PER_MINUTE). */
+  readonly registrationsPerMinute?: number;
   /** Secret peer credentials derive from (MAYFLY_PEER_SECRET); required unless peer auth is off. */
   readonly peerSecret?: string;
   readonly settings?: Partial<SchedulerSettings>;
@@ -62,8 +72,17 @@ export function createScheduler(options: SchedulerWiringOptions) {
     settings: options.settings,
     clusters: new CachedClusterSettings(new DynamoClusterStore(dynamo, options.tableName)),
     seeds,
+    registrations: new DynamoRegistrationCounter(dynamo, options.tableName),
+    registrationsPerMinute: options.registrationsPerMinute,
   });
-  return { app: createSchedulerApp({ service, log, token: options.token, heartbeat, metrics }), service, dynamo, s3 };
+  const identities = identityResolver(options, new TokenIdentityResolver(options.token, new DynamoTokenStore(dynamo, options.tableName)));
+  return { app: createSchedulerApp({ service, log, identities, heartbeat, metrics }), service, dynamo, s3 };
+}
+
+/** A signed Function URL request's IAM caller first (only Lambda's IAM auth sets it), else the bearer token. */
+function identityResolver(options: SchedulerWiringOptions, tokens: IdentityResolver): IdentityResolver {
+  const iam = new IamIdentityResolver(options.agentRoles ?? new Map());
+  return { resolve: async (credentials) => (credentials.iamArn ? iam.resolve(credentials) : tokens.resolve(credentials)) };
 }
 
 /**
@@ -91,6 +110,8 @@ export function schedulerOptionsFromEnv(env: NodeJS.ProcessEnv): SchedulerWiring
     s3: env.MAYFLY_S3_ENDPOINT ? { endpoint: env.MAYFLY_S3_ENDPOINT, forcePathStyle: true } : undefined,
     token: env.MAYFLY_TOKEN || undefined,
     peerSecret: env.MAYFLY_PEER_SECRET || undefined,
+    agentRoles: parseAgentRoles(env.MAYFLY_AGENT_ROLES),
+    ...(env.MAYFLY_REGISTRATIONS_PER_MINUTE ? { registrationsPerMinute: Number(env.MAYFLY_REGISTRATIONS_PER_MINUTE) } : {}),
     settings: {
       ...(allowed?.length ? { allowedOrigins: allowed } : {}),
       ...(env.MAYFLY_BACK_TO_SOURCE_LIMIT ? { backToSourceLimit: Number(env.MAYFLY_BACK_TO_SOURCE_LIMIT) } : {}),

@@ -19,6 +19,7 @@ import { S, type Item } from './attributes.ts';
  *   TRIGGER#<cluster>#<taskId>   / <site>               the job the scheduler opened for a site's seeds
  *   TOKENS                       / <id>                 an access token (never its secret)
  *   TOKENHASH#<hash>             / META                 lookup of a token by its secret's hash
+ *   REGS#<peerId>                / <window start ms>    registrations an identity made in one minute
  */
 
 const key = (pk: string, sk: string): Item => ({ pk: S(pk), sk: S(sk) });
@@ -66,3 +67,5 @@ export const preheatTriggerKey = (cluster: string, taskId: string, site: string)
 export const TOKENS_PARTITION = 'TOKENS';
 export const tokenKey = (id: string): Item => key(TOKENS_PARTITION, id);
 export const tokenHashKey = (hash: string): Item => key(`TOKENHASH#${hash}`, 'META');
+
+export const registrationCountKey = (peerId: string, windowStart: number): Item => key(`REGS#${peerId}`, String(windowStart));

@@ -1,4 +1,4 @@
-import { DeleteItemCommand, PutItemCommand, QueryCommand, type DynamoDBClient, type QueryCommandOutput } from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, GetItemCommand, PutItemCommand, QueryCommand, type DynamoDBClient, type QueryCommandOutput } from '@aws-sdk/client-dynamodb';
 import type { PeerRecord, PeerStore } from '../domain/peer.ts';
 import { BOOL, N, S, TTL, readBool, readNumber, readString, ttlFromNow, type Item } from './attributes.ts';
 import { withStoreErrors } from './dynamo-errors.ts';
@@ -39,6 +39,13 @@ export class DynamoPeerStore implements PeerStore {
         }),
       ),
     );
+  }
+
+  async has(taskId: string, peerId: string, shards: number): Promise<boolean> {
+    const result = await withStoreErrors('getPeer', () =>
+      this.client.send(new GetItemCommand({ TableName: this.tableName, Key: peerKey(taskId, peerId, shards), ProjectionExpression: 'pk' })),
+    );
+    return result.Item !== undefined;
   }
 
   async sample(taskId: string, shards: number, limit: number, random: () => number, registered = Number.POSITIVE_INFINITY): Promise<PeerRecord[]> {

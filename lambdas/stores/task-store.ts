@@ -1,6 +1,7 @@
 import { GetItemCommand, PutItemCommand, QueryCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DEFAULTS } from '../../core/constants.ts';
 import type { TaskRecord, TaskStore, UrlRecord } from '../domain/task.ts';
+import type { ParentReport } from '../domain/parent-reports.ts';
 import { N, S, TTL, readNumber, readString, ttlFromNow, type Item } from './attributes.ts';
 import { conditionalWrite, withStoreErrors } from './dynamo-errors.ts';
 import { TASKS_PARTITION, taskIndexKey, taskKey, urlKey } from './keys.ts';
@@ -99,16 +100,30 @@ export class DynamoTaskStore implements TaskStore {
     }
   }
 
-  async block(taskId: string, peerIds: readonly string[]): Promise<void> {
-    if (peerIds.length === 0) return;
-    await withStoreErrors('blockPeers', () =>
+  async report(taskId: string, reports: readonly ParentReport[]): Promise<void> {
+    if (reports.length === 0) return;
+    await withStoreErrors('reportParents', () =>
       this.client.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: taskKey(taskId),
-          UpdateExpression: 'ADD blocked :peers',
+          UpdateExpression: 'ADD reports :reports',
           ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeValues: { ':peers': { SS: [...new Set(peerIds)] } },
+          ExpressionAttributeValues: { ':reports': { SS: [...new Set(reports.map(reportEntry))] } },
+        }),
+      ),
+    );
+  }
+
+  async forgetReports(taskId: string, reports: readonly ParentReport[]): Promise<void> {
+    if (reports.length === 0) return;
+    await withStoreErrors('forgetReports', () =>
+      this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: taskKey(taskId),
+          UpdateExpression: 'DELETE reports :reports',
+          ExpressionAttributeValues: { ':reports': { SS: [...new Set(reports.map(reportEntry))] } },
         }),
       ),
     );
@@ -158,6 +173,16 @@ function toTask(item: Item): TaskRecord {
     peerCount: readNumber(item, 'peerCount'),
     shards: readNumber(item, 'shards', 1),
     createdAt: readNumber(item, 'createdAt'),
-    blocked: item.blocked?.SS ?? [],
+    reports: (item.reports?.SS ?? []).map(parseReportEntry).filter((report): report is ParentReport => report !== undefined),
   };
+}
+
+/** A report as one string-set entry: `<reported> <reporter> <at>` (names hold no spaces). */
+function reportEntry(report: ParentReport): string {
+  return `${report.reported} ${report.reporter} ${report.at}`;
+}
+
+function parseReportEntry(entry: string): ParentReport | undefined {
+  const [reported, reporter, at] = entry.split(' ');
+  return reported && reporter && Number.isFinite(Number(at)) ? { reported, reporter, at: Number(at) } : undefined;
 }

@@ -1,12 +1,12 @@
 import { DeleteItemCommand, GetItemCommand, PutItemCommand, QueryCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { TokenRecord, TokenStore } from '../domain/token.ts';
+import type { AgentBinding, TokenGrant, TokenRecord, TokenScope, TokenStore } from '../domain/token.ts';
 import { BOOL, N, S, TTL, readBool, readNumber, readString, type Item } from './attributes.ts';
 import { conditionalWrite, withStoreErrors } from './dynamo-errors.ts';
 import { TOKENS_PARTITION, tokenHashKey, tokenKey } from './keys.ts';
 
 /**
- * Items (keys.ts): the token (name, hash, dates, revoked: the operator's list),
- * and its hash's index (id and expiry, for the lookup on every request; deleted on revoke).
+ * Items (keys.ts): the token (name, hash, dates, revoked, scope and binding: the operator's list),
+ * and its hash's index (id, expiry, scope and binding, for the lookup on every request; deleted on revoke).
  */
 export class DynamoTokenStore implements TokenStore {
   constructor(private readonly client: DynamoDBClient, private readonly tableName: string) {}
@@ -14,6 +14,7 @@ export class DynamoTokenStore implements TokenStore {
   async create(token: TokenRecord): Promise<void> {
     const ttl: Item = token.expiresAt ? { [TTL]: N(Math.ceil(token.expiresAt / 1000)) } : {};
     const until: Item = token.expiresAt ? { validUntil: N(token.expiresAt) } : {};
+    const grant: Item = { scope: S(token.scope ?? 'operator'), ...(token.agent ? { agent: S(JSON.stringify(token.agent)) } : {}) };
     await withStoreErrors('createToken', () =>
       this.client.send(
         new PutItemCommand({
@@ -26,6 +27,7 @@ export class DynamoTokenStore implements TokenStore {
             createdAt: N(token.createdAt),
             ...until,
             revoked: BOOL(false),
+            ...grant,
             ...ttl,
           },
         }),
@@ -35,7 +37,7 @@ export class DynamoTokenStore implements TokenStore {
       this.client.send(
         new PutItemCommand({
           TableName: this.tableName,
-          Item: { ...tokenHashKey(token.hash), id: S(token.id), ...until, ...ttl },
+          Item: { ...tokenHashKey(token.hash), id: S(token.id), ...until, ...grant, ...ttl },
         }),
       ),
     );
@@ -50,13 +52,14 @@ export class DynamoTokenStore implements TokenStore {
     return (result.Items ?? []).map(toToken);
   }
 
-  async lookup(hash: string, now: number): Promise<string | undefined> {
+  async lookup(hash: string, now: number): Promise<TokenGrant | undefined> {
     const result = await withStoreErrors('lookupToken', () =>
       this.client.send(new GetItemCommand({ TableName: this.tableName, Key: tokenHashKey(hash) })),
     );
     if (!result.Item) return undefined;
     const until = readNumber(result.Item, 'validUntil', Number.POSITIVE_INFINITY);
-    return until > now ? readString(result.Item, 'id') : undefined;
+    if (until <= now) return undefined;
+    return { id: readString(result.Item, 'id'), ...grantOf(result.Item) };
   }
 
   async revoke(id: string): Promise<boolean> {
@@ -90,5 +93,12 @@ function toToken(item: Item): TokenRecord {
     createdAt: readNumber(item, 'createdAt'),
     ...(until ? { expiresAt: until } : {}),
     revoked: readBool(item, 'revoked'),
+    ...grantOf(item),
   };
+}
+
+function grantOf(item: Item): { scope: TokenScope; agent?: AgentBinding } {
+  const scope: TokenScope = readString(item, 'scope') === 'agent' ? 'agent' : 'operator';
+  const agent = readString(item, 'agent');
+  return { scope, ...(scope === 'agent' && agent ? { agent: JSON.parse(agent) as AgentBinding } : {}) };
 }

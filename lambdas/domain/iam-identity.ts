@@ -1,0 +1,58 @@
+import { isName } from '../../core/ids.ts';
+import type { AgentIdentity } from './identity.ts';
+
+/** What an agent role stands for: the cluster its hosts belong to, and whether they are seeds. */
+export interface AgentRole {
+  readonly cluster: string;
+  readonly seed: boolean;
+}
+
+/** Role name → what it stands for (MAYFLY_AGENT_ROLES, set by the CDK). */
+export type AgentRoles = ReadonlyMap<string, AgentRole>;
+
+/**
+ * Parses MAYFLY_AGENT_ROLES: JSON `{ "<role name>": "<cluster>" }` or
+ * `{ "<role name>": { "cluster": "<cluster>", "seed": true } }` (a seed fleet has its own role).
+ * Error (thrown at start) for anything else, so a typo never admits a role.
+ */
+export function parseAgentRoles(json: string | undefined): AgentRoles {
+  const roles = new Map<string, AgentRole>();
+  if (!json?.trim()) return roles;
+  const parsed: unknown = JSON.parse(json);
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('MAYFLY_AGENT_ROLES must be a JSON object');
+  for (const [role, value] of Object.entries(parsed)) {
+    const entry = typeof value === 'string' ? { cluster: value, seed: false } : (value as { cluster?: unknown; seed?: unknown });
+    if (!isName(entry?.cluster) || (entry.seed !== undefined && typeof entry.seed !== 'boolean')) {
+      throw new Error(`MAYFLY_AGENT_ROLES: role ${role} needs a cluster name (and an optional boolean seed)`);
+    }
+    roles.set(role, { cluster: entry.cluster, seed: entry.seed === true });
+  }
+  return roles;
+}
+
+/** An assumed-role session: `arn:aws:sts::<account>:assumed-role/<role>/<session>`. */
+export interface AssumedRole {
+  readonly account: string;
+  readonly role: string;
+  readonly session: string;
+}
+
+/** Undefined for any other ARN (an IAM user, a federated user, a malformed string). */
+export function parseAssumedRoleArn(arn: string): AssumedRole | undefined {
+  const match = /^arn:aws[a-z-]*:sts::(\d{12}):assumed-role\/([\w+=,.@-]+)\/([\w+=,.@-]+)$/.exec(arn);
+  return match ? { account: match[1], role: match[2], session: match[3] } : undefined;
+}
+
+/**
+ * The agent a signed request comes from: peer id = the session name (an EC2
+ * instance role's session is the instance id; an ECS task role's is the task id),
+ * cluster and seed = the role's mapping. Site and address are not bound here
+ * (the body's site is taken; the address must be private). Undefined for a role
+ * outside the mapping or a session name that is no peer id.
+ */
+export function agentOfArn(arn: string, roles: AgentRoles): AgentIdentity | undefined {
+  const caller = parseAssumedRoleArn(arn);
+  const role = caller && roles.get(caller.role);
+  if (!caller || !role || !isName(caller.session)) return undefined;
+  return { kind: 'agent', peerId: caller.session, cluster: role.cluster, seed: role.seed, addrs: [], addrCheck: 'private' };
+}
