@@ -46,8 +46,8 @@ describe('allowlist', () => {
   const announce = async (url: string, cluster = 'default') => {
     const response = await fetch(`${stack.scheduler.url}/v1/announce`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.token}` },
-      body: JSON.stringify({ url, cluster, peerId: 'asker', addr: 'http://127.0.0.1:9', event: 'lookup' }),
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${await stack.agentToken(`asker-${cluster}`, { cluster })}` },
+      body: JSON.stringify({ url, cluster, peerId: `asker-${cluster}`, addr: 'http://127.0.0.1:9', event: 'lookup' }),
     });
     return response.status;
   };

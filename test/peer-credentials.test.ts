@@ -35,11 +35,11 @@ describe('peer credentials', () => {
   }, 60_000);
   afterAll(() => stack?.stop());
 
-  /** The rogue host: holds the stack's agent token and announces as `rogue`. */
+  /** The rogue host: holds an agent token of its own and announces as `rogue`. */
   async function rogueAnnounce(event: 'register' | 'lookup'): Promise<{ status: number; body: Answer }> {
     const response = await fetch(`${stack.scheduler.url}/v1/announce`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.token}` },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${await stack.agentToken('rogue')}` },
       body: JSON.stringify({ url: artifact.url, peerId: 'rogue', addr: 'http://127.0.0.1:9', event }),
     });
     return { status: response.status, body: (await response.json()) as Answer };
