@@ -46,6 +46,12 @@ export interface MayflyAgentFleetProps {
    */
   readonly seeds?: number;
   /**
+   * The Mayfly cluster (allowlist and limits) these agents belong to; the scheduler binds it
+   * to their instance roles, so a host cannot claim another.
+   * @default 'default'
+   */
+  readonly mayflyCluster?: string;
+  /**
    * Subnets of new groups.
    * @default - the VPC's private subnets with egress, else its public subnets
    */
@@ -120,8 +126,8 @@ export class MayflyAgentFleet extends Construct implements ec2.IConnectable {
   readonly role: iam.IRole;
   /** The agents' journals, when shipped. */
   readonly logGroup?: logs.LogGroup;
-  private readonly roles: iam.IRole[] = [];
-  private ownRole?: iam.Role;
+  private readonly roles: Array<{ role: iam.IRole; seed: boolean }> = [];
+  private readonly ownRoles = new Map<boolean, iam.Role>();
 
   constructor(scope: Construct, id: string, props: MayflyAgentFleetProps) {
     super(scope, id);
@@ -153,25 +159,28 @@ export class MayflyAgentFleet extends Construct implements ec2.IConnectable {
         cacheDir: props.cacheDir ?? '/var/cache/mayfly',
         seed,
         logGroupName: this.logGroup?.logGroupName,
-        ...(props.scheduler.peerAuth ? {} : { environment: { MAYFLY_PEER_AUTH: 'off' } }),
+        environment: {
+          ...(props.mayflyCluster ? { MAYFLY_CLUSTER: props.mayflyCluster } : {}),
+          ...(props.scheduler.peerAuth ? {} : { MAYFLY_PEER_AUTH: 'off' }),
+        },
       });
 
     if (props.autoScalingGroup) {
       this.autoScalingGroup = props.autoScalingGroup;
       this.autoScalingGroup.addSecurityGroup(this.securityGroup);
       this.autoScalingGroup.addUserData(...installCommands(false));
-      this.roles.push(this.autoScalingGroup.role);
+      this.roles.push({ role: this.autoScalingGroup.role, seed: false });
     } else {
-      this.autoScalingGroup = this.createGroup('Group', props, props.capacity ?? 2, installCommands(false));
+      this.autoScalingGroup = this.createGroup('Group', props, props.capacity ?? 2, installCommands(false), false);
     }
     this.role = this.autoScalingGroup.role;
-    if ((props.seeds ?? 0) > 0) this.seedGroup = this.createGroup('SeedGroup', props, props.seeds!, installCommands(true));
+    if ((props.seeds ?? 0) > 0) this.seedGroup = this.createGroup('SeedGroup', props, props.seeds!, installCommands(true), true);
 
-    for (const role of this.roles) this.grantHost(role, props);
+    for (const { role, seed } of this.roles) this.grantHost(role, props, seed);
   }
 
-  private grantHost(role: iam.IRole, props: MayflyAgentFleetProps): void {
-    props.scheduler.grantAnnounce(role);
+  private grantHost(role: iam.IRole, props: MayflyAgentFleetProps, seed: boolean): void {
+    props.scheduler.grantAnnounce(role, { cluster: props.mayflyCluster ?? 'default', seed });
     if (props.originFallback ?? true) props.scheduler.grantOriginRead(role);
     // Only the bundle object, not the whole asset bucket.
     role.addToPrincipalPolicy(
@@ -191,16 +200,21 @@ export class MayflyAgentFleet extends Construct implements ec2.IConnectable {
     }
   }
 
-  /** The instance role of groups this construct creates (one for agents and seeds). */
-  private instanceRole(): iam.Role {
-    if (!this.ownRole) {
-      this.ownRole = new iam.Role(this, 'InstanceRole', {
+  /**
+   * The instance role of groups this construct creates: one for agents, one for seeds, so
+   * the scheduler knows a seed by the role it signs with (no host can claim to be one).
+   */
+  private instanceRole(seed: boolean): iam.Role {
+    let role = this.ownRoles.get(seed);
+    if (!role) {
+      role = new iam.Role(this, seed ? 'SeedInstanceRole' : 'InstanceRole', {
         assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
-        description: 'Mayfly agent hosts: call the scheduler URL, read the agent bundle and the origins, write agent logs',
+        description: `Mayfly ${seed ? 'seed' : 'agent'} hosts: call the scheduler URL, read the agent bundle and the origins, write agent logs`,
       });
-      this.roles.push(this.ownRole);
+      this.ownRoles.set(seed, role);
+      this.roles.push({ role, seed });
     }
-    return this.ownRole;
+    return role;
   }
 
   /**
@@ -209,7 +223,7 @@ export class MayflyAgentFleet extends Construct implements ec2.IConnectable {
    * CloudFormation after the agent is active, and a host that does not fails the update,
    * which rolls back.
    */
-  private createGroup(id: string, props: MayflyAgentFleetProps, capacity: number, commands: string[]): autoscaling.AutoScalingGroup {
+  private createGroup(id: string, props: MayflyAgentFleetProps, capacity: number, commands: string[], seed: boolean): autoscaling.AutoScalingGroup {
     const instanceType = props.instanceType ?? ec2.InstanceType.of(ec2.InstanceClass.T4G, ec2.InstanceSize.MEDIUM);
     const hasPrivate = props.vpc.privateSubnets.length > 0;
     const userData = ec2.UserData.forLinux();
@@ -221,7 +235,7 @@ export class MayflyAgentFleet extends Construct implements ec2.IConnectable {
       instanceType,
       machineImage: props.machineImage ?? ec2.MachineImage.latestAmazonLinux2023({ cpuType: cpuTypeOf(instanceType) }),
       userData,
-      role: this.instanceRole(),
+      role: this.instanceRole(seed),
       securityGroup: this.securityGroup,
       requireImdsv2: true,
       // One hop: processes on the host reach the metadata service, bridged containers do not.

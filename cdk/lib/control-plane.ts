@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, Lazy, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -26,13 +26,26 @@ export interface IMayflyScheduler {
   readonly schedulerUrl: string;
   /** Whether the scheduler issues peer credentials; agents of a control plane without them must serve peers without (MAYFLY_PEER_AUTH=off). */
   readonly peerAuth: boolean;
-  /** Lets `grantee` call the scheduler endpoint (SigV4-signed requests). */
-  grantAnnounce(grantee: iam.IGrantable): iam.Grant;
+  /**
+   * Lets `grantee` call the scheduler endpoint (SigV4-signed requests). When it is a role,
+   * the scheduler also learns what the role stands for: hosts that assume it are agents of
+   * `agent.cluster` (@default 'default'), seeds when `agent.seed` (@default false); their
+   * peer id is their session name (the instance id, or the ECS task id).
+   */
+  grantAnnounce(grantee: iam.IGrantable, agent?: AgentRoleBinding): iam.Grant;
   /**
    * Lets `grantee` read the origins the scheduler allows, directly from S3: what an agent's
    * fallback needs when the scheduler cannot be reached (HeadObject, ranged GetObject).
    */
   grantOriginRead(grantee: iam.IGrantable): iam.Grant[];
+}
+
+/** What the hosts of one IAM role are to the scheduler (MAYFLY_AGENT_ROLES). */
+export interface AgentRoleBinding {
+  /** @default 'default' */
+  readonly cluster?: string;
+  /** @default false */
+  readonly seed?: boolean;
 }
 
 export interface MayflyControlPlaneProps {
@@ -105,6 +118,7 @@ export class MayflyControlPlane extends Construct implements IMayflyScheduler {
   /** S3 events the preheat function failed on after its retries (kept 14 days, encrypted). */
   readonly preheatDeadLetterQueue: sqs.Queue;
   private readonly origins: readonly MayflyOrigin[];
+  private readonly agentRoles: Array<{ role: string; cluster: string; seed: boolean }> = [];
 
   constructor(scope: Construct, id: string, props: MayflyControlPlaneProps) {
     super(scope, id);
@@ -141,6 +155,8 @@ export class MayflyControlPlane extends Construct implements IMayflyScheduler {
       // The function reads the value when it starts: it is in no template and no function configuration.
       ...(this.peerSecret ? { MAYFLY_PEER_SECRET_ARN: this.peerSecret.secretArn } : {}),
       MAYFLY_ALLOWED_ORIGINS: allowedOriginEntries(props.origins).join(','),
+      // The roles agents call with, filled in as fleets are granted (grantAnnounce): a role outside it is refused.
+      MAYFLY_AGENT_ROLES: Lazy.string({ produce: () => Stack.of(this).toJsonString(this.agentRoles) }),
       ...(props.backToSourceLimit === undefined ? {} : { MAYFLY_BACK_TO_SOURCE_LIMIT: String(props.backToSourceLimit) }),
       ...(props.parentLimit === undefined ? {} : { MAYFLY_PARENT_LIMIT: String(props.parentLimit) }),
     });
@@ -172,7 +188,8 @@ export class MayflyControlPlane extends Construct implements IMayflyScheduler {
   }
 
   /** Lets `grantee` (an agent's instance or task role) call the scheduler endpoint. */
-  grantAnnounce(grantee: iam.IGrantable): iam.Grant {
+  grantAnnounce(grantee: iam.IGrantable, agent: AgentRoleBinding = {}): iam.Grant {
+    if (isRole(grantee)) this.agentRoles.push({ role: grantee.roleName, cluster: agent.cluster ?? 'default', seed: agent.seed ?? false });
     return this.schedulerFunction.grantInvokeUrl(grantee);
   }
 
@@ -226,4 +243,8 @@ export class MayflyControlPlane extends Construct implements IMayflyScheduler {
     );
     return fn;
   }
+}
+
+function isRole(grantee: iam.IGrantable): grantee is iam.IRole {
+  return typeof (grantee as Partial<iam.IRole>).roleName === 'string';
 }

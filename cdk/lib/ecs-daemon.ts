@@ -55,6 +55,12 @@ export interface MayflyEcsDaemonProps {
    */
   readonly seed?: boolean;
   /**
+   * The Mayfly cluster (allowlist and limits) these agents belong to; the scheduler binds it
+   * to the task role, so a host cannot claim another.
+   * @default 'default'
+   */
+  readonly mayflyCluster?: string;
+  /**
    * Let the task role read the scheduler's origins directly, so the agent's fallback
    * works when the scheduler is unreachable. Off: such pulls fail.
    * @default true
@@ -114,6 +120,7 @@ export class MayflyEcsDaemon extends Construct {
         AWS_REGION: Aws.REGION,
         ...(props.site ? { MAYFLY_SITE: props.site } : {}),
         ...(props.seed ? { MAYFLY_SEED: 'true' } : {}),
+        ...(props.mayflyCluster ? { MAYFLY_CLUSTER: props.mayflyCluster } : {}),
       },
       logging: ecs.LogDrivers.awsLogs({
         streamPrefix: 'mayfly-agent',
@@ -131,7 +138,7 @@ export class MayflyEcsDaemon extends Construct {
       'The environment holds configuration only (scheduler URL, auth mode, port, region, site); no secret reaches the agents.',
     );
 
-    props.scheduler.grantAnnounce(this.taskRole);
+    props.scheduler.grantAnnounce(this.taskRole, { cluster: props.mayflyCluster ?? 'default', seed: props.seed ?? false });
     if (props.originFallback ?? true) props.scheduler.grantOriginRead(this.taskRole);
     props.hostSecurityGroup?.addIngressRule(props.hostSecurityGroup, ec2.Port.tcp(DEFAULT_PEER_PORT), 'Mayfly pieces between agents on this cluster');
 

@@ -26,5 +26,12 @@ describe('IAM identity', () => {
     expect(parseAgentRoles(undefined).size).toBe(0);
     expect(() => parseAgentRoles('["x"]')).toThrow();
     expect(() => parseAgentRoles('{"r":{"cluster":"bad name"}}')).toThrow();
+    expect(() => parseAgentRoles('[{"cluster":"blue"}]')).toThrow();
+  });
+
+  it('reads the list the CDK writes', () => {
+    const listed = parseAgentRoles('[{"role":"fleet-role","cluster":"default","seed":false},{"role":"seed-role","cluster":"default","seed":true}]');
+    expect(listed.get('fleet-role')).toEqual({ cluster: 'default', seed: false });
+    expect(listed.get('seed-role')).toEqual({ cluster: 'default', seed: true });
   });
 });

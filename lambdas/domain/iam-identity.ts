@@ -11,14 +11,21 @@ export interface AgentRole {
 export type AgentRoles = ReadonlyMap<string, AgentRole>;
 
 /**
- * Parses MAYFLY_AGENT_ROLES: JSON `{ "<role name>": "<cluster>" }` or
- * `{ "<role name>": { "cluster": "<cluster>", "seed": true } }` (a seed fleet has its own role).
+ * Parses MAYFLY_AGENT_ROLES: JSON `{ "<role name>": "<cluster>" }`,
+ * `{ "<role name>": { "cluster": "<cluster>", "seed": true } }` (a seed fleet has its own role),
+ * or the list the CDK writes, `[{ "role": "<role name>", "cluster": "<cluster>", "seed": false }]`.
  * Error (thrown at start) for anything else, so a typo never admits a role.
  */
 export function parseAgentRoles(json: string | undefined): AgentRoles {
   const roles = new Map<string, AgentRole>();
   if (!json?.trim()) return roles;
-  const parsed: unknown = JSON.parse(json);
+  let parsed: unknown = JSON.parse(json);
+  if (Array.isArray(parsed)) {
+    if (!parsed.every((entry) => typeof entry === 'object' && entry !== null && typeof entry.role === 'string' && entry.role)) {
+      throw new Error('MAYFLY_AGENT_ROLES: each entry of the list needs a role name');
+    }
+    parsed = Object.fromEntries(parsed.map(({ role, ...binding }) => [role, binding]));
+  }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('MAYFLY_AGENT_ROLES must be a JSON object');
   for (const [role, value] of Object.entries(parsed)) {
     const entry = typeof value === 'string' ? { cluster: value, seed: false } : (value as { cluster?: unknown; seed?: unknown });

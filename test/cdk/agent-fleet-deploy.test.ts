@@ -43,6 +43,19 @@ describe('MayflyAgentFleet deployment', () => {
     userData = userDataOf(template);
   });
 
+  it('THEN the scheduler knows each instance role: agents and seeds of the fleet\'s cluster, nothing else', () => {
+    const { template: withSeeds } = fleetTemplate({ seeds: 1, mayflyCluster: 'blue' });
+    const [scheduler] = Object.entries(withSeeds.findResources('AWS::Lambda::Function')).filter(([id]) => id.startsWith('ControlPlaneScheduler'));
+    const roles = flatten(scheduler[1].Properties.Environment.Variables.MAYFLY_AGENT_ROLES);
+    const roleIds = Object.keys(withSeeds.findResources('AWS::IAM::Role')).filter((id) => /^Fleet(Seed)?InstanceRole/.test(id));
+    expect(roleIds).toHaveLength(2);
+    const seedRole = roleIds.find((id) => id.startsWith('FleetSeed'))!;
+    const agentRole = roleIds.find((id) => !id.startsWith('FleetSeed'))!;
+    expect(roles).toContain(`{"role":"\${{"Ref":"${agentRole}"}}","cluster":"blue","seed":false}`);
+    expect(roles).toContain(`{"role":"\${{"Ref":"${seedRole}"}}","cluster":"blue","seed":true}`);
+    expect(flatten(userDataOf(withSeeds))).toContain('MAYFLY_CLUSTER=blue');
+  });
+
   it('THEN agents require peer credentials, unless the control plane issues none', () => {
     expect(userData).not.toContain('MAYFLY_PEER_AUTH');
     const withoutAuth = userDataOf(fleetTemplate({}, false).template);

@@ -145,6 +145,7 @@ describe('MayflyStack with an ECS cluster, KMS origin keys and a pinned AMI', ()
     const decrypts = allowStatements(template).filter((statement) => statement.actions.includes('kms:Decrypt'));
     expect(decrypts.map((statement) => statement.where.replace(/(Role|TaskTaskRole|InstanceRole).*/, '')).sort()).toEqual([
       'Agents',
+      'AgentsSeed',
       'ControlPlaneManager',
       'ControlPlanePreheat',
       'ControlPlaneScheduler',
