@@ -18,6 +18,7 @@ import { PreheatWorker } from './task/preheat-worker.ts';
 import { S3Endpoint } from './local/s3-endpoint.ts';
 import { Throttle } from './http/throttle.ts';
 import { CacheJanitor } from './task/cache-janitor.ts';
+import { sweepCache } from './cache/piece-check.ts';
 
 export interface RunningAgent {
   readonly peerId: string;
@@ -40,7 +41,7 @@ export interface AgentOverrides {
 export async function startAgent(config: AgentConfig, overrides: AgentOverrides = {}): Promise<RunningAgent> {
   const log = overrides.log ?? createAgentLogger({ peerId: config.peerId, site: config.site }, config.logLevel);
   const store = new PieceStore(config.dataDir, config.downloadLimit ? new Throttle(config.downloadLimit) : undefined);
-  await store.load();
+  for (const repair of await store.load()) log.warn('cache repair: dropped the verified pieces of a task whose data file changed', { ...repair });
   const auth = new PeerAuth(config.dataDir);
   await auth.load();
   const views = new ChildViews();
@@ -106,6 +107,9 @@ export async function startAgent(config: AgentConfig, overrides: AgentOverrides 
   });
   heartbeat.start();
   tasks.resumeSeeding();
+  let stopping = false;
+  // Pieces damaged while the agent was down are found before peers ask for them (local reads check every piece anyway).
+  void sweepCache(store, log, () => stopping).catch((error) => log.warn('cache check failed', { error }));
   log.info('agent ready', { peerPort, apiPort, s3Port, dataDir: config.dataDir });
 
   return {
@@ -117,6 +121,7 @@ export async function startAgent(config: AgentConfig, overrides: AgentOverrides 
     peerServer,
     metrics,
     async stop() {
+      stopping = true;
       cache.stop();
       heartbeat.stop();
       preheat.stop();
