@@ -17,7 +17,6 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEFAULTS } from '../core/constants.ts';
 import { createLogger } from '../core/log.ts';
 import { choosePieceLength, pieceCountOf } from '../core/piece-math.ts';
 import type { AnnounceRequest, AnnounceResponse } from '../core/wire/scheduler.ts';
@@ -79,6 +78,8 @@ interface PhaseStats {
   readonly wruPerAnnounce: number;
   readonly ruPerAnnounce: number;
   readonly dynamoRequestsPerAnnounce: number;
+  /** S3 requests (HeadObject) the scheduler made per call: a register confirms the object's version. */
+  readonly s3RequestsPerAnnounce: number;
 }
 
 try {
@@ -141,6 +142,7 @@ try {
 
   const runPhase = async (name: string, parallel: number, count: number, call: (i: number) => Promise<unknown>): Promise<PhaseStats> => {
     meter.reset();
+    const s3Before = s3Requests;
     const latencies: number[] = [];
     let next = 0;
     const started = performance.now();
@@ -166,11 +168,12 @@ try {
       wruPerAnnounce: round(totals.writeUnits / count, 3),
       ruPerAnnounce: round((totals.readUnits + totals.writeUnits) / count, 3),
       dynamoRequestsPerAnnounce: round(totals.requests / count, 2),
+      s3RequestsPerAnnounce: round((s3Requests - s3Before) / count, 3),
     };
     log(
       `${name.padEnd(28)} ${String(count).padStart(6)} calls ${stats.seconds.toFixed(1).padStart(6)} s  ` +
         `RU/call ${stats.ruPerAnnounce.toFixed(2).padStart(5)} (read ${stats.rruPerAnnounce.toFixed(2)}, write ${stats.wruPerAnnounce.toFixed(2)})  ` +
-        `DynamoDB calls/call ${stats.dynamoRequestsPerAnnounce.toFixed(2)}  p50 ${stats.latencyMs.p50} ms  p99 ${stats.latencyMs.p99} ms`,
+        `DynamoDB calls/call ${stats.dynamoRequestsPerAnnounce.toFixed(2)}  S3/call ${stats.s3RequestsPerAnnounce.toFixed(3)}  p50 ${stats.latencyMs.p50} ms  p99 ${stats.latencyMs.p99} ms`,
     );
     return stats;
   };
@@ -179,6 +182,8 @@ try {
   const phases: PhaseStats[] = [];
   // Everyone registers at once (the thundering herd).
   phases.push(await runPhase('register (all at once)', concurrency, peerCount, (i) => announce(peers[i], 'register', 0)));
+  // What one register costs where nothing is coalesced (a Lambda instance serves one request at a time).
+  phases.push(await runPhase('register, one at a time', 1, Math.min(latencySamples, roundPeers), (i) => announce({ ...peers[i], peerId: `late-${peers[i].peerId}`, taskId: undefined }, 'register', 0)));
   // The back-to-source agent publishes the manifest as it reads S3 (one call per piece: the worst case).
   const taskId = peers[0].taskId!;
   if (!sourcePeer) throw new Error('no peer was granted back-to-source');
@@ -204,6 +209,7 @@ try {
   // ---- derived figures ----
   const byName = (name: string) => phases.find((phase) => phase.name === name)!;
   const register = byName('register (all at once)');
+  const registerSequential = byName('register, one at a time');
   const progress = byName('progress round 2');
   const sequential = byName('progress, one at a time');
   const finished = byName('finished');
@@ -237,8 +243,8 @@ try {
       publish.totals.writeUnits,
     lambdaSeconds,
     lambdaMemoryGb: 1,
-    // HeadObject per task recheck plus one ranged GET per piece for the one back-to-source agent.
-    s3Gets: Math.ceil((pullSeconds + seedingSeconds) / (DEFAULTS.originRecheckMs / 1000)) + pieceCount,
+    // HeadObject per register (each confirms the object's version; Lambda coalesces nothing) plus one ranged GET per piece for the back-to-source agent.
+    s3Gets: Math.ceil(hosts * Math.max(1, registerSequential.s3RequestsPerAnnounce)) + pieceCount,
   });
   const pullCost = controlPlaneCost(usage(false));
   const rolloutCost = controlPlaneCost(usage(true));
@@ -280,6 +286,7 @@ try {
     log(`busiest partition key in a progress round: ${summary.busiestWriteKey.key} with ${summary.busiestWriteKey.writesPerFullRound} writes per round of all peers → ${summary.busiestWriteKey.writesPerSecondAtDefaultInterval} writes/s at the ${interval10k / 1000} s interval for ${peerCount} peers (limit 1,000/s)`);
   }
   if (summary.registerBurst) log(`register burst: ${summary.registerBurst.writes} writes on ${summary.registerBurst.key} (one per registering peer)`);
+  log(`a register confirms the object's version: ${registerSequential.s3RequestsPerAnnounce} HeadObject per register one at a time, ${register.s3RequestsPerAnnounce} in the herd (coalesced per instance); ${registerSequential.ruPerAnnounce} RU per register one at a time`);
   log(`announce latency in-process: one at a time p50 ${sequential.latencyMs.p50} ms, p99 ${sequential.latencyMs.p99} ms; ${concurrency} in flight p50 ${progress.latencyMs.p50} ms, p99 ${progress.latencyMs.p99} ms`);
   log(`cost, 1 GiB to ${hosts} hosts (${progressPerHost} progress announces per host at ${interval1k} s, Lambda ${Math.round(lambdaSeconds * 1000)} ms × 1 GB):`);
   log(`  control plane for the pull: $${pullCost.controlPlane.toFixed(4)} (Lambda requests $${pullCost.lambdaRequests.toFixed(4)}, compute $${pullCost.lambdaCompute.toFixed(4)}, DynamoDB writes $${pullCost.dynamoWrites.toFixed(4)}, reads $${pullCost.dynamoReads.toFixed(4)}, S3 requests $${pullCost.s3Requests.toFixed(5)}) (target ≤ $0.05: ${summary.targets.controlPlaneLe5Cents ? 'met' : 'MISSED'})`);
