@@ -78,8 +78,7 @@ interface PhaseStats {
   readonly wruPerAnnounce: number;
   readonly ruPerAnnounce: number;
   readonly dynamoRequestsPerAnnounce: number;
-  /** S3 requests (HeadObject) the scheduler made per call: a register confirms the object's version. */
-  readonly s3RequestsPerAnnounce: number;
+  readonly s3RequestsPerAnnounce: number; // HeadObject per call: a register confirms the object's version
 }
 
 try {
@@ -180,9 +179,8 @@ try {
 
   log(`\n${peerCount} peers register for one task (${pieceCount} pieces of a 1 GiB object), ${concurrency} announces in flight; later rounds use ${roundPeers} of them\n`);
   const phases: PhaseStats[] = [];
-  // Everyone registers at once (the thundering herd).
+  // Everyone registers at once (the thundering herd); then late joiners one at a time, as Lambda serves them (nothing coalesced).
   phases.push(await runPhase('register (all at once)', concurrency, peerCount, (i) => announce(peers[i], 'register', 0)));
-  // What one register costs where nothing is coalesced (a Lambda instance serves one request at a time).
   phases.push(await runPhase('register, one at a time', 1, Math.min(latencySamples, roundPeers), (i) => announce({ ...peers[i], peerId: `late-${peers[i].peerId}`, taskId: undefined }, 'register', 0)));
   // The back-to-source agent publishes the manifest as it reads S3 (one call per piece: the worst case).
   const taskId = peers[0].taskId!;
@@ -209,7 +207,6 @@ try {
   // ---- derived figures ----
   const byName = (name: string) => phases.find((phase) => phase.name === name)!;
   const register = byName('register (all at once)');
-  const registerSequential = byName('register, one at a time');
   const progress = byName('progress round 2');
   const sequential = byName('progress, one at a time');
   const finished = byName('finished');
@@ -244,7 +241,7 @@ try {
     lambdaSeconds,
     lambdaMemoryGb: 1,
     // HeadObject per register (each confirms the object's version; Lambda coalesces nothing) plus one ranged GET per piece for the back-to-source agent.
-    s3Gets: Math.ceil(hosts * Math.max(1, registerSequential.s3RequestsPerAnnounce)) + pieceCount,
+    s3Gets: Math.ceil(hosts * Math.max(1, byName('register, one at a time').s3RequestsPerAnnounce)) + pieceCount,
   });
   const pullCost = controlPlaneCost(usage(false));
   const rolloutCost = controlPlaneCost(usage(true));
@@ -286,7 +283,6 @@ try {
     log(`busiest partition key in a progress round: ${summary.busiestWriteKey.key} with ${summary.busiestWriteKey.writesPerFullRound} writes per round of all peers → ${summary.busiestWriteKey.writesPerSecondAtDefaultInterval} writes/s at the ${interval10k / 1000} s interval for ${peerCount} peers (limit 1,000/s)`);
   }
   if (summary.registerBurst) log(`register burst: ${summary.registerBurst.writes} writes on ${summary.registerBurst.key} (one per registering peer)`);
-  log(`a register confirms the object's version: ${registerSequential.s3RequestsPerAnnounce} HeadObject per register one at a time, ${register.s3RequestsPerAnnounce} in the herd (coalesced per instance); ${registerSequential.ruPerAnnounce} RU per register one at a time`);
   log(`announce latency in-process: one at a time p50 ${sequential.latencyMs.p50} ms, p99 ${sequential.latencyMs.p99} ms; ${concurrency} in flight p50 ${progress.latencyMs.p50} ms, p99 ${progress.latencyMs.p99} ms`);
   log(`cost, 1 GiB to ${hosts} hosts (${progressPerHost} progress announces per host at ${interval1k} s, Lambda ${Math.round(lambdaSeconds * 1000)} ms × 1 GB):`);
   log(`  control plane for the pull: $${pullCost.controlPlane.toFixed(4)} (Lambda requests $${pullCost.lambdaRequests.toFixed(4)}, compute $${pullCost.lambdaCompute.toFixed(4)}, DynamoDB writes $${pullCost.dynamoWrites.toFixed(4)}, reads $${pullCost.dynamoReads.toFixed(4)}, S3 requests $${pullCost.s3Requests.toFixed(5)}) (target ≤ $0.05: ${summary.targets.controlPlaneLe5Cents ? 'met' : 'MISSED'})`);

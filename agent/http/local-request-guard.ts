@@ -12,7 +12,8 @@ import { isIP } from 'node:net';
  *   needs a DNS name; with a wildcard api host any IP literal is served too.)
  * - it carries an Origin other than the server's own (browsers send Origin on
  *   cross-site requests; the CLI, curl and the SDKs send none);
- * - it has a body whose Content-Type is not exactly application/json.
+ * - it has a body whose Content-Type is not exactly application/json (where
+ *   `jsonBodies`: the S3 endpoint takes no body at all and refuses writes by method).
  */
 export interface LocalRequestGuard {
   /** Why the request is refused (403 or 415), or undefined to serve it. */
@@ -28,7 +29,7 @@ const LOOPBACK_NAMES = ['127.0.0.1', 'localhost', '[::1]'];
 const WILDCARDS = new Set(['0.0.0.0', '::', '[::]', '']);
 
 /** `apiHost` as configured (--api-host); `port()` the port the server listens on, known once it started. */
-export function localRequestGuard(apiHost: string, port: () => number): LocalRequestGuard {
+export function localRequestGuard(apiHost: string, port: () => number, jsonBodies: boolean): LocalRequestGuard {
   const configured = apiHost.includes(':') && !apiHost.startsWith('[') ? `[${apiHost}]` : apiHost;
   const wildcard = WILDCARDS.has(apiHost);
   const names = new Set([...LOOPBACK_NAMES, ...(wildcard ? [] : [configured.toLowerCase()])]);
@@ -44,7 +45,7 @@ export function localRequestGuard(apiHost: string, port: () => number): LocalReq
       if (!host || !served(host)) return { status: 403, message: `Host ${JSON.stringify(host ?? '')} is not served here: address the agent as 127.0.0.1, localhost or [::1]` };
       const origin = req.headers.origin;
       if (origin !== undefined && !ownOrigin(origin, served)) return { status: 403, message: `requests from web pages (Origin ${JSON.stringify(origin)}) are refused` };
-      if (hasBody(req) && !isJsonType(req.headers['content-type'])) return { status: 415, message: 'expected Content-Type: application/json' };
+      if (jsonBodies && hasBody(req) && !isJsonType(req.headers['content-type'])) return { status: 415, message: 'expected Content-Type: application/json' };
       return undefined;
     },
   };

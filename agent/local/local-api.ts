@@ -55,7 +55,7 @@ export class LocalApi {
 
   async start(): Promise<number> {
     let port = this.options.port;
-    const guard = localRequestGuard(this.options.host, () => port);
+    const guard = localRequestGuard(this.options.host, () => port, true);
     this.listener = new HttpListener(
       (req, res) => {
         const refusal = guard.check(req);

@@ -56,7 +56,7 @@ export class S3Endpoint {
 
   async start(): Promise<number> {
     let port = this.options.port;
-    const guard = localRequestGuard(this.options.host, () => port);
+    const guard = localRequestGuard(this.options.host, () => port, false);
     this.listener = new HttpListener((req, res) => {
       const refusal = guard.check(req);
       if (!refusal) return void this.handle(req, res);
