@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { webcrypto } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import type { Logger } from '../../core/log.ts';
 import { StorageError } from '../../core/errors.ts';
@@ -27,9 +27,14 @@ export async function readCheckedPiece(files: TaskFiles, index: number): Promise
   } finally {
     await handle.close();
   }
-  if (filled === bytes.length && expected !== undefined && createHash('sha256').update(bytes).digest('hex') === expected) return bytes;
+  if (filled === bytes.length && expected !== undefined && (await sha256Hex(bytes)) === expected) return bytes;
   files.unverify(index);
   return undefined;
+}
+
+/** SubtleCrypto hashes on libuv's thread pool: the event loop keeps sending the previous piece meanwhile. */
+async function sha256Hex(bytes: Buffer): Promise<string> {
+  return Buffer.from(await webcrypto.subtle.digest('SHA-256', bytes)).toString('hex');
 }
 
 /**

@@ -24,8 +24,10 @@ export async function* readRange(session: TaskSession, range: ByteRange, signal?
   let fetched = session.ensure(pieces);
   // A failed fetch surfaces through the race below; this keeps it from being unhandled.
   fetched.catch(() => {});
+  // The next piece, when already verified, is read and checked while this one is sent.
+  let ahead: { index: number; bytes: Promise<Buffer | undefined> } | undefined;
   try {
-    for (const index of pieces) {
+    for (const [position, index] of pieces.entries()) {
       let bytes: Buffer | undefined;
       for (let attempt = 0; !bytes; attempt++) {
         if (attempt > REFETCHES_PER_PIECE) throw new IntegrityError(`piece ${index} keeps failing its check in the cache`, { context: { taskId: task.id, index } });
@@ -39,8 +41,11 @@ export async function* readRange(session: TaskSession, range: ByteRange, signal?
           await Promise.race([files.whenVerified(index, signal), settled.then(() => files.whenVerified(index, signal))]);
         }
         if (signal?.aborted) throw signal.reason;
-        bytes = await readCheckedPiece(files, index);
+        bytes = attempt === 0 && ahead?.index === index ? await ahead.bytes : await readCheckedPiece(files, index);
       }
+      const next = pieces[position + 1];
+      ahead = next !== undefined && files.bitfield.has(next) ? { index: next, bytes: readCheckedPiece(files, next) } : undefined;
+      ahead?.bytes.catch(() => {});
       const piece = files.range(index);
       yield bytes.subarray(Math.max(piece.start, range.start) - piece.start, Math.min(piece.end, range.end) - piece.start);
     }
