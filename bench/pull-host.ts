@@ -8,15 +8,13 @@
  *   --mode direct  straight from S3 to the file in 8 MiB ranged GETs, as `aws s3 cp` would
  */
 import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
-import { request } from 'node:http';
 import { open, rename, rm } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { parseS3Url } from '../core/origin-url.ts';
 import { localS3Client } from '../local/s3-server.ts';
-import { sha256File } from '../local/swarm-pull.ts';
-import { pullToFile } from '../local/swarm-pull.ts';
+import { pullToFile, sha256File } from '../local/swarm-pull.ts';
 
 const { values } = parseArgs({
   options: {
