@@ -20,6 +20,7 @@ import { PreheatWorker } from './task/preheat-worker.ts';
 import { S3Endpoint } from './local/s3-endpoint.ts';
 import { Throttle } from './http/throttle.ts';
 import { CacheJanitor } from './task/cache-janitor.ts';
+import { sweepCache } from './cache/piece-check.ts';
 
 export interface RunningAgent {
   readonly peerId: string;
@@ -42,7 +43,7 @@ export interface AgentOverrides {
 export async function startAgent(config: AgentConfig, overrides: AgentOverrides = {}): Promise<RunningAgent> {
   const log = overrides.log ?? createAgentLogger({ peerId: config.peerId, site: config.site }, config.logLevel);
   const store = new PieceStore(config.dataDir, config.downloadLimit ? new Throttle(config.downloadLimit) : undefined);
-  await store.load();
+  for (const repair of await store.load()) log.warn('cache repair: dropped the verified pieces of a task whose data file changed', { ...repair });
   const auth = new PeerAuth(config.dataDir, config.peerAuth);
   await auth.load();
   if (!auth.required) log.warn('peer auth is off: this agent serves its cached pieces to anyone who asks (for a local stack without a peer secret only)');
@@ -113,6 +114,9 @@ export async function startAgent(config: AgentConfig, overrides: AgentOverrides 
   });
   heartbeat.start();
   tasks.resumeSeeding();
+  let stopping = false;
+  // Pieces damaged while the agent was down are found before peers ask for them (local reads check every piece anyway).
+  void sweepCache(store, log, () => stopping).catch((error) => log.warn('cache check failed', { error }));
   log.info('agent ready', { peerPort, apiPort, s3Port, dataDir: config.dataDir });
 
   return {
@@ -124,6 +128,7 @@ export async function startAgent(config: AgentConfig, overrides: AgentOverrides 
     peerServer,
     metrics,
     async stop() {
+      stopping = true;
       cache.stop();
       heartbeat.stop();
       preheat.stop();

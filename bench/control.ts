@@ -17,7 +17,6 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEFAULTS } from '../core/constants.ts';
 import { createLogger } from '../core/log.ts';
 import { choosePieceLength, pieceCountOf } from '../core/piece-math.ts';
 import type { AnnounceRequest, AnnounceResponse } from '../core/wire/scheduler.ts';
@@ -80,6 +79,7 @@ interface PhaseStats {
   readonly wruPerAnnounce: number;
   readonly ruPerAnnounce: number;
   readonly dynamoRequestsPerAnnounce: number;
+  readonly s3RequestsPerAnnounce: number; // HeadObject per call: a register confirms the object's version
 }
 
 try {
@@ -144,6 +144,7 @@ try {
 
   const runPhase = async (name: string, parallel: number, count: number, call: (i: number) => Promise<unknown>): Promise<PhaseStats> => {
     meter.reset();
+    const s3Before = s3Requests;
     const latencies: number[] = [];
     let next = 0;
     const started = performance.now();
@@ -169,19 +170,21 @@ try {
       wruPerAnnounce: round(totals.writeUnits / count, 3),
       ruPerAnnounce: round((totals.readUnits + totals.writeUnits) / count, 3),
       dynamoRequestsPerAnnounce: round(totals.requests / count, 2),
+      s3RequestsPerAnnounce: round((s3Requests - s3Before) / count, 3),
     };
     log(
       `${name.padEnd(28)} ${String(count).padStart(6)} calls ${stats.seconds.toFixed(1).padStart(6)} s  ` +
         `RU/call ${stats.ruPerAnnounce.toFixed(2).padStart(5)} (read ${stats.rruPerAnnounce.toFixed(2)}, write ${stats.wruPerAnnounce.toFixed(2)})  ` +
-        `DynamoDB calls/call ${stats.dynamoRequestsPerAnnounce.toFixed(2)}  p50 ${stats.latencyMs.p50} ms  p99 ${stats.latencyMs.p99} ms`,
+        `DynamoDB calls/call ${stats.dynamoRequestsPerAnnounce.toFixed(2)}  S3/call ${stats.s3RequestsPerAnnounce.toFixed(3)}  p50 ${stats.latencyMs.p50} ms  p99 ${stats.latencyMs.p99} ms`,
     );
     return stats;
   };
 
   log(`\n${peerCount} peers register for one task (${pieceCount} pieces of a 1 GiB object), ${concurrency} announces in flight; later rounds use ${roundPeers} of them\n`);
   const phases: PhaseStats[] = [];
-  // Everyone registers at once (the thundering herd).
+  // Everyone registers at once (the thundering herd); then late joiners one at a time, as Lambda serves them (nothing coalesced).
   phases.push(await runPhase('register (all at once)', concurrency, peerCount, (i) => announce(peers[i], 'register', 0)));
+  phases.push(await runPhase('register, one at a time', 1, Math.min(latencySamples, roundPeers), (i) => announce({ ...peers[i], peerId: `late-${peers[i].peerId}`, taskId: undefined }, 'register', 0)));
   // The back-to-source agent publishes the manifest as it reads S3 (one call per piece: the worst case).
   const taskId = peers[0].taskId!;
   if (!sourcePeer) throw new Error('no peer was granted back-to-source');
@@ -240,8 +243,8 @@ try {
       publish.totals.writeUnits,
     lambdaSeconds,
     lambdaMemoryGb: 1,
-    // HeadObject per task recheck plus one ranged GET per piece for the one back-to-source agent.
-    s3Gets: Math.ceil((pullSeconds + seedingSeconds) / (DEFAULTS.originRecheckMs / 1000)) + pieceCount,
+    // HeadObject per register (each confirms the object's version; Lambda coalesces nothing) plus one ranged GET per piece for the back-to-source agent.
+    s3Gets: Math.ceil(hosts * Math.max(1, byName('register, one at a time').s3RequestsPerAnnounce)) + pieceCount,
   });
   const pullCost = controlPlaneCost(usage(false));
   const rolloutCost = controlPlaneCost(usage(true));

@@ -24,6 +24,7 @@ import { fetchAll, type FetchJob, type FetchResult } from './piece-fetcher.ts';
 import { median, round } from './stats.ts';
 import { REPO_ROOT, benchScript } from './swarm-phase.ts';
 import { agentBinary, parseAgentKind } from './agent-binary.ts';
+import { pullToFile } from '../local/swarm-pull.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -210,11 +211,9 @@ try {
   await shutdown(1);
 }
 
+/** Into the cache, then out to `output` as `mayfly get` writes it (this process writes the file). */
 async function pull(api: string, url: string, output: string): Promise<{ taskId: string }> {
-  const response = await fetch(`${api}/v1/pulls`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url, output }) });
-  const body = (await response.json()) as { taskId: string; message?: string };
-  if (!response.ok) throw new Error(`pull failed (${response.status}): ${body.message}`);
-  return body;
+  return (await pullToFile(api, url, output)) as unknown as { taskId: string };
 }
 
 function mbps(result: FetchResult): number {

@@ -8,14 +8,13 @@
  *   --mode direct  straight from S3 to the file in 8 MiB ranged GETs, as `aws s3 cp` would
  */
 import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
-import { request } from 'node:http';
 import { open, rename, rm } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { parseS3Url } from '../core/origin-url.ts';
 import { localS3Client } from '../local/s3-server.ts';
-import { sha256File } from '../local/swarm-pull.ts';
+import { pullToFile, sha256File } from '../local/swarm-pull.ts';
 
 const { values } = parseArgs({
   options: {
@@ -33,30 +32,9 @@ if ((mode !== 'mayfly' && mode !== 'direct') || !url || !output) throw new Error
 const RANGE_BYTES = 8 * 1024 * 1024;
 const say = (message: object) => process.stdout.write(`${JSON.stringify(message)}\n`);
 
-/** node:http rather than fetch: a pull may take longer than fetch's 300 s header timeout. */
-function postJson(target: string, payload: object): Promise<{ status: number; body: Record<string, unknown> }> {
-  return new Promise((resolve, reject) => {
-    const req = request(target, { method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (text += chunk));
-      res.on('end', () => {
-        try {
-          resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as Record<string, unknown> });
-        } catch {
-          reject(new Error(`agent answered ${res.statusCode}: ${text.slice(0, 200)}`));
-        }
-      });
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(JSON.stringify(payload));
-  });
-}
-
 async function viaAgent(): Promise<object> {
-  const { status, body } = await postJson(`${values.api}/v1/pulls`, { url, output });
-  if (status !== 200) throw new Error(`agent answered ${status}: ${String(body.message)}`);
+  // Into the cache, then out to the file as `mayfly get` does (the agent writes nothing outside its data dir).
+  const body = (await pullToFile(values.api!, url!, output!)) as unknown as Record<string, unknown>;
   return { bytesFromPeers: body.bytesFromPeers, bytesFromOrigin: body.bytesFromOrigin, direct: body.direct };
 }
 

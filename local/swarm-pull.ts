@@ -1,7 +1,11 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, rename } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import { join } from 'node:path';
+import { followPull } from '../agent/cli/pull-progress.ts';
 import type { AgentProcess } from './agent-process.ts';
 import type { Artifact } from './artifact.ts';
 import type { LocalStack } from './local-stack.ts';
@@ -32,14 +36,24 @@ export interface PullResponse {
 
 /** Pulls through one agent's local API into `output`. */
 export async function pullThrough(agent: AgentProcess, url: string, output: string): Promise<PullResponse> {
-  const response = await fetch(`${agent.apiUrl}/v1/pulls`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ url, output }),
-  });
-  const body = (await response.json()) as PullResponse & { message?: string };
-  if (!response.ok) throw new Error(`${agent.name}: pull failed (${response.status}): ${body.message}`);
-  return body;
+  return pullToFile(agent.apiUrl, url, output, agent.name);
+}
+
+/**
+ * Pulls into the agent's cache (POST /v1/pulls), then copies the checked bytes
+ * out (GET /v1/objects) into `output`, written by this process as `mayfly get`
+ * does (the agent writes nothing outside its data directory).
+ */
+export async function pullToFile(api: string, url: string, output: string, name = api): Promise<PullResponse> {
+  // Progress lines first: the answer's headers come at once, however long the pull takes (fetch gives up on headers after 300 s).
+  const body = await followPull(api, url, () => {}, new AbortController().signal);
+  if (body?.type !== 'result') throw new Error(`${name}: pull failed: ${body?.message ?? 'the agent stopped answering'}`);
+  const object = await fetch(`${api}/v1/objects?url=${encodeURIComponent(url)}`);
+  if (!object.ok || !object.body) throw new Error(`${name}: read failed (${object.status})`);
+  const temp = `${output}.${process.pid}.part`;
+  await pipeline(Readable.fromWeb(object.body as NodeReadableStream<Uint8Array>), createWriteStream(temp));
+  await rename(temp, output);
+  return body as unknown as PullResponse;
 }
 
 export async function sha256File(path: string): Promise<string> {

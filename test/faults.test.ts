@@ -12,6 +12,7 @@ import { artifactStream } from '../local/artifact.ts';
 import type { AgentProcess } from '../local/agent-process.ts';
 import { LocalStack } from '../local/local-stack.ts';
 import { startRoguePeer } from './fixtures/rogue-peer.ts';
+import { runMayfly } from './fixtures/mayfly-cli.ts';
 import { localS3Client } from '../local/s3-server.ts';
 import { pullThrough, sha256File, swarmPull } from '../local/swarm-pull.ts';
 
@@ -244,13 +245,11 @@ describe('faults', () => {
     const { execFileSync } = await import('node:child_process');
     const artifact = await stack.putArtifact('faults/disk.bin', 9 * MiB);
     const agent = await stack.startAgent('disk-output');
-    const missing = await fetch(`${agent.apiUrl}/v1/pulls`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ url: artifact.url, output: join(stack.root, 'no', 'such', 'dir', 'x.bin') }),
-    });
-    expect(missing.status).toBe(507);
-    expect((await missing.json()).message).toMatch(/does not exist/);
+    // The caller's process writes the output (`mayfly get`): storage failures are its exit 7.
+    const cli = { PATH: process.env.PATH, MAYFLY_API: agent.apiUrl };
+    const missing = await runMayfly(['get', artifact.url, '-o', join(stack.root, 'no', 'such', 'dir', 'x.bin')], cli);
+    expect(missing.code).toBe(7);
+    expect(missing.stderr).toMatch(/does not exist/);
 
     const small = join(stack.root, 'small-disk');
     const cacheDisk = join(stack.root, 'small-cache');
@@ -259,13 +258,9 @@ describe('faults', () => {
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', small]);
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=6m', 'tmpfs', cacheDisk]);
     try {
-      const full = await fetch(`${agent.apiUrl}/v1/pulls`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ url: artifact.url, output: join(small, 'x.bin') }),
-      });
-      expect(full.status).toBe(507);
-      expect((await full.json()).message).toMatch(/disk full/);
+      const full = await runMayfly(['get', artifact.url, '-o', join(small, 'x.bin')], cli);
+      expect(full.code).toBe(7);
+      expect(full.stderr).toMatch(/disk full/);
       expect(readdirSync(small)).toEqual([]);
 
       // The cache itself on a disk too small for the object.

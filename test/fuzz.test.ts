@@ -98,7 +98,10 @@ describe(`fuzz (seed ${SEED}; replay with MAYFLY_FUZZ_SEED=${SEED})`, () => {
       name: 'agent local API',
       base: () => agent.apiUrl,
       endpoints: () => [
-        { method: 'POST', path: '/v1/pulls', body: { url: artifact.url, output: 'relative/not/allowed.bin' } },
+        // `output` is no field any more: the agent writes nothing for its caller.
+        { method: 'POST', path: '/v1/pulls', body: { url: artifact.url, output: '/root/.ssh/authorized_keys' } },
+        // What a web page would send: refused whatever the body (403).
+        { method: 'POST', path: '/v1/pulls', body: { url: artifact.url }, headers: { origin: 'http://evil.example' } },
         { method: 'GET', path: `/v1/objects?url=${encodeURIComponent('s3://no')}` },
       ],
     },

@@ -1,5 +1,6 @@
-import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Bitfield } from '../../core/bitfield.ts';
 import { NotFoundError } from '../../core/errors.ts';
 import { taskInfoSchema, type TaskInfo } from '../../core/wire/scheduler.ts';
 import { isHexId } from '../../core/ids.ts';
@@ -7,28 +8,48 @@ import type { Throttle } from '../http/throttle.ts';
 import { TaskFiles, type TaskState } from './task-files.ts';
 import { guard } from './storage-guard.ts';
 
+/** A cached task whose saved state the files on disk did not match at start-up. */
+export interface StoreRepair {
+  readonly taskId: string;
+  readonly reason: string;
+}
+
 /** All cached tasks under `<root>/tasks/<taskId>/`: the registry of what is on disk. */
 export class PieceStore {
   private readonly tasks = new Map<string, TaskFiles>();
 
   constructor(readonly root: string, private readonly downloadThrottle?: Throttle) {}
 
-  /** Loads what a previous run left; tasks with unreadable state are removed. */
-  async load(): Promise<void> {
+  /**
+   * Loads what a previous run left: tasks with unreadable state are removed,
+   * temp files of an interrupted run are deleted, and a task whose data file is
+   * missing or not the task's size (truncated, replaced) keeps no verified
+   * piece. Returns those repairs, for the log.
+   */
+  async load(): Promise<StoreRepair[]> {
     const dir = join(this.root, 'tasks');
+    const repairs: StoreRepair[] = [];
     await guard(dir, () => mkdir(dir, { recursive: true }));
     for (const name of await readdir(dir)) {
       if (!isHexId(name)) continue;
       const taskDir = join(dir, name);
       try {
-        const state = JSON.parse(await readFile(join(taskDir, 'state.json'), 'utf8')) as TaskState;
+        for (const entry of await readdir(taskDir)) if (entry.endsWith('.tmp')) await rm(join(taskDir, entry), { force: true });
+        let state = JSON.parse(await readFile(join(taskDir, 'state.json'), 'utf8')) as TaskState;
         const task = taskInfoSchema.parse(state.task);
         if (task.id !== name) throw new Error('task id mismatch');
+        const size = await stat(join(taskDir, 'data')).then((s) => s.size, () => undefined);
+        if (size !== task.size && state.bitfield !== new Bitfield(task.pieceCount).toBase64()) {
+          repairs.push({ taskId: name, reason: size === undefined ? 'data file missing' : `data file is ${size} bytes, the task ${task.size}` });
+          state = { ...state, bitfield: new Bitfield(task.pieceCount).toBase64(), digests: {} };
+          await rm(join(taskDir, 'data'), { force: true });
+        }
         this.tasks.set(name, new TaskFiles(task, taskDir, state, this.downloadThrottle));
       } catch {
         await rm(taskDir, { recursive: true, force: true });
       }
     }
+    return repairs;
   }
 
   get(taskId: string): TaskFiles | undefined {

@@ -9,8 +9,7 @@ import { guard } from './storage-guard.ts';
 const WRITE_BATCH_BYTES = 1024 * 1024;
 
 /**
- * Writes one piece straight to its place in the data file (and to any output
- * mirror) while hashing it; finish() gives the sha256 the caller verifies.
+ * Writes one piece straight to its place in the data file while hashing it; finish() gives the sha256 the caller verifies.
  */
 export class PieceWriter {
   private readonly hash: Hash = createHash('sha256');
@@ -26,8 +25,6 @@ export class PieceWriter {
     readonly range: ByteRange,
     private readonly path: string,
     private readonly throttle?: Throttle,
-    private readonly mirrors: readonly PieceMirror[] = [],
-    private readonly index = -1,
   ) {
     this.position = range.start;
   }
@@ -59,7 +56,6 @@ export class PieceWriter {
       throw new StorageError(`piece ended after ${this.written} of ${this.expectedLength} bytes`);
     }
     await this.flush();
-    for (const mirror of this.mirrors) mirror.written.add(this.index);
     return this.hash.digest('hex');
   }
 
@@ -70,7 +66,7 @@ export class PieceWriter {
     return this.batchBytes >= WRITE_BATCH_BYTES ? this.flush() : undefined;
   }
 
-  /** One positional writev per batch (no copy into a bigger buffer), to the cache and to any output mirror at once. */
+  /** One positional writev per batch (no copy into a bigger buffer). */
   private async flush(): Promise<void> {
     if (this.batchBytes === 0) return;
     const buffers = this.batch;
@@ -78,15 +74,8 @@ export class PieceWriter {
     this.position += this.batchBytes;
     this.batch = [];
     this.batchBytes = 0;
-    await Promise.all([guard(this.path, () => writevFully(this.handle, buffers, position)), ...this.mirrors.map((mirror) => mirror.write(buffers, position))]);
+    await guard(this.path, () => writevFully(this.handle, buffers, position));
   }
-}
-
-/** Where a piece writer also puts its batches (the output file of a pull in progress). */
-export interface PieceMirror {
-  /** Pieces whose every batch this mirror was given. */
-  readonly written: Set<number>;
-  write(buffers: readonly Buffer[], position: number): Promise<void>;
 }
 
 /** Writes all of `buffers` at `position`, going on after short writes (rare: disk nearly full, a signal). */

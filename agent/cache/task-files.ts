@@ -6,7 +6,7 @@ import { StorageError } from '../../core/errors.ts';
 import { pieceRange, type ByteRange } from '../../core/piece-math.ts';
 import type { TaskInfo } from '../../core/wire/scheduler.ts';
 import type { Throttle } from '../http/throttle.ts';
-import { PieceWriter, type PieceMirror } from './piece-writer.ts';
+import { PieceWriter } from './piece-writer.ts';
 import { guard } from './storage-guard.ts';
 
 /**
@@ -36,7 +36,6 @@ export class TaskFiles {
   private readonly verified: Bitfield;
   private isClosed = false;
   private users = 0;
-  private readonly mirrors = new Set<PieceMirror>();
   private readonly verifiedListeners = new Set<(index: number) => void>();
   private readonly closeListeners = new Set<() => void>();
   /** Fields of state.json owned elsewhere: their current value, or what the last run saved until an owner registers. */
@@ -122,13 +121,7 @@ export class TaskFiles {
   /** A writer for one piece: bytes go straight to their place in the data file while being hashed. */
   pieceWriter(index: number): PieceWriter {
     if (!this.handle) throw new StorageError('task files are not prepared', { context: { taskId: this.task.id } });
-    return new PieceWriter(this.handle, this.range(index), this.dataPath, this.throttle, [...this.mirrors], index);
-  }
-
-  /** Pieces written from now on also go to `mirror` (see OutputMirror) until the returned function removes it. */
-  addMirror(mirror: PieceMirror): () => void {
-    this.mirrors.add(mirror);
-    return () => void this.mirrors.delete(mirror);
+    return new PieceWriter(this.handle, this.range(index), this.dataPath, this.throttle);
   }
 
   /** Marks a piece as verified; only now may it be served. */
@@ -138,6 +131,17 @@ export class TaskFiles {
     this.usedAt = Date.now();
     this.schedulePersist();
     for (const listener of [...this.verifiedListeners]) listener(index);
+  }
+
+  /**
+   * Takes back a piece whose bytes on disk no longer match its digest (a
+   * damaged disk, a truncated file): it is no longer served and is fetched again.
+   */
+  unverify(index: number): void {
+    if (!this.verified.has(index)) return;
+    this.verified.clear(index);
+    this.pieceDigests.delete(index);
+    this.schedulePersist();
   }
 
   /** Calls `listener` with each piece verified from now on; returns the unsubscribe function. */

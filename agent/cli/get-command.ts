@@ -5,14 +5,15 @@ import { BadRequestError, StorageError } from '../../core/errors.ts';
 import { parseOriginUrl } from '../../core/origin-url.ts';
 import { DEFAULT_API_PORT } from '../config.ts';
 import { parseArgs } from './args.ts';
-import { EXIT, exitCodeFor } from './exit-codes.ts';
-import { ProgressBar, formatBytes } from './progress-bar.ts';
+import { EXIT } from './exit-codes.ts';
 import { streamObject } from './stream-object.ts';
 
 export const GET_HELP = `Usage: mayfly get s3://BUCKET/KEY|http(s)://HOST/PATH -o FILE|- [options]
 
 Pulls an object through the local agent (from peers, or from S3 when the
 scheduler says so) and writes it atomically to FILE, or to stdout with -o -.
+The file is written by this process, as you: the agent only hands out bytes
+it has checked against the object's piece digests. Ctrl-C cancels the pull.
 An http(s):// URL works the same once the cluster's allowedOrigins admits it.
 
 Options:
@@ -36,19 +37,6 @@ Examples:
 Exit codes: 0 ok, 2 usage, 3 not found, 4 access denied, 5 integrity failure,
 6 unavailable, 7 local storage error, 1 other failure.`;
 
-interface PullLine {
-  type: 'progress' | 'result' | 'error';
-  size?: number;
-  completedBytes?: number;
-  bytesFromPeers?: number;
-  bytesFromOrigin?: number;
-  seconds?: number;
-  message?: string;
-  error?: string;
-  cached?: boolean;
-  direct?: boolean;
-}
-
 export async function getCommand(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
   const { positionals, flags } = parseArgs(argv, {
     strings: ['output', 'digest', 'api', 'range'],
@@ -70,59 +58,10 @@ export async function getCommand(argv: readonly string[], env: NodeJS.ProcessEnv
   const range = flags.range === undefined ? undefined : parseRangeFlag(flags.range);
   if (range !== undefined && digest !== undefined) throw new BadRequestError('--digest checks the whole object; it cannot be combined with --range');
   const api = (typeof flags.api === 'string' ? flags.api : env.MAYFLY_API ?? `http://127.0.0.1:${DEFAULT_API_PORT}`).replace(/\/$/, '');
-  // Stdout and ranges stream from GET /v1/objects; whole files go through the agent's atomic writer.
-  if (flags.output === '-' || range !== undefined) {
-    const output = flags.output === '-' ? undefined : resolve(flags.output);
-    if (output) await assertFolder(output);
-    return streamObject({ api, url, range, digest: digest?.slice(7), output, quiet: flags.quiet === true });
-  }
-  const output = resolve(flags.output);
-
-  let response: Response;
-  try {
-    response = await fetch(`${api}/v1/pulls`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/x-ndjson' },
-      body: JSON.stringify({ url, output, ...(digest ? { digest } : {}) }),
-    });
-  } catch (error) {
-    process.stderr.write(`mayfly: no agent answering at ${api} (${(error as Error).message}); start one with 'mayfly agent'\n`);
-    return EXIT.unavailable;
-  }
-  if (!response.ok || !response.body) {
-    const body = (await response.json().catch(() => ({}))) as PullLine;
-    process.stderr.write(`mayfly: ${url}: ${body.message ?? `agent answered ${response.status}`}\n`);
-    return exitCodeFor(body.error);
-  }
-
-  const bar = process.stderr.isTTY && !flags.quiet ? new ProgressBar(process.stderr, url.split('/').pop() ?? url) : undefined;
-  let final: PullLine | undefined;
-  let buffered = '';
-  const decoder = new TextDecoder();
-  const reader = response.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    buffered += decoder.decode(value, { stream: true });
-    let newline: number;
-    while ((newline = buffered.indexOf('\n')) >= 0) {
-      const line = JSON.parse(buffered.slice(0, newline)) as PullLine;
-      buffered = buffered.slice(newline + 1);
-      if (line.type === 'progress') bar?.update(line.completedBytes ?? 0, line.size ?? 0);
-      else final = line;
-    }
-  }
-  bar?.done();
-  if (!final || final.type === 'error') {
-    process.stderr.write(`mayfly: ${url}: ${final?.message ?? 'the agent stopped answering'}\n`);
-    return final ? exitCodeFor(final.error) : EXIT.unavailable;
-  }
-  const origin = url.startsWith('s3://') ? 'S3' : 'the origin';
-  const source = final.cached ? ' (cache)' : final.direct ? ` (scheduler unreachable: direct from ${origin})` : '';
-  process.stderr.write(
-    `${output}: ${formatBytes(final.size ?? 0)} in ${(final.seconds ?? 0).toFixed(2)}s, ${formatBytes(final.bytesFromPeers ?? 0)} from peers, ${formatBytes(final.bytesFromOrigin ?? 0)} from ${origin}${source}\n`,
-  );
-  return EXIT.ok;
+  // This process writes the file (the agent only hands out checked bytes), so it is the caller's.
+  const output = flags.output === '-' ? undefined : resolve(flags.output);
+  if (output) await assertFolder(output);
+  return streamObject({ api, url, range, digest: digest?.slice(7), output, quiet: flags.quiet === true });
 }
 
 /** `START-END` (inclusive), `START-` or `-SUFFIX`, checked here so a typo is a usage error. */

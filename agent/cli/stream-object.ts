@@ -1,12 +1,12 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
-import { Readable, Transform, type Writable } from 'node:stream';
+import { createHash } from 'node:crypto';
+import { basename } from 'node:path';
+import { Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import { EXIT, exitCodeFor } from './exit-codes.ts';
+import { OutputFile } from './output-file.ts';
 import { ProgressBar, formatBytes } from './progress-bar.ts';
+import { followPull, type PullLine } from './pull-progress.ts';
 
 export interface StreamObjectOptions {
   /** The local agent's API base URL. */
@@ -16,38 +16,111 @@ export interface StreamObjectOptions {
   readonly range?: string;
   /** Expected sha256 (hex) of what is streamed. */
   readonly digest?: string;
-  /** Absolute path written atomically; undefined streams to stdout. */
+  /** Absolute path written atomically by this process; undefined streams to stdout. */
   readonly output?: string;
   readonly quiet: boolean;
 }
 
+/** Whole transfers of one get: a read cut short (say, the object changed meanwhile) starts over, so long as nothing reached stdout. */
+const ATTEMPTS = 3;
+
 /**
- * `mayfly get -o -` and `mayfly get --range`: streams GET /v1/objects, so bytes
- * flow as the agent verifies their pieces. To stdout nothing but the bytes is
- * written; to a file, a temp file beside it is renamed into place when complete.
+ * `mayfly get`: streams GET /v1/objects (the agent checks every piece on the
+ * way out) to stdout, or into a file this process writes (output-file.ts).
+ * For a whole file it also follows the agent's pull (POST /v1/pulls) for the
+ * progress bar and the summary. SIGINT/SIGTERM cancel: the temp file is
+ * removed and both requests are dropped, which tells the agent to stop the
+ * download unless someone else still wants it.
  */
 export async function streamObject(options: StreamObjectOptions): Promise<number> {
+  const cancel = new AbortController();
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
+  const onSignal = (signal: NodeJS.Signals) => cancel.abort(signal);
+  for (const signal of signals) process.on(signal, onSignal);
+  try {
+    return await getObject(options, cancel.signal);
+  } finally {
+    for (const signal of signals) process.off(signal, onSignal);
+  }
+}
+
+async function getObject(options: StreamObjectOptions, signal: AbortSignal): Promise<number> {
   const { url, output } = options;
   const say = (line: string) => process.stderr.write(`${line}\n`);
   const started = Date.now();
+  let file: OutputFile | undefined;
+  if (output) {
+    try {
+      file = await OutputFile.create(output);
+    } catch (error) {
+      say(`mayfly: cannot write ${output}: ${describeErrno(error)}`);
+      return EXIT.storage;
+    }
+  }
+  const bar = output && process.stderr.isTTY && !options.quiet ? new ProgressBar(process.stderr, basename(output)) : undefined;
+  const following = new AbortController();
+  const stopFollowing = () => following.abort();
+  signal.addEventListener('abort', stopFollowing, { once: true });
+  const pull =
+    output && !options.range
+      ? followPull(options.api, url, (line) => bar?.update(line.completedBytes ?? 0, line.size ?? 0), following.signal).catch(() => undefined)
+      : undefined;
+  let committed = false;
+  try {
+    for (let attempt = 1; ; attempt++) {
+      const outcome = await transfer(options, file, signal, pull ? undefined : bar);
+      bar?.done();
+      if (outcome.kind === 'done') {
+        if (file) {
+          try {
+            await file.commit();
+            committed = true;
+          } catch (error) {
+            say(`mayfly: cannot write ${output}: ${describeErrno(error)}`);
+            return EXIT.storage;
+          }
+        }
+        summarize(options, outcome.received, outcome.contentRange, started, pull ? await pull : undefined);
+        return EXIT.ok;
+      }
+      if (outcome.kind === 'cut' && file && attempt < ATTEMPTS && !signal.aborted) {
+        await file.reset();
+        continue;
+      }
+      if (signal.aborted) say(`mayfly: ${url}: cancelled`);
+      else say(`mayfly: ${url}: ${outcome.message}`);
+      return signal.aborted ? 128 + (signal.reason === 'SIGINT' ? 2 : 15) : outcome.code;
+    }
+  } finally {
+    following.abort();
+    signal.removeEventListener('abort', stopFollowing);
+    if (!committed) await file?.discard();
+  }
+}
+
+type Outcome =
+  | { kind: 'done'; received: number; contentRange?: RegExpExecArray }
+  | { kind: 'failed'; code: number; message: string }
+  /** The agent's answer ended early: worth another try while nothing reached stdout. */
+  | { kind: 'cut'; code: number; message: string };
+
+async function transfer(options: StreamObjectOptions, file: OutputFile | undefined, signal: AbortSignal, bar?: ProgressBar): Promise<Outcome> {
   let response: Response;
   try {
-    response = await fetch(`${options.api}/v1/objects?url=${encodeURIComponent(url)}`, { headers: options.range ? { range: options.range } : {} });
+    response = await fetch(`${options.api}/v1/objects?url=${encodeURIComponent(options.url)}`, { headers: options.range ? { range: options.range } : {}, signal });
   } catch (error) {
-    say(`mayfly: no agent answering at ${options.api} (${(error as Error).message}); start one with 'mayfly agent'`);
-    return EXIT.unavailable;
+    if (signal.aborted) return { kind: 'failed', code: EXIT.failure, message: 'cancelled' };
+    return { kind: 'failed', code: EXIT.unavailable, message: `no agent answering at ${options.api} (${(error as Error).message}); start one with 'mayfly agent'` };
   }
   if (!response.ok || !response.body) {
     const body = (await response.json().catch(() => ({}))) as { error?: string; message?: string };
-    say(`mayfly: ${url}: ${body.message ?? `agent answered ${response.status}`}`);
-    return response.status === 416 ? EXIT.usage : exitCodeFor(body.error);
+    return { kind: 'failed', code: response.status === 416 ? EXIT.usage : exitCodeFor(body.error), message: body.message ?? `agent answered ${response.status}` };
   }
-
   const expected = Number(response.headers.get('content-length') ?? NaN);
-  const contentRange = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(response.headers.get('content-range') ?? '');
+  const contentRange = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(response.headers.get('content-range') ?? '') ?? undefined;
   const hash = options.digest ? createHash('sha256') : undefined;
-  const bar = output && process.stderr.isTTY && !options.quiet ? new ProgressBar(process.stderr, basename(output)) : undefined;
   let received = 0;
+  let writeFailure: unknown;
   const tap = new Transform({
     transform(chunk: Buffer, _encoding, done) {
       received += chunk.length;
@@ -56,53 +129,50 @@ export async function streamObject(options: StreamObjectOptions): Promise<number
       done(null, chunk);
     },
   });
-  const temp = output ? join(dirname(output), `.${basename(output)}.mayfly-${randomBytes(4).toString('hex')}.tmp`) : undefined;
-  const sink: Writable = temp ? createWriteStream(temp, { flags: 'wx' }) : process.stdout;
-  const discard = async () => {
-    if (temp) await rm(temp, { force: true });
-  };
+  const sink = file
+    ? new Writable({
+        write(chunk: Buffer, _encoding, done) {
+          file.write(chunk).then(() => done(), (error) => done((writeFailure = error)));
+        },
+      })
+    : process.stdout;
   try {
-    await pipeline(Readable.fromWeb(response.body as NodeReadableStream<Uint8Array>), tap, sink);
+    await pipeline(Readable.fromWeb(response.body as NodeReadableStream<Uint8Array>), tap, sink, { signal });
   } catch (error) {
-    bar?.done();
-    await discard();
-    const code = (error as NodeJS.ErrnoException).code;
+    if (writeFailure !== undefined) return { kind: 'failed', code: EXIT.storage, message: `cannot write ${options.output}: ${describeErrno(writeFailure)}` };
     // The reader had enough (`mayfly get … -o - | head -c 100`): not a failure.
-    if (!temp && code === 'EPIPE') return EXIT.ok;
-    if (temp && code && /^E[A-Z]+$/.test(code) && code !== 'ECONNRESET') {
-      say(`mayfly: cannot write ${output}: ${code === 'ENOSPC' ? 'disk full' : code}`);
-      return EXIT.storage;
-    }
-    say(`mayfly: ${url}: the agent stopped after ${formatBytes(received)} of ${formatBytes(expected)} (${(error as Error).message})`);
-    return EXIT.unavailable;
+    if (!file && (error as NodeJS.ErrnoException).code === 'EPIPE') return { kind: 'done', received, contentRange };
+    return { kind: 'cut', code: EXIT.unavailable, message: `the agent stopped after ${formatBytes(received)} of ${formatBytes(expected)} (${(error as Error).message})` };
   }
-  bar?.done();
-  if (Number.isFinite(expected) && received !== expected) {
-    await discard();
-    say(`mayfly: ${url}: the agent sent ${received} of ${expected} bytes`);
-    return EXIT.unavailable;
-  }
+  if (Number.isFinite(expected) && received !== expected) return { kind: 'cut', code: EXIT.unavailable, message: `the agent sent ${received} of ${expected} bytes` };
   if (hash) {
     const actual = hash.digest('hex');
     if (actual !== options.digest) {
-      await discard();
-      say(`mayfly: ${url}: content sha256 ${actual} does not match --digest sha256:${options.digest}${temp ? '' : ' (stdout already has the bytes)'}`);
-      return EXIT.integrity;
+      return { kind: 'failed', code: EXIT.integrity, message: `content sha256 ${actual} does not match --digest sha256:${options.digest}${file ? '' : ' (stdout already has the bytes)'}` };
     }
   }
-  if (temp && output) {
-    try {
-      await rename(temp, output);
-    } catch (error) {
-      await discard();
-      say(`mayfly: cannot write ${output}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-      return EXIT.storage;
-    }
+  return { kind: 'done', received, contentRange };
+}
+
+/** Stdout stays clean; the summary goes to stderr only where a person reads it (or a file was written). */
+function summarize(options: StreamObjectOptions, received: number, contentRange: RegExpExecArray | undefined, started: number, pull: PullLine | undefined): void {
+  const { output, url } = options;
+  if (options.quiet || !(output || process.stderr.isTTY)) return;
+  const seconds = ((Date.now() - started) / 1000).toFixed(2);
+  if (pull?.type === 'result') {
+    const origin = url.startsWith('s3://') ? 'S3' : 'the origin';
+    const source = pull.cached ? ' (cache)' : pull.direct ? ` (scheduler unreachable: direct from ${origin})` : '';
+    process.stderr.write(`${output}: ${formatBytes(received)} in ${seconds}s, ${formatBytes(pull.bytesFromPeers ?? 0)} from peers, ${formatBytes(pull.bytesFromOrigin ?? 0)} from ${origin}${source}\n`);
+    return;
   }
-  // Stdout stays clean; the summary goes to stderr only where a person reads it.
-  if (!options.quiet && (output || process.stderr.isTTY)) {
-    const what = contentRange ? `bytes ${contentRange[1]}-${contentRange[2]} of ${formatBytes(Number(contentRange[3]))}` : 'the whole object';
-    say(`${output ?? '(stdout)'}: ${formatBytes(received)} (${what}) in ${((Date.now() - started) / 1000).toFixed(2)}s`);
-  }
-  return EXIT.ok;
+  const what = contentRange ? `bytes ${contentRange[1]}-${contentRange[2]} of ${formatBytes(Number(contentRange[3]))}` : 'the whole object';
+  process.stderr.write(`${output ?? '(stdout)'}: ${formatBytes(received)} (${what}) in ${seconds}s\n`);
+}
+
+function describeErrno(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'EACCES' || code === 'EPERM') return `permission denied (${code})`;
+  if (code === 'ENOSPC') return 'disk full';
+  if (code === 'ENOENT') return 'no such folder (ENOENT)';
+  return code ?? (error as Error).message;
 }

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BadRequestError, PayloadTooLargeError } from '../../core/errors.ts';
 import { errorAnswer } from '../../core/http-answer.ts';
+import { isJsonType } from './local-request-guard.ts';
 
 /** Small helpers shared by the agent's node:http servers. */
 
@@ -20,8 +21,7 @@ export function sendError(res: ServerResponse, error: unknown): void {
 }
 
 export async function readJsonBody(req: IncomingMessage, maxBytes = 64 * 1024): Promise<unknown> {
-  const type = req.headers['content-type'] ?? '';
-  if (!type.includes('application/json')) throw new BadRequestError('expected Content-Type: application/json');
+  if (!isJsonType(req.headers['content-type'])) throw new BadRequestError('expected Content-Type: application/json');
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {

@@ -1,31 +1,23 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { digestRefSchema } from '../../core/ids.ts';
 import { HttpListener } from '../http/http-server.ts';
-import { isAbsolute } from 'node:path';
 import { z } from 'zod';
-import { BadRequestError, MayflyError, NotFoundError } from '../../core/errors.ts';
+import { BadRequestError, MayflyError, NotFoundError, OriginChangedError } from '../../core/errors.ts';
+import { localRequestGuard } from '../http/local-request-guard.ts';
 import { errorAnswer } from '../../core/http-answer.ts';
 import type { Logger } from '../../core/log.ts';
-import { type TaskInfo } from '../../core/wire/scheduler.ts';
 import { parseWith } from '../../core/wire/parse.ts';
 import { canonicalOriginUrl, parseOriginUrl } from '../../core/origin-url.ts';
 import { parseByteRange, type ByteRange } from '../../core/piece-math.ts';
 import { SwarmResponse } from '../../core/wire/scheduler.ts';
 import { sendRange } from './range-reader.ts';
 import { readJsonBody, sendError, sendJson } from '../http/http-json.ts';
-import { OutputMirror } from './output-mirror.ts';
-import { writeCheckedOutput } from './output-writer.ts';
 import type { PieceStore } from '../cache/piece-store.ts';
-import type { TaskFiles } from '../cache/task-files.ts';
 import type { PullProgress, TaskManager } from '../task/task-manager.ts';
 import type { CacheJanitor } from '../task/cache-janitor.ts';
 import { assertTaskId } from '../../core/task-id.ts';
 
 const pullRequestSchema = z.strictObject({
   url: z.string().min(1).max(2048),
-  /** Absolute path; the agent writes it atomically. */
-  output: z.string().min(1).max(4096).optional(),
-  digest: digestRefSchema.optional(),
 });
 
 export interface LocalApiOptions {
@@ -44,9 +36,15 @@ export interface LocalApiOptions {
 
 /**
  * The agent's local entry point for the CLI and for programs on this host:
- *   POST /v1/pulls            pull a URL (to a file, or just into the cache);
- *                             with Accept: application/x-ndjson progress lines stream first
- *   GET  /v1/objects?url=…    stream the bytes back as pieces are verified (Range: 206, 416)
+ *   POST /v1/pulls            pull a URL into the cache; with Accept: application/x-ndjson
+ *                             progress lines stream first; a caller that hangs up cancels
+ *   GET  /v1/objects?url=…    stream the bytes back, each piece checked against its digest
+ *                             on the way out (Range: 206, 416)
+ *
+ * The agent writes nothing outside its data directory: a user's file is
+ * written by the user's own process (`mayfly get` streams GET /v1/objects),
+ * so it gets the user's owner and permissions. Requests from web pages
+ * (foreign Host or Origin, non-JSON bodies) are refused (local-request-guard.ts).
  *   GET  /v1/stat?url=…       the URL's swarm as the scheduler sees it, plus this cache
  *   GET  /v1/tasks            what the cache holds
  */
@@ -55,9 +53,16 @@ export class LocalApi {
 
   constructor(private readonly options: LocalApiOptions) {}
 
-  start(): Promise<number> {
+  async start(): Promise<number> {
+    let port = this.options.port;
+    const guard = localRequestGuard(this.options.host, () => port, true);
     this.listener = new HttpListener(
       (req, res) => {
+        const refusal = guard.check(req);
+        if (refusal) {
+          res.setHeader('connection', 'close');
+          return sendJson(res, refusal.status, { error: refusal.status === 403 ? 'Forbidden' : 'UnsupportedMediaType', message: refusal.message });
+        }
         this.route(req, res).catch((error) => {
           if (!(error instanceof MayflyError)) this.options.log.error('local API request failed', { error });
           sendError(res, error);
@@ -65,7 +70,8 @@ export class LocalApi {
       },
       { host: this.options.host, port: this.options.port },
     );
-    return this.listener.start();
+    port = await this.listener.start();
+    return port;
   }
 
   async stop(): Promise<void> {
@@ -88,7 +94,7 @@ export class LocalApi {
       case 'POST /v1/pulls':
         return this.pull(req, res);
       case 'GET /v1/objects':
-        return this.stream(url, req, res);
+        return this.streamLatest(url, req, res);
       case 'GET /v1/stat':
         return this.stat(url, res);
       case 'GET /v1/tasks':
@@ -118,25 +124,6 @@ export class LocalApi {
     }
   }
 
-  /**
-   * Completes the user's file (in use meanwhile, so never evicted mid-copy), then enforces the quota:
-   * the mirror written during the pull, or (to check a --digest) a hashed copy of the cache.
-   */
-  private async written(files: TaskFiles, output: string, digest: string | undefined, mirror: OutputMirror | undefined): Promise<{ sha256?: string }> {
-    const release = files.use();
-    try {
-      if (mirror) {
-        await mirror.commit(files);
-        return {};
-      }
-      if (!digest) throw new Error('an output without a digest is written by its mirror');
-      return await writeCheckedOutput(files, output, digest.slice(7));
-    } finally {
-      release();
-      void this.options.cache?.collect();
-    }
-  }
-
   private requireCache(): CacheJanitor {
     if (!this.options.cache) throw new NotFoundError('cache management is off');
     return this.options.cache;
@@ -144,28 +131,20 @@ export class LocalApi {
 
   private async pull(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = parseWith(pullRequestSchema, await readJsonBody(req), 'pull request');
-    if (body.output !== undefined && !isAbsolute(body.output)) throw new BadRequestError('output must be an absolute path');
     const streaming = (req.headers.accept ?? '').includes('application/x-ndjson');
-    const { output, digest } = body;
-    let mirror: OutputMirror | undefined;
-    // Without a digest to check first, the output is a clone of the cache or written while the pieces arrive.
-    const openOutput =
-      output && !digest
-        ? async (task: TaskInfo, dataPath: string) => {
-            mirror = await OutputMirror.create(output, task.size, dataPath);
-            return mirror.cloning ? undefined : mirror;
-          }
-        : undefined;
-    const pullAndWrite = async (onProgress?: (progress: PullProgress) => void) => {
+    // A caller that hangs up (Ctrl-C in `mayfly get`) no longer wants the object.
+    const cancel = new AbortController();
+    res.once('close', () => {
+      if (!res.writableFinished) cancel.abort(new Error('the caller hung up'));
+    });
+    const pullOnce = async (onProgress?: (progress: PullProgress) => void) => {
       try {
-        const { result, files } = await this.options.tasks.pull(body.url, onProgress, openOutput);
-        return { ...result, ...(output ? await this.written(files, output, digest, mirror) : {}), output };
-      } catch (error) {
-        await mirror?.discard();
-        throw error;
+        return (await this.options.tasks.pull(body.url, onProgress, cancel.signal)).result;
+      } finally {
+        void this.options.cache?.collect();
       }
     };
-    if (!streaming) return sendJson(res, 200, await pullAndWrite());
+    if (!streaming) return sendJson(res, 200, await pullOnce());
     res.writeHead(200, { 'content-type': 'application/x-ndjson' });
     const line = (value: unknown) => res.write(`${JSON.stringify(value)}\n`);
     let last = 0;
@@ -176,13 +155,25 @@ export class LocalApi {
       line({ type: 'progress', ...progress });
     };
     try {
-      line({ type: 'result', ...(await pullAndWrite(onProgress)) });
+      line({ type: 'result', ...(await pullOnce(onProgress)) });
     } catch (error) {
+      if (cancel.signal.aborted) return;
       const answer = errorAnswer(error);
       if (answer.internal) this.options.log.error('pull failed', { error });
       line({ type: 'error', status: answer.status, error: answer.body.error, message: answer.body.message });
     }
     res.end();
+  }
+
+  /** An object that changes before its first byte goes out is looked up again and served in its new version. */
+  private async streamLatest(url: URL, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.stream(url, req, res);
+      } catch (error) {
+        if (!(error instanceof OriginChangedError) || res.headersSent || attempt >= 3) throw error;
+      }
+    }
   }
 
   private async stream(url: URL, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -198,15 +189,16 @@ export class LocalApi {
       return sendJson(res, 416, { error: 'InvalidRange', message: error.message }, { 'content-range': `bytes */${task.size}` });
     }
     const bytes = range ?? { start: 0, end: task.size };
-    res.writeHead(range ? 206 : 200, {
-      'content-type': 'application/octet-stream',
-      'content-length': bytes.end - bytes.start,
-      'accept-ranges': 'bytes',
-      etag: task.etag,
-      ...(range ? { 'content-range': `bytes ${bytes.start}-${bytes.end - 1}/${task.size}` } : {}),
-    });
-    // Only the pieces overlapping the range are fetched; bytes leave as each piece is verified.
-    await sendRange(session, bytes, res);
+    const writeHead = () =>
+      res.writeHead(range ? 206 : 200, {
+        'content-type': 'application/octet-stream',
+        'content-length': bytes.end - bytes.start,
+        'accept-ranges': 'bytes',
+        etag: task.etag,
+        ...(range ? { 'content-range': `bytes ${bytes.start}-${bytes.end - 1}/${task.size}` } : {}),
+      });
+    // Only the pieces overlapping the range are fetched; bytes leave as each piece is checked.
+    await sendRange(session, bytes, res, writeHead, this.options.log);
   }
 
   private async stat(url: URL, res: ServerResponse): Promise<void> {

@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HttpListener } from '../http/http-server.ts';
 import { stat } from 'node:fs/promises';
-import { BadRequestError } from '../../core/errors.ts';
+import { BadRequestError, OriginChangedError } from '../../core/errors.ts';
+import { localRequestGuard } from '../http/local-request-guard.ts';
 import type { Logger } from '../../core/log.ts';
 import { canonicalS3Url, parseS3Url } from '../../core/origin-url.ts';
 import { parseByteRange, type ByteRange } from '../../core/piece-math.ts';
@@ -58,9 +59,18 @@ export class S3Endpoint {
 
   constructor(private readonly options: S3EndpointOptions) {}
 
-  start(): Promise<number> {
-    this.listener = new HttpListener((req, res) => void this.handle(req, res), { host: this.options.host, port: this.options.port });
-    return this.listener.start();
+  async start(): Promise<number> {
+    let port = this.options.port;
+    const guard = localRequestGuard(this.options.host, () => port, false);
+    this.listener = new HttpListener((req, res) => {
+      const refusal = guard.check(req);
+      if (!refusal) return void this.handle(req, res);
+      res.setHeader('connection', 'close');
+      // Web pages are refused like S3 refuses an unsigned request: AccessDenied.
+      sendS3Error(res, new S3Error(S3_ERRORS.AccessDenied, `Access Denied: ${refusal.message}`), (req.url ?? '/').split('?')[0], newRequestId(), req.method === 'HEAD');
+    }, { host: this.options.host, port: this.options.port });
+    port = await this.listener.start();
+    return port;
   }
 
   async stop(): Promise<void> {
@@ -75,7 +85,15 @@ export class S3Endpoint {
     try {
       const request = this.parse(req);
       key = request.key;
-      await this.getObject(req, res, request, requestId, head);
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await this.getObject(req, res, request, requestId, head);
+          break;
+        } catch (error) {
+          // The object changed before its first byte went out: look it up again, serve the new version.
+          if (!(error instanceof OriginChangedError) || res.headersSent || attempt >= 3) throw error;
+        }
+      }
     } catch (error) {
       const s3Error = toS3Error(error, key);
       if (s3Error.s3.status >= 500 && s3Error.s3.status !== 501) this.options.log.warn('S3 endpoint request failed', { method: req.method, resource, error });
@@ -158,18 +176,20 @@ export class S3Endpoint {
     }
     const partial = range !== undefined;
     const bytes = range ?? { start: 0, end: task.size };
-    res.writeHead(partial ? 206 : 200, {
-      ...headers,
-      'content-type': 'application/octet-stream',
-      'content-length': bytes.end - bytes.start,
-      ...(partial ? { 'content-range': `bytes ${bytes.start}-${bytes.end - 1}/${task.size}` } : {}),
-      ...request.overrides,
-    });
+    const writeHead = () =>
+      res.writeHead(partial ? 206 : 200, {
+        ...headers,
+        'content-type': 'application/octet-stream',
+        'content-length': bytes.end - bytes.start,
+        ...(partial ? { 'content-range': `bytes ${bytes.start}-${bytes.end - 1}/${task.size}` } : {}),
+        ...request.overrides,
+      });
     if (head) {
+      writeHead();
       res.end();
       return;
     }
-    await sendRange(session, bytes, res);
+    await sendRange(session, bytes, res, writeHead, this.options.log);
   }
 
   /**

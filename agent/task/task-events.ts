@@ -8,6 +8,8 @@ export interface TaskEvents {
   complete(session: TaskSession): void;
   /** The pull stopped for good (the session announced 'failed'). */
   failed(session: TaskSession, error: unknown): void;
+  /** The last pull or read of an unfinished task let go (Ctrl-C): nobody here wants the rest. */
+  abandoned(session: TaskSession): void;
 }
 
 /** What a downloader reports to its session. */

@@ -1,13 +1,15 @@
-import { UnavailableError } from '../../core/errors.ts';
+import { OriginChangedError, UnavailableError } from '../../core/errors.ts';
 import { canonicalOriginUrl, parseOriginUrl, type OriginLocation } from '../../core/origin-url.ts';
 import type { TaskInfo } from '../../core/wire/scheduler.ts';
 import { taskInfoOf } from '../../core/task-info.ts';
 import { announceRequest, idleState } from '../control/announcer.ts';
 import type { PieceStore } from '../cache/piece-store.ts';
 import type { TaskFiles } from '../cache/task-files.ts';
-import type { PieceMirror } from '../cache/piece-writer.ts';
 import type { TaskEvents } from './task-events.ts';
 import { TaskSession, type OpeningAnswer, type SessionDeps } from './task-session.ts';
+
+/** Pulls of one URL in a row that may meet a changed object before the pull gives up (exit 6). */
+const ORIGIN_CHANGE_RETRIES = 3;
 
 export interface PullProgress {
   readonly taskId: string;
@@ -62,30 +64,37 @@ export class TaskManager {
   }
 
   /**
-   * Fetches every piece of `url`'s object. `openOutput`, once the task and its
-   * cache file are known, opens the pull's output file, which then receives every
-   * piece written (unless it returns no mirror: the output is then made at the end).
+   * Fetches every piece of `url`'s current object into the cache. An object
+   * that changes during the pull (OriginChanged) is looked up again and pulled
+   * in its new version, a bounded number of times. `signal` cancels: the
+   * download stops unless another pull or read still holds the task.
    */
-  async pull(
-    url: string,
-    onProgress?: (progress: PullProgress) => void,
-    openOutput?: (task: TaskInfo, dataPath: string) => Promise<PieceMirror | undefined>,
-  ): Promise<{ result: PullResult; files: TaskFiles }> {
+  async pull(url: string, onProgress?: (progress: PullProgress) => void, signal?: AbortSignal): Promise<{ result: PullResult; files: TaskFiles }> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.pullOnce(url, onProgress, signal);
+      } catch (error) {
+        if (!(error instanceof OriginChangedError) || attempt >= ORIGIN_CHANGE_RETRIES || signal?.aborted) throw error;
+        this.options.log.info('object changed during the pull: looking it up again', { url, attempt });
+      }
+    }
+  }
+
+  private async pullOnce(url: string, onProgress: ((progress: PullProgress) => void) | undefined, signal: AbortSignal | undefined): Promise<{ result: PullResult; files: TaskFiles }> {
     const started = Date.now();
+    signal?.throwIfAborted();
     const session = await this.open(url);
     const { files, task } = session;
-    const output = await openOutput?.(task, files.dataPath);
-    const removeMirror = output ? files.addMirror(output) : undefined;
     const before = files.completedBytes;
     const peersBefore = session.downloader.bytesFromPeers;
     const originBefore = session.downloader.bytesFromOrigin;
     const listeners = this.listenersOf(task.id);
     if (onProgress) listeners.add(onProgress);
-    const release = files.use();
+    const release = session.use();
     try {
-      await session.ensure(Array.from({ length: task.pieceCount }, (_, i) => i));
+      const all = session.ensure(Array.from({ length: task.pieceCount }, (_, i) => i));
+      await (signal ? raceAbort(all, signal) : all);
     } finally {
-      removeMirror?.();
       release();
       if (onProgress) listeners.delete(onProgress);
       if (listeners.size === 0) this.progressListeners.delete(task.id);
@@ -181,8 +190,14 @@ export class TaskManager {
       else session.seed();
     },
     failed: (session, error) => {
+      if (session.cancelled) return; // cancelled: abandoned() said so
       this.options.log.warn('pull failed', { taskId: session.task.id, error });
       this.drop(session);
+    },
+    abandoned: (session) => {
+      this.options.log.info('download cancelled: nobody wants the task any more', { taskId: session.task.id, completedBytes: session.files.completedBytes });
+      this.drop(session);
+      void session.cancel(new UnavailableError('the pull was cancelled')).catch(() => {});
     },
   };
 
@@ -228,4 +243,15 @@ function notAdmittedInOutage(url: string, cause: UnavailableError): UnavailableE
     `the scheduler is unreachable and no http(s):// allowlist entry this agent received from it admits ${url}; not fetching it directly (retry when the scheduler is back)`,
     { cause, context: { url, retryAfterMs: cause.retryAfterMs } },
   );
+}
+
+/** `work`, or the signal's reason once it aborts (work goes on: its owner decides whether to stop it). */
+function raceAbort<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  work.catch(() => {});
+  return new Promise<T>((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }

@@ -68,6 +68,7 @@ export class TaskSession {
   private running?: Promise<void>;
   private announcing = false;
   private stopped = false;
+  private isCancelled = false;
   private isJoined = false;
 
   constructor(private readonly options: TaskSessionOptions) {
@@ -119,6 +120,11 @@ export class TaskSession {
     return !this.announcer;
   }
 
+  /** Stopped by cancel(): nobody wanted the rest of the task. */
+  get cancelled(): boolean {
+    return this.isCancelled;
+  }
+
   get failed(): boolean {
     return this.downloader.failed !== undefined;
   }
@@ -132,6 +138,27 @@ export class TaskSession {
   join(opening: OpeningAnswer): void {
     this.announcer?.adopt(opening.answer, opening.sentAt);
     if (opening.joined && this.announcer) this.isJoined = true;
+  }
+
+  /**
+   * Holds the task for one pull or read (against eviction, and as a reason to
+   * go on downloading): when the last holder of an unfinished task lets go,
+   * the session reports itself abandoned and its owner stops the download.
+   */
+  use(): () => void {
+    const release = this.files.use();
+    return () => {
+      release();
+      if (!this.files.inUse && !this.files.complete && !this.stopped) this.options.events.abandoned(this);
+    };
+  }
+
+  /** Stops downloading for good and leaves the swarm; the verified pieces stay in the cache for a later pull. */
+  async cancel(reason: unknown): Promise<void> {
+    this.isCancelled = true;
+    this.stop();
+    this.downloader.abort(reason);
+    await this.leave();
   }
 
   /** Resolves when every piece in `pieces` is verified on disk. */
@@ -212,7 +239,8 @@ export class TaskSession {
       async (error) => {
         this.running = undefined;
         this.stop();
-        if (announcer) await announcer.announce('failed', false, (error as Error)?.message).catch(() => undefined);
+        // A cancelled session has left the swarm already: it did not fail.
+        if (announcer && !this.isCancelled) await announcer.announce('failed', false, (error as Error)?.message).catch(() => undefined);
         this.options.events.failed(this, error);
         throw error;
       },

@@ -6,6 +6,7 @@ export interface SchedulerSettings {
   readonly parentLimit: number;
   readonly backToSourceLimit: number;
   readonly sourceLeaseMs: number;
+  /** No longer read: every lookup by URL confirms the object's version with the origin (task-resolver.ts). */
   readonly originRecheckMs: number;
   /**
    * `bucket/prefix` entries an S3 task URL must start with (undefined allows every bucket);

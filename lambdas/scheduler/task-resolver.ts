@@ -27,10 +27,16 @@ export interface Resolved {
 
 /**
  * URL → task: parses the URL, holds it to the cluster's allowlist before the
- * origin is ever asked, and HEADs the origin once per task (rechecked only
- * after originRecheckMs), so a changed object becomes a new task.
+ * origin is ever asked, and confirms the object's current version with the
+ * origin on every lookup by URL (a register, a lookup, a new pull), so a pull
+ * that starts after an overwrite completed gets the new version, as S3's
+ * read-after-write promises; a changed object becomes a new task. Announces
+ * that name their task (a running pull's) and pinned versions (immutable) ask
+ * no one. Concurrent lookups of one URL share one HEAD in this instance.
  */
 export class TaskResolver {
+  private readonly confirming = new Map<string, Promise<TaskRecord>>();
+
   constructor(private readonly deps: TaskResolverOptions) {}
 
   /** BadRequestError for a malformed URL or a taskId of another URL; ForbiddenError outside the allowlist; origin errors as the origin reader throws them. */
@@ -58,14 +64,30 @@ export class TaskResolver {
         return known;
       }
     }
-    const now = this.deps.now();
+    let pending = this.confirming.get(url);
+    if (!pending) {
+      pending = this.current(url, location).finally(() => this.confirming.delete(url));
+      this.confirming.set(url, pending);
+    }
+    return pending;
+  }
+
+  /** The task of the object's current version: one HEAD, and writes only when the version is new. */
+  private async current(url: string, location: OriginLocation): Promise<TaskRecord> {
+    const { tasks } = this.deps;
+    const pinned = location.kind === 's3' && location.versionId !== undefined;
     const cached = await tasks.getUrl(url);
-    if (cached && now - cached.checkedAt < this.deps.settings.originRecheckMs) {
+    if (cached && pinned) {
       const task = await tasks.getTask(cached.taskId);
       if (task) return task;
     }
     const head = await this.headOf(location);
     const info = taskInfoOf(url, head, location.kind === 's3' ? location.versionId : undefined);
+    const now = this.deps.now();
+    if (cached?.taskId === info.id) {
+      const task = await tasks.getTask(info.id);
+      if (task) return task;
+    }
     const task = await tasks.createTask({ ...info, digestCount: 0, peerCount: 0, shards: 1, createdAt: now, reports: [] });
     await tasks.putUrl({ url, taskId: info.id, checkedAt: now });
     return task;
