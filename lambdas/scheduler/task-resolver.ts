@@ -5,6 +5,7 @@ import { taskInfoOf } from '../../core/task-info.ts';
 import type { ClusterSettingsSource } from '../domain/cluster.ts';
 import type { HttpHeadReader, ObjectHead, OriginReader } from '../domain/origin.ts';
 import type { TaskRecord, TaskStore } from '../domain/task.ts';
+import { digestTaskOf, planDigestJobs, type DigestDispatcher } from '../domain/digest.ts';
 import { settingsFor, type EffectiveSettings, type SchedulerSettings } from './settings.ts';
 
 export interface TaskResolverOptions {
@@ -15,6 +16,8 @@ export interface TaskResolverOptions {
   readonly settings: SchedulerSettings;
   /** Operator-set per-cluster settings; they override `settings`. */
   readonly clusters?: ClusterSettingsSource;
+  /** Hashes an S3 task's pieces in the control plane; absent, nothing is dispatched (pieces then wait for digests). */
+  readonly digests?: DigestDispatcher;
   readonly now: () => number;
 }
 
@@ -67,8 +70,16 @@ export class TaskResolver {
     const head = await this.headOf(location);
     const info = taskInfoOf(url, head, location.kind === 's3' ? location.versionId : undefined);
     const task = await tasks.createTask({ ...info, digestCount: 0, peerCount: 0, shards: 1, createdAt: now, blocked: [] });
+    await this.deriveDigests(task, location);
+    // Written only once the digests are dispatched: a failed dispatch is retried by the next announce's HEAD.
     await tasks.putUrl({ url, taskId: info.id, checkedAt: now });
     return task;
+  }
+
+  /** An S3 task whose manifest is incomplete (new, or a dispatch lost) gets its digests computed by the control plane; jobs are idempotent. */
+  private async deriveDigests(task: TaskRecord, location: OriginLocation): Promise<void> {
+    if (location.kind !== 's3' || !this.deps.digests || task.digestCount >= task.pieceCount || task.quarantine) return;
+    await this.deps.digests.dispatch(planDigestJobs(digestTaskOf(task, location.bucket, location.key, location.versionId)));
   }
 
   private headOf(location: OriginLocation): Promise<ObjectHead> {

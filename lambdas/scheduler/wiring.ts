@@ -15,6 +15,10 @@ import { createSchedulerApp } from './app.ts';
 import { DEFAULT_HEARTBEAT_INTERVAL_MS, HeartbeatService } from './heartbeat.ts';
 import { SeedTrigger } from './heartbeat-seeds.ts';
 import { SchedulerService } from './service.ts';
+import type { DigestDispatcher } from '../domain/digest.ts';
+import { InProcessDigestDispatcher } from '../digest/in-process-dispatcher.ts';
+import { LambdaDigestDispatcher } from '../digest/lambda-dispatcher.ts';
+import { createDigestService } from '../digest/wiring.ts';
 import type { SchedulerSettings } from './settings.ts';
 
 export interface SchedulerWiringOptions {
@@ -34,6 +38,14 @@ export interface SchedulerWiringOptions {
    * is given either; a caller with its own logger passes a sink or gets no metric lines.
    */
   readonly metricsSink?: (line: string) => void;
+  /**
+   * Where S3 tasks' digests are computed: `{ functionName }` invokes the digest Lambda
+   * (MAYFLY_DIGEST_FUNCTION); otherwise this process runs the digest service itself, reading
+   * S3 with `s3` options (locally: an endpoint of their own, outside the counted origin link).
+   */
+  readonly digest?: { readonly functionName: string } | { readonly s3?: SchedulerWiringOptions['s3']; readonly concurrency?: number };
+  /** How long an HTTP(S) task stays quarantined after conflicting attestations. */
+  readonly attestedQuarantineMs?: number;
 }
 
 /** Builds the scheduler app from plain options; used by the Lambda handler and the Node server alike. */
@@ -47,6 +59,7 @@ export function createScheduler(options: SchedulerWiringOptions) {
   const heartbeat = new HeartbeatService({ hosts, preheat, log, intervalMs: heartbeatIntervalMs });
   const seeds = new SeedTrigger({ hosts, preheat, log, seedStaleMs: 3 * heartbeatIntervalMs, waitMs: 2 * heartbeatIntervalMs + 2_000 });
   const metrics = new MetricEmitter(options.metricsSink ?? (options.log ? () => {} : (line) => console.log(line)), 'scheduler');
+  const digests = digestDispatcherFor(options, log, metrics);
   const service = new SchedulerService({
     tasks: new DynamoTaskStore(dynamo, options.tableName),
     peers: new DynamoPeerStore(dynamo, options.tableName),
@@ -60,8 +73,21 @@ export function createScheduler(options: SchedulerWiringOptions) {
     settings: options.settings,
     clusters: new CachedClusterSettings(new DynamoClusterStore(dynamo, options.tableName)),
     seeds,
+    digests,
+    metrics,
+    attestedQuarantineMs: options.attestedQuarantineMs,
   });
-  return { app: createSchedulerApp({ service, log, token: options.token, heartbeat, metrics }), service, dynamo, s3 };
+  return { app: createSchedulerApp({ service, log, token: options.token, heartbeat, metrics }), service, dynamo, s3, digests };
+}
+
+function digestDispatcherFor(options: SchedulerWiringOptions, log: Logger, metrics: MetricEmitter): DigestDispatcher {
+  const digest = options.digest ?? {};
+  if ('functionName' in digest) {
+    return new LambdaDigestDispatcher({ functionName: digest.functionName, region: options.s3?.region ?? process.env.AWS_REGION ?? 'us-east-1' });
+  }
+  const digestLog = log.child({ service: 'digest' });
+  const { service } = createDigestService({ tableName: options.tableName, dynamo: options.dynamo, s3: digest.s3 ?? options.s3, log: digestLog, metrics });
+  return new InProcessDigestDispatcher((job) => service.run(job), digestLog, digest.concurrency);
 }
 
 /**
@@ -89,6 +115,7 @@ export function schedulerOptionsFromEnv(env: NodeJS.ProcessEnv): SchedulerWiring
     s3: env.MAYFLY_S3_ENDPOINT ? { endpoint: env.MAYFLY_S3_ENDPOINT, forcePathStyle: true } : undefined,
     token: env.MAYFLY_TOKEN || undefined,
     peerSecret: env.MAYFLY_PEER_SECRET || undefined,
+    digest: env.MAYFLY_DIGEST_FUNCTION ? { functionName: env.MAYFLY_DIGEST_FUNCTION } : undefined,
     settings: {
       ...(allowed?.length ? { allowedOrigins: allowed } : {}),
       ...(env.MAYFLY_BACK_TO_SOURCE_LIMIT ? { backToSourceLimit: Number(env.MAYFLY_BACK_TO_SOURCE_LIMIT) } : {}),

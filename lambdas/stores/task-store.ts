@@ -1,6 +1,6 @@
 import { GetItemCommand, PutItemCommand, QueryCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DEFAULTS } from '../../core/constants.ts';
-import type { TaskRecord, TaskStore, UrlRecord } from '../domain/task.ts';
+import type { Quarantine, TaskRecord, TaskStore, UrlRecord } from '../domain/task.ts';
 import { N, S, TTL, readNumber, readString, ttlFromNow, type Item } from './attributes.ts';
 import { conditionalWrite, withStoreErrors } from './dynamo-errors.ts';
 import { TASKS_PARTITION, taskIndexKey, taskKey, urlKey } from './keys.ts';
@@ -114,6 +114,21 @@ export class DynamoTaskStore implements TaskStore {
     );
   }
 
+  async setQuarantine(taskId: string, quarantine: Quarantine | undefined): Promise<void> {
+    await withStoreErrors('setQuarantine', () =>
+      this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: taskKey(taskId),
+          ConditionExpression: 'attribute_exists(pk)',
+          ...(quarantine
+            ? { UpdateExpression: 'SET quarantine = :q', ExpressionAttributeValues: { ':q': S(JSON.stringify(quarantine)) } }
+            : { UpdateExpression: 'REMOVE quarantine' }),
+        }),
+      ),
+    );
+  }
+
   async listTasks(limit: number): Promise<TaskRecord[]> {
     const index = await withStoreErrors('listTasks', () =>
       this.client.send(
@@ -159,5 +174,6 @@ function toTask(item: Item): TaskRecord {
     shards: readNumber(item, 'shards', 1),
     createdAt: readNumber(item, 'createdAt'),
     blocked: item.blocked?.SS ?? [],
+    ...(item.quarantine?.S ? { quarantine: JSON.parse(item.quarantine.S) as Quarantine } : {}),
   };
 }
