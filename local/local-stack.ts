@@ -55,6 +55,8 @@ export class LocalStack {
    */
   digestOrigin!: CountingProxy;
   private digestFront?: { stop(): Promise<void> };
+  /** In-process digest jobs, waited for before the stores stop. */
+  private digestJobs?: { settled?(): Promise<void> };
   scheduler!: RunningServer;
   /** Agents reach the scheduler through this proxy, so tests can make it fail. */
   schedulerProxy!: CountingProxy;
@@ -114,6 +116,7 @@ export class LocalStack {
       digest: { s3: { endpoint: digestEndpoint, forcePathStyle: true, credentials: LOCAL_S3_CREDENTIALS } },
       attestedQuarantineMs: this.options.attestedQuarantineMs,
     });
+    this.digestJobs = scheduler.digests as { settled?(): Promise<void> };
     await ensureTable(scheduler.dynamo, this.tableName);
     this.scheduler = await serveApp(scheduler.app);
     this.schedulerProxy = await startCountingProxy(this.scheduler.url);
@@ -185,6 +188,7 @@ export class LocalStack {
 
   async stop(): Promise<void> {
     await Promise.all(this.agents.map((agent) => agent.stop().catch(() => {})));
+    await Promise.race([this.digestJobs?.settled?.(), new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
     await this.schedulerProxy?.stop().catch(() => {});
     await this.scheduler?.close().catch(() => {});
     await this.manager?.close().catch(() => {});

@@ -115,6 +115,7 @@ export const incidentRequestSchema = z.strictObject({
   digest: sha256HexSchema,
 });
 export type IncidentRequest = z.infer<typeof incidentRequestSchema>;
+export const incidentResponseSchema = z.object({ quarantined: z.boolean() });
 
 export const leaveRequestSchema = z.strictObject({ peerId: peerIdSchema, site: siteSchema.optional() });
 
