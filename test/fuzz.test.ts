@@ -68,6 +68,7 @@ describe(`fuzz (seed ${SEED}; replay with MAYFLY_FUZZ_SEED=${SEED})`, () => {
         { method: 'POST', path: '/v1/announce', body: announce(), headers: auth() },
         { method: 'POST', path: `/v1/tasks/${taskId}/digests`, body: { peerId: 'fuzzer', digests: { '0': 'a'.repeat(64) } }, headers: auth() },
         { method: 'POST', path: `/v1/tasks/${taskId}/leave`, body: { peerId: 'fuzzer' }, headers: auth() },
+        { method: 'POST', path: `/v1/tasks/${taskId}/incidents`, body: { peerId: 'fuzzer', piece: 0, digest: 'a'.repeat(64) }, headers: auth() },
         { method: 'GET', path: `/v1/tasks/${taskId}/digests`, headers: auth() },
       ],
     },
