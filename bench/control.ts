@@ -29,6 +29,7 @@ import { startDynamoDbLocal, type DynamoServer } from '../local/dynamo-server.ts
 import { LOCAL_S3_CREDENTIALS, localS3Client, startS3Server, type S3Server } from '../local/s3-server.ts';
 import { CapacityMeter, type CapacityTotals } from './consumed-capacity.ts';
 import { PRICES, controlPlaneCost, directFromS3Cost } from './cost-model.ts';
+import { measureDigestCost, RecordingDispatcher } from './digest-cost.ts';
 import { percentile, round } from './stats.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -91,7 +92,7 @@ try {
   s3.destroy();
 
   const scheduler = createScheduler({
-    tableName: 'mayfly',
+    tableName: 'mayfly', digest: { dispatcher: new RecordingDispatcher() }, // digest jobs are measured after the announce phases
     dynamo: { endpoint: dynamo.endpoint, region: 'us-east-1', credentials: LOCAL_S3_CREDENTIALS },
     s3: { endpoint: s3Server.endpoint, forcePathStyle: true, region: 'us-east-1', credentials: LOCAL_S3_CREDENTIALS },
     peerSecret: 'bench-control-secret-bench-control-secret',
@@ -246,11 +247,12 @@ try {
   const mayflyEgress = (OBJECT_BYTES * PRICES.s3EgressPerGb) / 1e9;
 
   const steadyRu = progress.ruPerAnnounce;
+  const digestCost = await measureDigestCost({ tableName: 'mayfly', dynamoEndpoint: dynamo.endpoint, s3Endpoint: s3Server.endpoint, jobs: (scheduler.digests as RecordingDispatcher).jobs.filter((job, i, all) => all.findIndex((other) => other.first === job.first) === i) });
   const summary = {
     date: new Date().toISOString(),
     peers: peerCount,
     concurrency,
-    pieceCount,
+    pieceCount, digestService: digestCost,
     phases: phases.map(({ totals, ...rest }) => ({ ...rest, readUnits: round(totals.readUnits, 1), writeUnits: round(totals.writeUnits, 1), dynamoRequests: totals.requests, conditionFailures: totals.conditionFailures, byCommand: totals.byCommand })),
     s3RequestsBySchedulerDuringBench: s3Requests,
     announceIntervalMsAt10k: interval10k,
@@ -285,6 +287,7 @@ try {
   log(`  control plane for the pull: $${pullCost.controlPlane.toFixed(4)} (Lambda requests $${pullCost.lambdaRequests.toFixed(4)}, compute $${pullCost.lambdaCompute.toFixed(4)}, DynamoDB writes $${pullCost.dynamoWrites.toFixed(4)}, reads $${pullCost.dynamoReads.toFixed(4)}, S3 requests $${pullCost.s3Requests.toFixed(5)}) (target ≤ $0.05: ${summary.targets.controlPlaneLe5Cents ? 'met' : 'MISSED'})`);
   log(`  with 10 minutes of seeding heartbeats: $${rolloutCost.controlPlane.toFixed(4)}`);
   log(`  plus one copy from S3 to the site: $${mayflyEgress.toFixed(3)}; the same pull straight from S3: $${direct.total.toFixed(2)} (egress $${direct.egress.toFixed(2)})`);
+  log(`digest service: ${digestCost.jobs} jobs, ${digestCost.endToEndMiBps} MiB/s here end to end (in-memory SHA-256 ${digestCost.inMemorySha256MiBps} MiB/s); $${digestCost.dollarsPerGiBAtMeasuredRate.total} per GiB at that rate ($${digestCost.dollarsPerGiBAtHashRate.total} at the hash rate), ${digestCost.lambdaMemoryGb} GB Lambda; first digest ${digestCost.firstDigestMsAfterRegister} ms after a register`);
   if (values.json) await writeFile(values.json, `${JSON.stringify(summary, null, 2)}\n`);
   await shutdown(0);
 } catch (error) {

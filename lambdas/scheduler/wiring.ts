@@ -43,7 +43,11 @@ export interface SchedulerWiringOptions {
    * (MAYFLY_DIGEST_FUNCTION); otherwise this process runs the digest service itself, reading
    * S3 with `s3` options (locally: an endpoint of their own, outside the counted origin link).
    */
-  readonly digest?: { readonly functionName: string } | { readonly s3?: SchedulerWiringOptions['s3']; readonly concurrency?: number };
+  readonly digest?:
+    | { readonly functionName: string }
+    | { readonly s3?: SchedulerWiringOptions['s3']; readonly concurrency?: number }
+    /** A dispatcher of the caller's (benches). */
+    | { readonly dispatcher: DigestDispatcher };
   /** How long an HTTP(S) task stays quarantined after conflicting attestations. */
   readonly attestedQuarantineMs?: number;
 }
@@ -82,6 +86,7 @@ export function createScheduler(options: SchedulerWiringOptions) {
 
 function digestDispatcherFor(options: SchedulerWiringOptions, log: Logger, metrics: MetricEmitter): DigestDispatcher {
   const digest = options.digest ?? {};
+  if ('dispatcher' in digest) return digest.dispatcher;
   if ('functionName' in digest) {
     return new LambdaDigestDispatcher({ functionName: digest.functionName, region: options.s3?.region ?? process.env.AWS_REGION ?? 'us-east-1' });
   }
