@@ -139,7 +139,7 @@ async function bringUp(sites: 1 | 2): Promise<SiteRun> {
     name: 'control',
     ns: topology.control.ns,
     command: process.execPath,
-    args: ['--import', 'tsx', benchScript('control-host.ts'), '--port', String(SCHEDULER_PORT), '--s3-endpoint', `http://${topology.origin.addresses[0]}:${S3_PORT}`, '--dynamo', values.dynamo!],
+    args: ['--import', 'tsx', benchScript('control-host.ts'), '--port', String(SCHEDULER_PORT), '--s3-endpoint', `http://${topology.origin.addresses[0]}:${S3_PORT}`, '--digest-s3-endpoint', `http://${topology.originInRegion}:${S3_PORT}`, '--dynamo', values.dynamo!],
     cwd: REPO_ROOT,
     env: { ...baseEnv(), MAYFLY_TOKEN: token, MAYFLY_PEER_SECRET: peerSecret },
     logFile: join(runDir, 'control.log'),
