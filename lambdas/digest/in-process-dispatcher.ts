@@ -13,6 +13,8 @@ export const DEFAULT_DIGEST_CONCURRENCY = 2;
  */
 export class InProcessDigestDispatcher implements DigestDispatcher {
   private readonly queue: DigestJob[] = [];
+  /** Jobs queued or running, by task and first piece: the same job dispatched again meanwhile is not run twice. */
+  private readonly known = new Set<string>();
   private active = 0;
   private idle: Array<() => void> = [];
 
@@ -23,7 +25,12 @@ export class InProcessDigestDispatcher implements DigestDispatcher {
   ) {}
 
   async dispatch(jobs: readonly DigestJob[]): Promise<void> {
-    this.queue.push(...jobs);
+    for (const job of jobs) {
+      const key = jobKey(job);
+      if (this.known.has(key)) continue;
+      this.known.add(key);
+      this.queue.push(job);
+    }
     this.pump();
   }
 
@@ -40,10 +47,15 @@ export class InProcessDigestDispatcher implements DigestDispatcher {
       this.run(job)
         .catch((error) => this.log.error('digest job failed', { taskId: job.taskId, first: job.first, count: job.count, error }))
         .finally(() => {
+          this.known.delete(jobKey(job));
           this.active--;
           this.pump();
           if (this.active === 0 && this.queue.length === 0) for (const resolve of this.idle.splice(0)) resolve();
         });
     }
   }
+}
+
+function jobKey(job: DigestJob): string {
+  return `${job.taskId}:${job.first}:${job.count}`;
 }

@@ -70,7 +70,8 @@ export class TaskResolver {
     const head = await this.headOf(location);
     const info = taskInfoOf(url, head, location.kind === 's3' ? location.versionId : undefined);
     const task = await tasks.createTask({ ...info, digestCount: 0, peerCount: 0, shards: 1, createdAt: now, blocked: [] });
-    await this.deriveDigests(task, location);
+    // Created by this call (or one in the same instant), or a task whose dispatch was lost long ago.
+    if (task.createdAt === now || now - task.createdAt > this.deps.settings.originRecheckMs) await this.deriveDigests(task, location);
     // Written only once the digests are dispatched: a failed dispatch is retried by the next announce's HEAD.
     await tasks.putUrl({ url, taskId: info.id, checkedAt: now });
     return task;
