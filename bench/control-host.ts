@@ -24,6 +24,8 @@ const { values } = parseArgs({
   options: {
     port: { type: 'string', default: '8000' },
     's3-endpoint': { type: 'string' },
+    /** The digest service's way to the origin (in-region in AWS: not the site's link). */
+    'digest-s3-endpoint': { type: 'string' },
     dynamo: { type: 'string', default: 'dynalite' },
   },
 });
@@ -36,6 +38,7 @@ const scheduler = createScheduler({
   tableName: 'mayfly',
   dynamo: { endpoint: dynamo.endpoint, region: 'us-east-1', credentials: LOCAL_S3_CREDENTIALS },
   s3: { endpoint: values['s3-endpoint'], forcePathStyle: true, region: 'us-east-1', credentials: LOCAL_S3_CREDENTIALS },
+  digest: { s3: { endpoint: values['digest-s3-endpoint'] ?? values['s3-endpoint'], forcePathStyle: true, region: 'us-east-1', credentials: LOCAL_S3_CREDENTIALS } },
   token: process.env.MAYFLY_TOKEN || undefined,
   // Peer auth on, as in production: children present scheduler-issued credentials to parents.
   peerSecret: process.env.MAYFLY_PEER_SECRET || undefined,

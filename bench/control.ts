@@ -23,12 +23,14 @@ import type { AnnounceRequest, AnnounceResponse } from '../core/wire/scheduler.t
 import { announceIntervalFor, heartbeatIntervalFor } from '../lambdas/scheduler/intervals.ts';
 import { createScheduler } from '../lambdas/scheduler/wiring.ts';
 import { ensureTable } from '../lambdas/stores/table-schema.ts';
+import { DynamoManifestStore } from '../lambdas/stores/manifest-store.ts';
 import { artifactStream } from '../local/artifact.ts';
 import { startDynamoDbLocal, type DynamoServer } from '../local/dynamo-server.ts';
 import { LOCAL_S3_CREDENTIALS, localS3Client, startS3Server, type S3Server } from '../local/s3-server.ts';
 import type { Caller } from '../lambdas/domain/identity.ts';
 import { CapacityMeter, type CapacityTotals } from './consumed-capacity.ts';
 import { PRICES, controlPlaneCost, directFromS3Cost } from './cost-model.ts';
+import { measureDigestCost, RecordingDispatcher } from './digest-cost.ts';
 import { percentile, round } from './stats.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -92,7 +94,7 @@ try {
   s3.destroy();
 
   const scheduler = createScheduler({
-    tableName: 'mayfly',
+    tableName: 'mayfly', digest: { dispatcher: new RecordingDispatcher() }, // digest jobs are measured after the announce phases
     dynamo: { endpoint: dynamo.endpoint, region: 'us-east-1', credentials: LOCAL_S3_CREDENTIALS },
     s3: { endpoint: s3Server.endpoint, forcePathStyle: true, region: 'us-east-1', credentials: LOCAL_S3_CREDENTIALS },
     peerSecret: 'bench-control-secret-bench-control-secret',
@@ -185,16 +187,12 @@ try {
   // Everyone registers at once (the thundering herd); then late joiners one at a time, as Lambda serves them (nothing coalesced).
   phases.push(await runPhase('register (all at once)', concurrency, peerCount, (i) => announce(peers[i], 'register', 0)));
   phases.push(await runPhase('register, one at a time', 1, Math.min(latencySamples, roundPeers), (i) => announce({ ...peers[i], peerId: `late-${peers[i].peerId}`, taskId: undefined }, 'register', 0)));
-  // The back-to-source agent publishes the manifest as it reads S3 (one call per piece: the worst case).
+  // The digest service stores the manifest as it hashes S3 (one write per piece, as DigestService does).
   const taskId = peers[0].taskId!;
   if (!sourcePeer) throw new Error('no peer was granted back-to-source');
-  const source: Peer = sourcePeer;
+  const manifests = new DynamoManifestStore(scheduler.dynamo, 'mayfly');
   phases.push(
-    await runPhase('publish digests (per piece)', 1, pieceCount, async (i) => {
-      // The source's own announces keep its lease alive while it reads S3.
-      if (i % 32 === 0) await announce(source, 'progress', i);
-      return service.publishDigests(taskId, { peerId: source.peerId, site: 'site-a', digests: { [String(i)]: 'a'.repeat(63) + (i % 10) } }, callerOf(source));
-    }),
+    await runPhase('digests stored (per piece)', 1, pieceCount, async (i) => manifests.put(taskId, new Map([[i, 'a'.repeat(63) + (i % 10)]]), 'origin')),
   );
   for (let round = 1; round <= 2; round++) {
     phases.push(
@@ -214,7 +212,7 @@ try {
   const sequential = byName('progress, one at a time');
   const finished = byName('finished');
   const heartbeat = byName('seeding heartbeat');
-  const publish = byName('publish digests (per piece)');
+  const publish = byName('digests stored (per piece)');
   const interval10k = announceIntervalFor(peerCount);
   const hottest = progress.busiestWriteKey;
   // Writes a full round of all peers puts on that key, then spread over one announce interval.
@@ -234,7 +232,7 @@ try {
   const lambdaSeconds = Math.max(sequential.latencyMs.p50, sequential.dynamoRequestsPerAnnounce * 5 + 3) / 1000;
   const usage = (withHeartbeats: boolean) => ({
     announces: hosts * (1 + progressPerHost + 1 + (withHeartbeats ? heartbeatsPerHost : 0)),
-    otherRequests: pieceCount, // digest publishing, one call per piece at worst
+    otherRequests: 0, // digests are stored by the digest function (its cost: digestService)
     readUnits:
       hosts * (register.rruPerAnnounce + progressPerHost * progress.rruPerAnnounce + finished.rruPerAnnounce + (withHeartbeats ? heartbeatsPerHost * heartbeat.rruPerAnnounce : 0)) +
       publish.totals.readUnits,
@@ -252,11 +250,12 @@ try {
   const mayflyEgress = (OBJECT_BYTES * PRICES.s3EgressPerGb) / 1e9;
 
   const steadyRu = progress.ruPerAnnounce;
+  const digestCost = await measureDigestCost({ tableName: 'mayfly', dynamoEndpoint: dynamo.endpoint, s3Endpoint: s3Server.endpoint, jobs: (scheduler.digests as RecordingDispatcher).jobs.filter((job, i, all) => all.findIndex((other) => other.first === job.first) === i) });
   const summary = {
     date: new Date().toISOString(),
     peers: peerCount,
     concurrency,
-    pieceCount,
+    pieceCount, digestService: digestCost,
     phases: phases.map(({ totals, ...rest }) => ({ ...rest, readUnits: round(totals.readUnits, 1), writeUnits: round(totals.writeUnits, 1), dynamoRequests: totals.requests, conditionFailures: totals.conditionFailures, byCommand: totals.byCommand })),
     s3RequestsBySchedulerDuringBench: s3Requests,
     announceIntervalMsAt10k: interval10k,
@@ -291,6 +290,7 @@ try {
   log(`  control plane for the pull: $${pullCost.controlPlane.toFixed(4)} (Lambda requests $${pullCost.lambdaRequests.toFixed(4)}, compute $${pullCost.lambdaCompute.toFixed(4)}, DynamoDB writes $${pullCost.dynamoWrites.toFixed(4)}, reads $${pullCost.dynamoReads.toFixed(4)}, S3 requests $${pullCost.s3Requests.toFixed(5)}) (target ≤ $0.05: ${summary.targets.controlPlaneLe5Cents ? 'met' : 'MISSED'})`);
   log(`  with 10 minutes of seeding heartbeats: $${rolloutCost.controlPlane.toFixed(4)}`);
   log(`  plus one copy from S3 to the site: $${mayflyEgress.toFixed(3)}; the same pull straight from S3: $${direct.total.toFixed(2)} (egress $${direct.egress.toFixed(2)})`);
+  log(`digest service: ${digestCost.jobs} jobs, ${digestCost.endToEndMiBps} MiB/s here end to end (in-memory SHA-256 ${digestCost.inMemorySha256MiBps} MiB/s); $${digestCost.dollarsPerGiBAtMeasuredRate.total} per GiB at that rate ($${digestCost.dollarsPerGiBAtHashRate.total} at the hash rate), ${digestCost.lambdaMemoryGb} GB Lambda; first digest ${digestCost.firstDigestMsAfterRegister} ms after a register`);
   if (values.json) await writeFile(values.json, `${JSON.stringify(summary, null, 2)}\n`);
   await shutdown(0);
 } catch (error) {

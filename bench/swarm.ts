@@ -141,7 +141,7 @@ async function bringUp(sites: 1 | 2): Promise<SiteRun> {
     name: 'control',
     ns: topology.control.ns,
     command: process.execPath,
-    args: ['--import', 'tsx', benchScript('control-host.ts'), '--port', String(SCHEDULER_PORT), '--s3-endpoint', `http://${topology.origin.addresses[0]}:${S3_PORT}`, '--dynamo', values.dynamo!],
+    args: ['--import', 'tsx', benchScript('control-host.ts'), '--port', String(SCHEDULER_PORT), '--s3-endpoint', `http://${topology.origin.addresses[0]}:${S3_PORT}`, '--digest-s3-endpoint', `http://${topology.originInRegion}:${S3_PORT}`, '--dynamo', values.dynamo!],
     cwd: REPO_ROOT,
     // The control host enrols every agent (its own token: peer id, site, address), as the manager would.
     env: { ...baseEnv(), MAYFLY_TOKEN: token, MAYFLY_PEER_SECRET: peerSecret, MAYFLY_BENCH_AGENTS: JSON.stringify(enrolments(topology)) },

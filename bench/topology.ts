@@ -38,6 +38,11 @@ export interface DualHomed {
 export interface Topology {
   readonly switchNs: string;
   readonly hosts: readonly BenchHost[];
+  /**
+   * The origin's address on an unshaped veth straight to the control plane: the digest
+   * service's reads, in-region in AWS, so neither on a site's link nor in its origin bytes.
+   */
+  readonly originInRegion: string;
   readonly origin: DualHomed;
   readonly control: DualHomed;
   /** Switch-side interfaces of the inter-site link (two sites only). */
@@ -93,6 +98,9 @@ export function buildTopology(set: NetnsSet, options: TopologyOptions): Topology
   };
   const origin = dualHomed('origin', 250, options.originMbit);
   const control = dualHomed('control', 251, undefined);
+  addVeth(control.ns, 'region', origin.ns, 'region', mtu);
+  addAddress(control.ns, 'region', '10.77.254.1/30');
+  addAddress(origin.ns, 'region', '10.77.254.2/30');
 
   let interSite: string[] | undefined;
   if (options.sites === 2) {
@@ -103,5 +111,5 @@ export function buildTopology(set: NetnsSet, options: TopologyOptions): Topology
     shape(switchNs, 'x1', { mbit: options.interSiteMbit });
     interSite = ['x0', 'x1'];
   }
-  return { switchNs, hosts, origin, control, interSite };
+  return { switchNs, hosts, origin, control, interSite, originInRegion: '10.77.254.2' };
 }

@@ -35,6 +35,13 @@ export interface LocalStackOptions {
   readonly onAgentLog?: (agent: string, line: string) => void;
   /** Scheduler settings for this stack (e.g. originRecheckMs: 0 to notice changed objects at once). */
   readonly schedulerSettings?: Partial<SchedulerSettings>;
+  /**
+   * Puts a server in front of the digest service's S3 endpoint (e.g. one that adds
+   * S3 checksum headers the local server does not store); returns its endpoint.
+   */
+  readonly digestS3Front?: (endpoint: string) => Promise<{ readonly endpoint: string; stop(): Promise<void> }>;
+  /** How long an HTTP(S) task stays quarantined after conflicting attestations. */
+  readonly attestedQuarantineMs?: number;
 }
 
 /**
@@ -54,6 +61,14 @@ export class LocalStack {
   readonly bucket: string;
   s3!: S3Client;
   origin!: CountingProxy;
+  /**
+   * The digest service's own way to S3, outside the counted origin link: in AWS those reads
+   * are in-region, not site egress, so every "bytes from S3" figure counts `origin` only.
+   */
+  digestOrigin!: CountingProxy;
+  private digestFront?: { stop(): Promise<void> };
+  /** In-process digest jobs, waited for before the stores stop. */
+  private digestJobs?: { settled?(): Promise<void> };
   scheduler!: RunningServer;
   /** Agents reach the scheduler through this proxy, so tests can make it fail. */
   schedulerProxy!: CountingProxy;
@@ -98,6 +113,9 @@ export class LocalStack {
     this.dynamo = this.options.dynamo === 'dynamodb-local' ? await startDynamoDbLocal() : await startDynalite();
     this.s3Server = await startS3Server(join(this.root, 's3'), [this.bucket]);
     this.origin = await startCountingProxy(this.s3Server.endpoint);
+    this.digestOrigin = await startCountingProxy(this.s3Server.endpoint);
+    this.digestFront = await this.options.digestS3Front?.(this.digestOrigin.endpoint);
+    const digestEndpoint = (this.digestFront as { endpoint?: string } | undefined)?.endpoint ?? this.digestOrigin.endpoint;
     this.s3 = localS3Client(this.s3Server.endpoint);
 
     const dynamo = { endpoint: this.dynamo.endpoint, region: 'us-east-1', credentials: LOCAL_S3_CREDENTIALS };
@@ -112,7 +130,10 @@ export class LocalStack {
       log: log.child({ service: 'scheduler' }),
       heartbeatIntervalMs: this.heartbeatIntervalMs,
       metricsSink: (line) => this.recordMetric(line),
+      digest: { s3: { endpoint: digestEndpoint, forcePathStyle: true, credentials: LOCAL_S3_CREDENTIALS } },
+      attestedQuarantineMs: this.options.attestedQuarantineMs,
     });
+    this.digestJobs = scheduler.digests as { settled?(): Promise<void> };
     await ensureTable(scheduler.dynamo, this.tableName);
     this.scheduler = await serveApp(scheduler.app);
     this.schedulerProxy = await startCountingProxy(this.scheduler.url);
@@ -211,10 +232,13 @@ export class LocalStack {
 
   async stop(): Promise<void> {
     await Promise.all(this.agents.map((agent) => agent.stop().catch(() => {})));
+    await Promise.race([this.digestJobs?.settled?.(), new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
     await this.schedulerProxy?.stop().catch(() => {});
     await this.scheduler?.close().catch(() => {});
     await this.manager?.close().catch(() => {});
     await this.origin?.stop().catch(() => {});
+    await this.digestFront?.stop().catch(() => {});
+    await this.digestOrigin?.stop().catch(() => {});
     await this.s3Server?.stop().catch(() => {});
     this.s3?.destroy();
     await this.dynamo?.stop().catch(() => {});

@@ -99,7 +99,8 @@ function printReport(report: SwarmReport): void {
   const slowest = Math.max(...report.agents.map((agent) => agent.seconds));
   console.log(
     `\nobject ${(report.objectBytes / 1024 / 1024).toFixed(1)} MiB; S3 served ${(report.originBytes / 1024 / 1024).toFixed(1)} MiB ` +
-      `(${(report.originBytes / report.objectBytes).toFixed(2)} × the object) to ${report.agents.length} agents; slowest agent ${slowest.toFixed(2)} s`,
+      `(${(report.originBytes / report.objectBytes).toFixed(2)} × the object) to ${report.agents.length} agents; slowest agent ${slowest.toFixed(2)} s\n` +
+      `the control plane read ${(report.digestBytes / 1024 / 1024).toFixed(1)} MiB to compute piece digests (in-region in AWS, not site egress)`,
   );
 }
 

@@ -24,6 +24,8 @@ export interface SwarmReport {
   readonly objectBytes: number;
   /** Response bytes S3 served, counted by the proxy in front of it. */
   readonly originBytes: number;
+  /** Bytes the control plane's digest service read from S3 (in-region in AWS; not counted in originBytes). */
+  readonly digestBytes: number;
   readonly agents: AgentPullReport[];
 }
 
@@ -65,6 +67,7 @@ export async function sha256File(path: string): Promise<string> {
 /** All `agents` pull `artifact` at once; outputs are checked against the source digest. */
 export async function swarmPull(stack: LocalStack, artifact: Artifact, agents: readonly AgentProcess[]): Promise<SwarmReport> {
   const before = stack.origin.bytesOut();
+  const digestBefore = stack.digestOrigin.bytesOut();
   const outDir = join(stack.root, 'outputs');
   await mkdir(outDir, { recursive: true });
   const reports = await Promise.all(
@@ -83,5 +86,5 @@ export async function swarmPull(stack: LocalStack, artifact: Artifact, agents: r
       };
     }),
   );
-  return { url: artifact.url, objectBytes: artifact.size, originBytes: stack.origin.bytesOut() - before, agents: reports };
+  return { url: artifact.url, objectBytes: artifact.size, originBytes: stack.origin.bytesOut() - before, digestBytes: stack.digestOrigin.bytesOut() - digestBefore, agents: reports };
 }

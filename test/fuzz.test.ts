@@ -72,6 +72,7 @@ describe(`fuzz (seed ${SEED}; replay with MAYFLY_FUZZ_SEED=${SEED})`, () => {
         { method: 'POST', path: '/v1/announce', body: announce(), headers: agentAuth() },
         { method: 'POST', path: `/v1/tasks/${taskId}/digests`, body: { peerId: 'fuzzer', digests: { '0': 'a'.repeat(64) } }, headers: agentAuth() },
         { method: 'POST', path: `/v1/tasks/${taskId}/leave`, body: { peerId: 'fuzzer' }, headers: agentAuth() },
+        { method: 'POST', path: `/v1/tasks/${taskId}/incidents`, body: { peerId: 'fuzzer', piece: 0, digest: 'a'.repeat(64) }, headers: agentAuth() },
         { method: 'POST', path: '/v1/hosts/heartbeat', body: { peerId: 'fuzzer', addr: 'http://127.0.0.1:9' }, headers: agentAuth() },
         { method: 'GET', path: `/v1/tasks/${taskId}/digests`, headers: agentAuth() },
       ],

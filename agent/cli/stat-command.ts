@@ -58,6 +58,10 @@ export function renderStat(url: string, answer: StatAnswer, now: number): string
   lines.push(url);
   lines.push(`  task   ${task.id}`);
   lines.push(`  size   ${formatBytes(task.size)} in ${task.pieceCount} pieces of ${formatBytes(task.pieceLength)}, ETag ${task.etag}`);
+  if (task.digestSource) {
+    const source = task.digestSource === 'origin' ? 'computed by the control plane from S3' : 'attested by the back-to-source holder';
+    lines.push(`  digests ${source}${task.quarantined ? '; QUARANTINED (manifest being derived again; every host reads the origin)' : ''}`);
+  }
   const here = answer.local;
   lines.push(`  here   ${here ? `${formatBytes(here.completedBytes)} cached${here.complete ? ' (complete)' : ''}` : 'not cached on this host'}`);
   lines.push('');

@@ -1,5 +1,5 @@
 import { UnavailableError, errorFromWire } from '../../core/errors.ts';
-import { announceResponseSchema, manifestResponseSchema, publishDigestsResponseSchema, type AnnounceRequest, type AnnounceResponse, type DigestMap, type ManifestResponse } from '../../core/wire/scheduler.ts';
+import { announceResponseSchema, incidentResponseSchema, manifestResponseSchema, publishDigestsResponseSchema, type AnnounceRequest, type AnnounceResponse, type DigestMap, type IncidentRequest, type ManifestResponse } from '../../core/wire/scheduler.ts';
 import { parseWith } from '../../core/wire/parse.ts';
 import type { z } from 'zod';
 import { swarmResponseSchema, type SwarmResponse } from '../../core/wire/scheduler.ts';
@@ -27,6 +27,11 @@ export class SchedulerClient {
 
   publishDigests(taskId: string, peerId: string, site: string, digests: DigestMap): Promise<{ accepted: number; digestCount: number }> {
     return this.call('POST', `/v1/tasks/${taskId}/digests`, { peerId, site, digests }, publishDigestsResponseSchema);
+  }
+
+  /** A piece read from the origin differs from the vouched digest (POST /v1/tasks/:id/incidents). */
+  reportIncident(taskId: string, incident: IncidentRequest): Promise<{ quarantined: boolean }> {
+    return this.call('POST', `/v1/tasks/${taskId}/incidents`, incident, incidentResponseSchema);
   }
 
   manifest(taskId: string): Promise<ManifestResponse> {

@@ -1,12 +1,23 @@
 import type { Logger } from '../../core/log.ts';
 import type { DigestMap } from '../../core/wire/scheduler.ts';
 
+/** Where the digest of a piece read from the origin goes before children may have the piece. */
+export interface DigestSink {
+  /** Resolves true once children may have the piece (its digest is published, or vouched for and matching). */
+  publish(index: number, digest: string): Promise<boolean>;
+  drain(): Promise<void>;
+  /** Whether this agent's own digests are the task's (it attests them) and so enter its manifest at once. */
+  readonly attests: boolean;
+}
+
 /**
- * Publishes digests of pieces read from the origin, batching whatever
+ * For HTTP(S) origins, which the control plane may not reach (digestSource
+ * `attested`). Publishes digests of pieces read from the origin, batching whatever
  * completed while the previous call was in flight. A piece is advertised to
  * children only after its digest is published, so they can always verify it.
  */
-export class DigestPublisher {
+export class DigestPublisher implements DigestSink {
+  readonly attests = true;
   private pending = new Map<number, { digest: string; done: Array<(ok: boolean) => void> }>();
   private flushing = false;
   private idle: Array<() => void> = [];

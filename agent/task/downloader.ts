@@ -8,7 +8,7 @@ import type { TaskFiles } from '../cache/task-files.ts';
 import type { OriginFetcher } from '../origin/origin-fetcher.ts';
 import type { ChildView } from '../peer/child-view.ts';
 import type { PeerClient } from '../peer/peer-client.ts';
-import type { DigestPublisher } from './digest-publisher.ts';
+import type { DigestSink } from './digest-publisher.ts';
 import type { Manifest } from './manifest.ts';
 import { OriginPieces } from './origin-pieces.ts';
 import { ParentSet, type Parent } from './parent-set.ts';
@@ -42,7 +42,7 @@ export interface DownloaderOptions {
   readonly manifest: Manifest;
   readonly peers: PeerClient;
   readonly origin: OriginFetcher;
-  readonly publisher: DigestPublisher;
+  readonly publisher: DigestSink;
   readonly log: Logger;
   readonly limits?: Partial<DownloadLimits>;
   /** This agent's current peer credential for the task (from the scheduler). */
@@ -125,6 +125,11 @@ export class Downloader {
   allowOrigin(allowed: boolean, presignedUrl?: string): void {
     this.origin.allow(allowed, presignedUrl);
     this.wake();
+  }
+
+  /** A piece read from the origin did not match its vouched digest: read it again (see OriginPieces.readAgain). */
+  readAgain(index: number): void {
+    this.origin.readAgain(index);
   }
 
   abort(reason: unknown): void {

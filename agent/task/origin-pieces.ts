@@ -5,7 +5,7 @@ import type { TaskInfo } from '../../core/wire/scheduler.ts';
 import type { TaskFiles } from '../cache/task-files.ts';
 import type { OriginFetcher } from '../origin/origin-fetcher.ts';
 import type { ChildView } from '../peer/child-view.ts';
-import type { DigestPublisher } from './digest-publisher.ts';
+import type { DigestSink } from './digest-publisher.ts';
 import type { Manifest } from './manifest.ts';
 
 /** Transient origin failures in a row after which the pull stops. */
@@ -17,7 +17,8 @@ export interface OriginPiecesOptions {
   readonly files: TaskFiles;
   readonly view: ChildView;
   readonly origin: OriginFetcher;
-  readonly publisher: DigestPublisher;
+  /** Publishes (HTTP(S): attests) or checks against the vouched digest (S3) each piece read. */
+  readonly publisher: DigestSink;
   readonly manifest: Manifest;
   readonly log: Logger;
   /** Origin reads at once. */
@@ -35,6 +36,7 @@ export class OriginPieces {
   private presignedUrl?: string;
   private active = 0;
   private failures = 0;
+  private readonly reread = new Set<number>();
 
   constructor(private readonly options: OriginPiecesOptions) {}
 
@@ -64,8 +66,9 @@ export class OriginPieces {
       const digest = await writer.finish();
       this.bytes += writer.written;
       log.debug('piece from origin', { index, ms: Date.now() - started, chunks: writer.chunks });
-      manifest.set(index, digest);
-      // The piece counts for this pull at once, but children see it only once its digest is published.
+      // An attested digest is the task's own; a checked one only enters the manifest once vouched for.
+      if (publisher.attests) manifest.set(index, digest);
+      // The piece counts for this pull at once, but children see it only once its digest is published (or vouched for).
       view.readFromOrigin(index);
       files.markVerified(index, digest);
       void publisher.publish(index, digest).then((published) => {
@@ -82,6 +85,16 @@ export class OriginPieces {
     } finally {
       this.active--;
     }
+  }
+
+  /**
+   * Piece `index` read from the origin differs from the vouched digest: read it once more (it stays
+   * unserved until a read matches). A second mismatch leaves it local, never served.
+   */
+  readAgain(index: number): void {
+    if (this.reread.has(index)) return;
+    this.reread.add(index);
+    void this.fetch(index, new AbortController().signal).catch((error) => this.options.log.warn('reading a mismatching piece again failed', { index, error }));
   }
 
   /** Waits until the digests of pieces read so far are published (or given up on). */

@@ -10,7 +10,8 @@ import type { OriginFetcher } from '../origin/origin-fetcher.ts';
 import type { ChildViews } from '../peer/child-view.ts';
 import type { PeerAuth } from '../peer/peer-auth.ts';
 import type { PeerClient } from '../peer/peer-client.ts';
-import { DigestPublisher } from './digest-publisher.ts';
+import { DigestPublisher, type DigestSink } from './digest-publisher.ts';
+import { DigestVoucher } from './digest-voucher.ts';
 import { Downloader, type DownloadLimits } from './downloader.ts';
 import { Manifest } from './manifest.ts';
 import type { TaskEvents } from './task-events.ts';
@@ -78,11 +79,21 @@ export class TaskSession {
     const direct = mode === 'direct';
     this.manifest = new Manifest(async () => (direct ? {} : (await scheduler.manifest(task.id)).digests));
     for (const [index, digest] of files.digests) this.manifest.set(index, digest);
-    const publisher = new DigestPublisher(
-      // In direct mode nothing is published, so those pieces are never served to peers.
-      (digests) => (direct ? Promise.reject(new ForbiddenError('direct pull: digests not published')) : scheduler.publishDigests(task.id, identity.peerId, identity.site, digests)),
-      log,
-    );
+    // S3 tasks' digests come from the control plane: what this agent reads is checked against them, never published.
+    const publisher: DigestSink = !direct && options.location.kind === 's3'
+      ? new DigestVoucher({
+        fetchVouched: async () => (await scheduler.manifest(task.id)).digests,
+        known: (index) => this.manifest.get(index),
+        merge: (digests) => this.manifest.merge(digests),
+        report: (piece, digest) => scheduler.reportIncident(task.id, { peerId: identity.peerId, site: identity.site, piece, digest }),
+        mismatch: (index) => this.downloader.readAgain(index),
+        log,
+      })
+      : new DigestPublisher(
+        // In direct mode nothing is published, so those pieces are never served to peers.
+        (digests) => (direct ? Promise.reject(new ForbiddenError('direct pull: digests not published')) : scheduler.publishDigests(task.id, identity.peerId, identity.site, digests)),
+        log,
+      );
     this.downloader = new Downloader({
       task,
       location: options.location,

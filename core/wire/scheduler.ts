@@ -52,6 +52,13 @@ export const taskInfoSchema = z.object({
   etag: z.string(),
   pieceLength: countSchema,
   pieceCount: countSchema,
+  /**
+   * Who vouches for the digests: `origin`, the control plane read the object itself
+   * (S3); `attested`, the back-to-source holder (HTTP(S) origins). Absent from older schedulers.
+   */
+  digestSource: z.enum(['origin', 'attested']).optional(),
+  /** The manifest is distrusted for now: no parents are handed out, every puller reads the origin. */
+  quarantined: z.boolean().optional(),
 });
 export type TaskInfo = z.infer<typeof taskInfoSchema>;
 
@@ -109,6 +116,17 @@ export type PublishDigestsRequest = z.infer<typeof publishDigestsRequestSchema>;
 export const publishDigestsResponseSchema = z.object({ accepted: countSchema, digestCount: countSchema });
 export const manifestResponseSchema = z.object({ digests: digestMapSchema, digestCount: countSchema });
 export type ManifestResponse = z.infer<typeof manifestResponseSchema>;
+
+/** A back-to-source holder read bytes whose digest differs from the vouched one (POST /v1/tasks/:id/incidents). */
+export const incidentRequestSchema = z.strictObject({
+  peerId: peerIdSchema,
+  site: siteSchema.optional(),
+  piece: countSchema.max(LIMITS.maxPieces),
+  /** sha256 hex of what the agent read. */
+  digest: sha256HexSchema,
+});
+export type IncidentRequest = z.infer<typeof incidentRequestSchema>;
+export const incidentResponseSchema = z.object({ quarantined: z.boolean() });
 
 export const leaveRequestSchema = z.strictObject({ peerId: peerIdSchema, site: siteSchema.optional() });
 

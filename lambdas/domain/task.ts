@@ -27,6 +27,26 @@ export interface TaskRecord {
   readonly createdAt: number;
   /** Reports of parents caught serving bad data, weighed by domain/parent-reports.ts. */
   readonly reports: readonly ParentReport[];
+  /** Set while the task's manifest is distrusted (see Quarantine); absent for a healthy task. */
+  readonly quarantine?: Quarantine;
+}
+
+/**
+ * Why and until when a task's manifest is distrusted: announces then hand out no
+ * parents, every puller reads the origin itself, and the manifest is re-derived.
+ * `conflict`: two attestations of one piece disagreed; `incident`: a lease holder
+ * read bytes other than the vouched digest; `checksum`: S3's own full-object
+ * SHA-256 disagrees with what the control plane read (never lifted for this task).
+ */
+export interface Quarantine {
+  readonly reason: 'conflict' | 'incident' | 'checksum';
+  /** Epoch ms after which the quarantine no longer applies (the digest service may lift it sooner). */
+  readonly until: number;
+}
+
+/** Whether `task` is quarantined at `now`. */
+export function quarantined(task: Pick<TaskRecord, 'quarantine'>, now: number): boolean {
+  return task.quarantine !== undefined && task.quarantine.until > now;
 }
 
 /** Errors: UnavailableError (with retryAfterMs) when the state store throttles or is down. */
@@ -44,4 +64,6 @@ export interface TaskStore {
   report(taskId: string, reports: readonly ParentReport[]): Promise<void>;
   /** Drops reports (expired ones). */
   forgetReports(taskId: string, reports: readonly ParentReport[]): Promise<void>;
+  /** Sets (or, with undefined, lifts) the task's quarantine. */
+  setQuarantine(taskId: string, quarantine: Quarantine | undefined): Promise<void>;
 }

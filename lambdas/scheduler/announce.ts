@@ -11,7 +11,7 @@ import type { OriginReader } from '../domain/origin.ts';
 import type { PeerRecord, PeerStore } from '../domain/peer.ts';
 import { admitReports, weighReports, type ReportRules, type ReportWeighing } from '../domain/parent-reports.ts';
 import { registrationWindow, type RegistrationCounter } from '../domain/registration-limit.ts';
-import type { TaskStore } from '../domain/task.ts';
+import { quarantined, type TaskStore } from '../domain/task.ts';
 import { httpOriginsOf, peerAuthFor, sourceOriginFor, toDigestMap, toParentInfo, toTaskInfo } from './answers.ts';
 import type { BackToSource } from './back-to-source.ts';
 import { resolveAnnounce, type Announcing } from './announcing.ts';
@@ -49,6 +49,7 @@ export async function announce(deps: AnnounceDeps, body: AnnounceRequest, caller
   const reports = await weigh(deps, at);
   // A lookup is metadata only: nothing is stored, so the peer is neither a parent nor a grant holder.
   if (request.event === 'lookup') return answer(deps, at, [], false);
+  if (quarantined(at.task, at.now)) return quarantinedAnswer(deps, at);
   // A finished or failed peer only heartbeats: no parents, no grant, one write.
   const selected = at.finished || request.event === 'failed' ? undefined : await select(deps, at, reports);
   const source = await grantOrDefer(deps, at, selected);
@@ -138,12 +139,22 @@ async function record(deps: AnnounceDeps, { task, request, site, now, completed,
   await deps.peers.put(peer, task.shards, DEFAULTS.peerTtlSeconds);
 }
 
+/**
+ * A quarantined task's manifest is distrusted: no parents and no digests, and every puller reads
+ * the origin itself (a presigned GET for S3, so hosts still need no S3 permission of their own).
+ * No lease is taken, so nobody may attest until the quarantine ends.
+ */
+async function quarantinedAnswer(deps: AnnounceDeps, at: Announcing): Promise<AnnounceResponse> {
+  await record(deps, at, false);
+  return answer(deps, at, [], !at.finished && at.request.event !== 'failed');
+}
+
 async function answer(deps: AnnounceDeps, at: Announcing, parents: readonly PeerRecord[], source: boolean): Promise<AnnounceResponse> {
   const { task, request, now } = at;
-  const stale = request.event !== 'lookup' && task.digestCount > (request.digestsKnown ?? 0);
+  const stale = request.event !== 'lookup' && !quarantined(task, now) && task.digestCount > (request.digestsKnown ?? 0);
   const digests = stale ? toDigestMap(await deps.manifests.get(task.id)) : undefined;
   return {
-    task: toTaskInfo(task),
+    task: toTaskInfo(task, now),
     parents: parents.map(toParentInfo),
     backToSource: source,
     digests,

@@ -3,15 +3,24 @@ import type { OriginLocation } from '../../core/origin-url.ts';
 import { HTTP_ORIGINS_MAX, type AnnounceResponse, DigestMap, ParentInfo, TaskInfo } from '../../core/wire/scheduler.ts';
 import type { OriginReader } from '../domain/origin.ts';
 import type { PeerRecord } from '../domain/peer.ts';
-import type { TaskRecord } from '../domain/task.ts';
+import { quarantined, type TaskRecord } from '../domain/task.ts';
+import type { DigestSource } from '../domain/manifest.ts';
 
 /** Records → the scheduler's wire answers. */
 
 /** Lifetime of a presigned back-to-source URL; the holder gets a fresh one with each announce. */
 export const PRESIGN_SECONDS = 15 * 60;
 
-export function toTaskInfo(task: TaskRecord): TaskInfo {
-  return { id: task.id, url: task.url, size: task.size, etag: task.etag, pieceLength: task.pieceLength, pieceCount: task.pieceCount };
+export function toTaskInfo(task: TaskRecord, now = Date.now()): TaskInfo {
+  return {
+    id: task.id, url: task.url, size: task.size, etag: task.etag, pieceLength: task.pieceLength, pieceCount: task.pieceCount,
+    digestSource: digestSourceOf(task), ...(quarantined(task, now) ? { quarantined: true } : {}),
+  };
+}
+
+/** S3 objects the control plane reads itself; HTTP(S) origins it may not reach are attested by the lease holder. */
+export function digestSourceOf(task: Pick<TaskRecord, 'url'>): DigestSource {
+  return task.url.startsWith('s3://') ? 'origin' : 'attested';
 }
 
 export function toParentInfo(peer: PeerRecord): ParentInfo {

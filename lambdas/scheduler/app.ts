@@ -2,7 +2,7 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { LIMITS } from '../../core/constants.ts';
 import type { Logger } from '../../core/log.ts';
-import { announceRequestSchema, leaveRequestSchema, publishDigestsRequestSchema } from '../../core/wire/scheduler.ts';
+import { announceRequestSchema, incidentRequestSchema, leaveRequestSchema, publishDigestsRequestSchema } from '../../core/wire/scheduler.ts';
 import { parseWith } from '../../core/wire/parse.ts';
 import { siteSchema } from '../../core/ids.ts';
 import { BadRequestError } from '../../core/errors.ts';
@@ -78,6 +78,13 @@ export function createSchedulerApp(options: SchedulerAppOptions): Hono {
     const taskId = assertTaskId(c.req.param('taskId'));
     const request = parseWith(publishDigestsRequestSchema, await readJson(c), 'digests');
     return c.json(await service.publishDigests(taskId, request, callerOf(c)));
+  });
+
+  // A back-to-source holder read other bytes than the vouched digest says (see SchedulerService.reportIncident).
+  app.post('/v1/tasks/:taskId/incidents', async (c) => {
+    const taskId = assertTaskId(c.req.param('taskId'));
+    const request = parseWith(incidentRequestSchema, await readJson(c), 'incident');
+    return c.json(await service.reportIncident(taskId, request, callerOf(c)));
   });
 
   app.post('/v1/tasks/:taskId/leave', async (c) => {

@@ -1,7 +1,10 @@
 import { DEFAULTS } from '../../core/constants.ts';
-import { BadRequestError, ForbiddenError } from '../../core/errors.ts';
+import { BadRequestError, ConflictError, ForbiddenError } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
-import type { AnnounceRequest, AnnounceResponse, ManifestResponse, PublishDigestsRequest, TaskInfo } from '../../core/wire/scheduler.ts';
+import type { AnnounceRequest, AnnounceResponse, IncidentRequest, ManifestResponse, PublishDigestsRequest, TaskInfo } from '../../core/wire/scheduler.ts';
+import type { DigestDispatcher } from '../domain/digest.ts';
+import { ManifestIncidents } from '../digest/incidents.ts';
+import type { MetricEmitter } from '../shared/metrics.ts';
 import { originAllowed } from '../../core/allowlist.ts';
 import { parseOriginUrl } from '../../core/origin-url.ts';
 import { requireSelf } from '../domain/announce-binding.ts';
@@ -14,10 +17,10 @@ import type { SourceGrantStore } from '../domain/grant.ts';
 import type { ManifestStore } from '../domain/manifest.ts';
 import type { HttpHeadReader, OriginReader } from '../domain/origin.ts';
 import type { PeerRecord, PeerStore } from '../domain/peer.ts';
-import type { TaskRecord, TaskStore } from '../domain/task.ts';
+import { quarantined, type TaskRecord, type TaskStore } from '../domain/task.ts';
 import { derivePeerSigningKey } from '../../core/peer-credential.ts';
 import { announce, type AnnounceDeps } from './announce.ts';
-import { toDigestMap, toTaskInfo } from './answers.ts';
+import { digestSourceOf, toDigestMap, toTaskInfo } from './answers.ts';
 import { BackToSource } from './back-to-source.ts';
 import { DEFAULT_SCHEDULER_SETTINGS, settingsFor, type SchedulerSettings } from './settings.ts';
 import { TaskResolver } from './task-resolver.ts';
@@ -44,6 +47,12 @@ export interface SchedulerServiceOptions {
   readonly registrationsPerMinute?: number;
   /** How reports about parents are weighed (default DEFAULT_REPORT_RULES). */
   readonly reportRules?: ReportRules;
+  /** Computes S3 tasks' digests in the control plane (lambdas/digest/); absent, S3 pieces wait for digests forever. */
+  readonly digests?: DigestDispatcher;
+  /** Manifest incidents are counted here (and always logged as errors). */
+  readonly metrics?: MetricEmitter;
+  /** How long an HTTP(S) task stays quarantined after conflicting attestations. */
+  readonly attestedQuarantineMs?: number;
   readonly now?: () => number;
   readonly random?: () => number;
 }
@@ -60,6 +69,7 @@ export class SchedulerService {
   private readonly resolver: TaskResolver;
   private readonly backToSource: BackToSource;
   private readonly announcing: AnnounceDeps;
+  private readonly incidents: ManifestIncidents;
   private readonly now: () => number;
   private readonly settings: SchedulerSettings;
   private readonly reportRules: ReportRules;
@@ -70,6 +80,7 @@ export class SchedulerService {
     this.settings = settings;
     this.reportRules = deps.reportRules ?? DEFAULT_REPORT_RULES;
     this.resolver = new TaskResolver({ ...deps, settings, now: this.now });
+    this.incidents = new ManifestIncidents({ ...deps, dispatcher: deps.digests, now: this.now });
     this.backToSource = new BackToSource({ grants: deps.grants, seeds: deps.seeds, log: deps.log });
     // Derived once: the signing key never leaves the scheduler; agents get only its public half.
     const signing = deps.peerSecret ? derivePeerSigningKey(deps.peerSecret) : undefined;
@@ -85,32 +96,66 @@ export class SchedulerService {
   }
 
   /**
-   * Only the calling agent, for itself, while it holds a back-to-source lease (it read
-   * the origin) and is not withheld for bad data, may add digests.
+   * Attestations of an HTTP(S) task's digests, by the calling agent for itself while it holds the
+   * task's back-to-source lease and is not withheld for bad data. S3 tasks' digests come from the
+   * control plane only (403). A digest that conflicts with a known one is an incident (see
+   * ManifestIncidents), never first-writer-wins: the task is quarantined and the call answers 409.
    */
   async publishDigests(taskId: string, request: PublishDigestsRequest, caller: Caller): Promise<{ accepted: number; digestCount: number }> {
     const agent = agentOf(caller);
     requireSelf(agent, request.peerId);
     const task = await this.resolver.require(taskId);
+    const context = { taskId, peerId: agent.peerId };
+    if (digestSourceOf(task) === 'origin') throw new ForbiddenError('digests of S3 tasks are computed by the control plane; agents may not publish them', { context });
+    if (quarantined(task, this.now())) throw new ForbiddenError('this task is quarantined; its manifest is being derived again', { context });
     const site = agent.site ?? request.site ?? DEFAULTS.site;
-    const withheld = weighReports(task.reports, this.now(), this.reportRules).withheld.has(agent.peerId);
-    if (withheld || !(await this.deps.grants.holds(taskId, site, request.peerId, this.now()))) {
-      throw new ForbiddenError('only the agent granted back-to-source may publish digests', { context: { taskId, peerId: request.peerId } });
-    }
+    await this.requireLease(task, agent.peerId, site);
     const digests = new Map<number, string>();
     for (const [index, digest] of Object.entries(request.digests)) {
       const piece = Number(index);
       if (piece >= task.pieceCount) throw new BadRequestError(`piece ${piece} is outside 0..${task.pieceCount - 1}`);
       digests.set(piece, digest);
     }
-    const accepted = await this.deps.manifests.put(taskId, digests);
-    return { accepted, digestCount: task.digestCount + accepted };
+    try {
+      const accepted = await this.deps.manifests.put(taskId, digests, 'attested');
+      return { accepted, digestCount: task.digestCount + accepted };
+    } catch (error) {
+      if (error instanceof ConflictError) await this.incidents.raise(task, 'conflict', { peerId: agent.peerId, site });
+      throw error;
+    }
   }
 
+  /**
+   * A lease holder read bytes of a piece whose digest differs from the vouched one. Only the
+   * lease holder, for itself, may report (it read the origin); a report that matches the manifest is no incident.
+   */
+  async reportIncident(taskId: string, request: IncidentRequest, caller: Caller): Promise<{ quarantined: boolean }> {
+    const agent = agentOf(caller);
+    requireSelf(agent, request.peerId);
+    const task = await this.resolver.require(taskId);
+    await this.requireLease(task, agent.peerId, agent.site ?? request.site ?? DEFAULTS.site);
+    if (request.piece >= task.pieceCount) throw new BadRequestError(`piece ${request.piece} is outside 0..${task.pieceCount - 1}`);
+    const known = (await this.deps.manifests.get(taskId)).get(request.piece);
+    if (known === undefined || known === request.digest) return { quarantined: quarantined(task, this.now()) };
+    await this.incidents.raise(task, 'incident', { peerId: agent.peerId, piece: request.piece, read: request.digest, vouched: known });
+    return { quarantined: true };
+  }
+
+  /** Vouched digests; none while the task is quarantined. An agent reads only tasks its cluster admits. */
   async manifest(taskId: string, caller: Caller): Promise<ManifestResponse> {
-    await this.admitted(await this.resolver.require(taskId), caller);
+    const task = await this.resolver.require(taskId);
+    await this.admitted(task, caller);
+    if (quarantined(task, this.now())) return { digests: {}, digestCount: 0 };
     const digests = toDigestMap(await this.deps.manifests.get(taskId));
     return { digests, digestCount: Object.keys(digests).length };
+  }
+
+  /** ForbiddenError unless `peerId` holds a back-to-source lease of the task in `site` and is not withheld for bad data. */
+  private async requireLease(task: TaskRecord, peerId: string, site: string): Promise<void> {
+    const withheld = weighReports(task.reports, this.now(), this.reportRules).withheld.has(peerId);
+    if (withheld || !(await this.deps.grants.holds(task.id, site, peerId, this.now()))) {
+      throw new ForbiddenError('only the agent granted back-to-source may do this', { context: { taskId: task.id, peerId } });
+    }
   }
 
   /** The caller leaves the swarm: only its own peer record and lease go. */
@@ -149,7 +194,7 @@ export class SchedulerService {
 
   private async swarmAnswer(task: TaskRecord): Promise<SwarmAnswer> {
     const blocked = [...weighReports(task.reports, this.now(), this.reportRules).withheld];
-    return { task: toTaskInfo(task), peers: await this.deps.peers.list(task.id, task.shards), blocked };
+    return { task: toTaskInfo(task, this.now()), peers: await this.deps.peers.list(task.id, task.shards), blocked };
   }
 
   /** The operator reads every task; an agent only those its cluster's allowlist admits. */

@@ -5,6 +5,7 @@ import { taskInfoOf } from '../../core/task-info.ts';
 import type { ClusterSettingsSource } from '../domain/cluster.ts';
 import type { HttpHeadReader, ObjectHead, OriginReader } from '../domain/origin.ts';
 import type { TaskRecord, TaskStore } from '../domain/task.ts';
+import { digestTaskOf, planDigestJobs, type DigestDispatcher } from '../domain/digest.ts';
 import { settingsFor, type EffectiveSettings, type SchedulerSettings } from './settings.ts';
 
 export interface TaskResolverOptions {
@@ -15,6 +16,8 @@ export interface TaskResolverOptions {
   readonly settings: SchedulerSettings;
   /** Operator-set per-cluster settings; they override `settings`. */
   readonly clusters?: ClusterSettingsSource;
+  /** Hashes an S3 task's pieces in the control plane; absent, nothing is dispatched (pieces then wait for digests). */
+  readonly digests?: DigestDispatcher;
   readonly now: () => number;
 }
 
@@ -34,6 +37,9 @@ export interface Resolved {
  * that name their task (a running pull's) and pinned versions (immutable) ask
  * no one. Concurrent lookups of one URL share one HEAD in this instance.
  */
+/** A task's manifest still incomplete this long after the task began lost its digest dispatch: dispatch again (jobs are idempotent). */
+const DIGEST_REDISPATCH_MS = 5 * 60_000;
+
 export class TaskResolver {
   private readonly confirming = new Map<string, Promise<TaskRecord>>();
 
@@ -85,12 +91,23 @@ export class TaskResolver {
     const info = taskInfoOf(url, head, location.kind === 's3' ? location.versionId : undefined);
     const now = this.deps.now();
     if (cached?.taskId === info.id) {
-      const task = await tasks.getTask(info.id);
-      if (task) return task;
+      const known = await tasks.getTask(info.id);
+      // The version did not change; a manifest still incomplete long after the task began lost its dispatch.
+      if (known && now - known.createdAt > DIGEST_REDISPATCH_MS) await this.deriveDigests(known, location);
+      if (known) return known;
     }
     const task = await tasks.createTask({ ...info, digestCount: 0, peerCount: 0, shards: 1, createdAt: now, reports: [] });
+    // Created by this call (or one in the same instant), or a task whose dispatch was lost long ago.
+    if (task.createdAt === now || now - task.createdAt > DIGEST_REDISPATCH_MS) await this.deriveDigests(task, location);
+    // Written only once the digests are dispatched: a failed dispatch is retried by the next announce's HEAD.
     await tasks.putUrl({ url, taskId: info.id, checkedAt: now });
     return task;
+  }
+
+  /** An S3 task whose manifest is incomplete (new, or a dispatch lost) gets its digests computed by the control plane; jobs are idempotent. */
+  private async deriveDigests(task: TaskRecord, location: OriginLocation): Promise<void> {
+    if (location.kind !== 's3' || !this.deps.digests || task.digestCount >= task.pieceCount || task.quarantine) return;
+    await this.deps.digests.dispatch(planDigestJobs(digestTaskOf(task, location.bucket, location.key, location.versionId)));
   }
 
   private headOf(location: OriginLocation): Promise<ObjectHead> {

@@ -20,6 +20,10 @@ import { createSchedulerApp } from './app.ts';
 import { DEFAULT_HEARTBEAT_INTERVAL_MS, HeartbeatService } from './heartbeat.ts';
 import { SeedTrigger } from './heartbeat-seeds.ts';
 import { SchedulerService } from './service.ts';
+import type { DigestDispatcher } from '../domain/digest.ts';
+import { InProcessDigestDispatcher } from '../digest/in-process-dispatcher.ts';
+import { LambdaDigestDispatcher } from '../digest/lambda-dispatcher.ts';
+import { createDigestService } from '../digest/wiring.ts';
 import type { SchedulerSettings } from './settings.ts';
 
 export interface SchedulerWiringOptions {
@@ -44,6 +48,18 @@ export interface SchedulerWiringOptions {
    * is given either; a caller with its own logger passes a sink or gets no metric lines.
    */
   readonly metricsSink?: (line: string) => void;
+  /**
+   * Where S3 tasks' digests are computed: `{ functionName }` invokes the digest Lambda
+   * (MAYFLY_DIGEST_FUNCTION); otherwise this process runs the digest service itself, reading
+   * S3 with `s3` options (locally: an endpoint of their own, outside the counted origin link).
+   */
+  readonly digest?:
+    | { readonly functionName: string }
+    | { readonly s3?: SchedulerWiringOptions['s3']; readonly concurrency?: number }
+    /** A dispatcher of the caller's (benches). */
+    | { readonly dispatcher: DigestDispatcher };
+  /** How long an HTTP(S) task stays quarantined after conflicting attestations. */
+  readonly attestedQuarantineMs?: number;
 }
 
 /** Builds the scheduler app from plain options; used by the Lambda handler and the Node server alike. */
@@ -59,6 +75,7 @@ export function createScheduler(options: SchedulerWiringOptions) {
   // Agents require peer credentials by default: without a secret none are issued, so peers refuse each other.
   if (!options.peerSecret) log.warn('no peer secret: no peer credentials are issued; agents must run with --peer-auth off (a local stack only)');
   const metrics = new MetricEmitter(options.metricsSink ?? (options.log ? () => {} : (line) => console.log(line)), 'scheduler');
+  const digests = digestDispatcherFor(options, log, metrics);
   const service = new SchedulerService({
     tasks: new DynamoTaskStore(dynamo, options.tableName),
     peers: new DynamoPeerStore(dynamo, options.tableName),
@@ -74,15 +91,29 @@ export function createScheduler(options: SchedulerWiringOptions) {
     seeds,
     registrations: new DynamoRegistrationCounter(dynamo, options.tableName),
     registrationsPerMinute: options.registrationsPerMinute,
+    digests,
+    metrics,
+    attestedQuarantineMs: options.attestedQuarantineMs,
   });
   const identities = identityResolver(options, new TokenIdentityResolver(options.token, new DynamoTokenStore(dynamo, options.tableName)));
-  return { app: createSchedulerApp({ service, log, identities, heartbeat, metrics }), service, dynamo, s3 };
+  return { app: createSchedulerApp({ service, log, identities, heartbeat, metrics }), service, dynamo, s3, digests };
 }
 
 /** A signed Function URL request's IAM caller first (only Lambda's IAM auth sets it), else the bearer token. */
 function identityResolver(options: SchedulerWiringOptions, tokens: IdentityResolver): IdentityResolver {
   const iam = new IamIdentityResolver(options.agentRoles ?? new Map());
   return { resolve: async (credentials) => (credentials.iamArn ? iam.resolve(credentials) : tokens.resolve(credentials)) };
+}
+
+function digestDispatcherFor(options: SchedulerWiringOptions, log: Logger, metrics: MetricEmitter): DigestDispatcher {
+  const digest = options.digest ?? {};
+  if ('dispatcher' in digest) return digest.dispatcher;
+  if ('functionName' in digest) {
+    return new LambdaDigestDispatcher({ functionName: digest.functionName, region: options.s3?.region ?? process.env.AWS_REGION ?? 'us-east-1' });
+  }
+  const digestLog = log.child({ service: 'digest' });
+  const { service } = createDigestService({ tableName: options.tableName, dynamo: options.dynamo, s3: digest.s3 ?? options.s3, log: digestLog, metrics });
+  return new InProcessDigestDispatcher((job) => service.run(job), digestLog, digest.concurrency);
 }
 
 /**
@@ -112,6 +143,7 @@ export function schedulerOptionsFromEnv(env: NodeJS.ProcessEnv): SchedulerWiring
     peerSecret: env.MAYFLY_PEER_SECRET || undefined,
     agentRoles: parseAgentRoles(env.MAYFLY_AGENT_ROLES),
     ...(env.MAYFLY_REGISTRATIONS_PER_MINUTE ? { registrationsPerMinute: Number(env.MAYFLY_REGISTRATIONS_PER_MINUTE) } : {}),
+    digest: env.MAYFLY_DIGEST_FUNCTION ? { functionName: env.MAYFLY_DIGEST_FUNCTION } : undefined,
     settings: {
       ...(allowed?.length ? { allowedOrigins: allowed } : {}),
       ...(env.MAYFLY_BACK_TO_SOURCE_LIMIT ? { backToSourceLimit: Number(env.MAYFLY_BACK_TO_SOURCE_LIMIT) } : {}),

@@ -15,6 +15,10 @@ export const METRICS = {
   backToSourceGrants: 'BackToSourceGrants',
   bytesFromOrigin: 'BytesFromOrigin',
   bytesFromPeers: 'BytesFromPeers',
+  /** A digest disagreed with a known one, or S3's own checksum with what was read: the task was quarantined. */
+  manifestIncidents: 'ManifestIncidents',
+  /** Bytes the digest service read from S3 (in-region, not site egress). */
+  digestBytes: 'DigestBytesRead',
 } as const;
 
 export type MetricUnit = 'Count' | 'Milliseconds' | 'Bytes';

@@ -1,6 +1,6 @@
 import { GetItemCommand, PutItemCommand, QueryCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DEFAULTS } from '../../core/constants.ts';
-import type { TaskRecord, TaskStore, UrlRecord } from '../domain/task.ts';
+import type { Quarantine, TaskRecord, TaskStore, UrlRecord } from '../domain/task.ts';
 import type { ParentReport } from '../domain/parent-reports.ts';
 import { N, S, TTL, readNumber, readString, ttlFromNow, type Item } from './attributes.ts';
 import { conditionalWrite, withStoreErrors } from './dynamo-errors.ts';
@@ -129,6 +129,21 @@ export class DynamoTaskStore implements TaskStore {
     );
   }
 
+  async setQuarantine(taskId: string, quarantine: Quarantine | undefined): Promise<void> {
+    await withStoreErrors('setQuarantine', () =>
+      this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: taskKey(taskId),
+          ConditionExpression: 'attribute_exists(pk)',
+          ...(quarantine
+            ? { UpdateExpression: 'SET quarantine = :q', ExpressionAttributeValues: { ':q': S(JSON.stringify(quarantine)) } }
+            : { UpdateExpression: 'REMOVE quarantine' }),
+        }),
+      ),
+    );
+  }
+
   async listTasks(limit: number): Promise<TaskRecord[]> {
     const index = await withStoreErrors('listTasks', () =>
       this.client.send(
@@ -174,6 +189,7 @@ function toTask(item: Item): TaskRecord {
     shards: readNumber(item, 'shards', 1),
     createdAt: readNumber(item, 'createdAt'),
     reports: (item.reports?.SS ?? []).map(parseReportEntry).filter((report): report is ParentReport => report !== undefined),
+    ...(item.quarantine?.S ? { quarantine: JSON.parse(item.quarantine.S) as Quarantine } : {}),
   };
 }
 

@@ -1,0 +1,24 @@
+import { z } from 'zod';
+import { hexIdSchema } from '../../core/ids.ts';
+import { BadRequestError } from '../../core/errors.ts';
+import type { DigestJob } from '../domain/digest.ts';
+import { MetricEmitter } from '../shared/metrics.ts';
+import type { DigestRun } from './digest-service.ts';
+import { createDigestService, digestOptionsFromEnv } from './wiring.ts';
+
+const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+/** The event the scheduler's LambdaDigestDispatcher sends: one DigestJob. */
+const digestJobSchema = z.strictObject({
+  taskId: hexIdSchema, bucket: z.string().min(1).max(63), key: z.string().min(1).max(1024), versionId: z.string().max(1024).optional(),
+  etag: z.string().min(1).max(256), size: count, pieceLength: count.min(1), pieceCount: count, first: count, count: count.min(1), checkObject: z.boolean(),
+});
+
+let digest: ReturnType<typeof createDigestService> | undefined;
+
+/** Lambda entry (invoked asynchronously, one job per event): hashes the job's pieces and stores their digests. */
+export async function handler(event: unknown): Promise<DigestRun> {
+  const parsed = digestJobSchema.safeParse(event);
+  if (!parsed.success) throw new BadRequestError(`not a digest job: ${parsed.error.message}`);
+  digest ??= createDigestService({ ...digestOptionsFromEnv(process.env), metrics: new MetricEmitter((line) => console.log(line), 'digest') });
+  return digest.service.run(parsed.data as DigestJob);
+}

@@ -1,0 +1,56 @@
+import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { ForbiddenError, NotFoundError, OriginChangedError, UnavailableError } from '../../core/errors.ts';
+import type { DigestJob, ObjectChecksum, ObjectRangeReader } from '../domain/digest.ts';
+
+/**
+ * The digest service's reads of S3, pinned to the task's version: VersionId when
+ * the URL named one, else If-Match on the task's ETag (a replaced object answers
+ * 412, never other bytes).
+ */
+export class S3RangeReader implements ObjectRangeReader {
+  constructor(private readonly s3: S3Client) {}
+
+  async checksum(job: DigestJob): Promise<ObjectChecksum> {
+    try {
+      const head = await this.s3.send(
+        new HeadObjectCommand({ Bucket: job.bucket, Key: job.key, ...this.pin(job), ChecksumMode: 'ENABLED' }),
+      );
+      // Only a full-object SHA-256 is a check worth making: a composite (multipart) one is a hash of
+      // part hashes, and CRCs can be matched by anyone who can choose bytes.
+      if (!head.ChecksumSHA256 || head.ChecksumType !== 'FULL_OBJECT') return {};
+      return { sha256: head.ChecksumSHA256 };
+    } catch (error) {
+      throw toOriginError(error, job);
+    }
+  }
+
+  async *read(job: DigestJob, start: number, end: number): AsyncIterable<Uint8Array> {
+    if (end <= start) return;
+    let body: AsyncIterable<Uint8Array>;
+    try {
+      const answer = await this.s3.send(
+        new GetObjectCommand({ Bucket: job.bucket, Key: job.key, ...this.pin(job), Range: `bytes=${start}-${end - 1}` }),
+      );
+      if (!answer.Body) throw new UnavailableError(`s3://${job.bucket}/${job.key}: empty GET answer`);
+      body = answer.Body as AsyncIterable<Uint8Array>;
+    } catch (error) {
+      throw toOriginError(error, job);
+    }
+    yield* body;
+  }
+
+  private pin(job: DigestJob): { VersionId?: string; IfMatch?: string } {
+    return job.versionId ? { VersionId: job.versionId } : { IfMatch: job.etag };
+  }
+}
+
+function toOriginError(error: unknown, job: DigestJob): Error {
+  if (error instanceof UnavailableError) return error;
+  const where = `s3://${job.bucket}/${job.key}`;
+  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  const context = { bucket: job.bucket, key: job.key, taskId: job.taskId };
+  if (status === 412) return new OriginChangedError(`${where}: the task's version is no longer the object`, { cause: error, context });
+  if (status === 404) return new NotFoundError(`${where}: no such object`, { cause: error, context });
+  if (status === 403) return new ForbiddenError(`${where}: access denied by S3`, { cause: error, context });
+  return new UnavailableError(`${where}: digest read failed (${(error as Error).name ?? 'error'})`, { cause: error, context: { ...context, retryAfterMs: 1000 } });
+}
