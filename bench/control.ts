@@ -31,7 +31,7 @@ import type { Caller } from '../lambdas/domain/identity.ts';
 import { CapacityMeter, type CapacityTotals } from './consumed-capacity.ts';
 import { PRICES, controlPlaneCost, directFromS3Cost } from './cost-model.ts';
 import { measureDigestCost, RecordingDispatcher } from './digest-cost.ts';
-import { percentile, round } from './stats.ts';
+import { percentile, round, roundCost } from './stats.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -296,8 +296,4 @@ try {
 } catch (error) {
   console.error(`bench:control failed: ${(error as Error).stack ?? error}`);
   await shutdown(1);
-}
-
-function roundCost<T extends object>(cost: T): T {
-  return Object.fromEntries(Object.entries(cost).map(([key, value]) => [key, round(value as number, 5)])) as T;
 }

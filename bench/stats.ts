@@ -20,3 +20,8 @@ export function round(value: number, digits = 2): number {
   const scale = 10 ** digits;
   return Math.round(value * scale) / scale;
 }
+
+/** Every number of a cost breakdown to 5 decimals (dollars). */
+export function roundCost<T extends object>(cost: T): T {
+  return Object.fromEntries(Object.entries(cost).map(([key, value]) => [key, round(value as number, 5)])) as T;
+}

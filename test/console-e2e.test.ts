@@ -111,7 +111,7 @@ describe('operator console (headless Chromium)', () => {
     const etags = texts.map((text) => /ETag ([0-9a-f]{12})/.exec(text)?.[1]);
     expect(new Set(etags).size).toBe(2);
     // The failed pull and its reason.
-    const failure = page.locator('#failures tr', { hasText: refused });
+    const failure = page.locator('#failures tr', { hasText: refused }).first();
     await failure.waitFor({ timeout: 10_000 });
     expect(await failure.locator('td.reason').textContent()).toMatch(/refused|403/);
     // Hosts say which version they run.

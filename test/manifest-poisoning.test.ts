@@ -46,9 +46,9 @@ describe('case 1: manifest poisoning', () => {
 
   it('S3 task: the rogue\'s digests are refused (403) and honest pulls deliver S3\'s bytes', async () => {
     const artifact = await stack.putArtifact('poison/s3-object.bin', 24 * MiB);
-    const rogue = await startRogueAttester({ peerId: 'rogue-s3', schedulerUrl: stack.scheduler.url, token: stack.token, url: artifact.url });
+    const rogue = await startRogueAttester({ peerId: 'rogue-s3', schedulerUrl: stack.scheduler.url, token: await stack.agentToken('rogue-s3', { site: 'rogue-rogue-s3' }), url: artifact.url });
     try {
-      expect(rogue.granted).toBe(true); // it did get a lease, from its made-up site
+      expect(rogue.granted).toBe(true); // a compromised host holds the lease of its own site
       expect(rogue.publishStatus).toBe(403);
       const [cliAgent, ...others] = await stack.startAgents(3, 's3-honest');
       const cliOutput = join(stack.root, 'cli-s3-object.bin');
@@ -82,7 +82,7 @@ describe('case 1: manifest poisoning', () => {
     expect(task.digestSource).toBe('attested');
     await waitFor(async () => ((await get(`/v1/tasks/${task.id}/digests`)) as { digestCount: number }).digestCount === task.pieceCount);
 
-    const rogue = await startRogueAttester({ peerId: 'rogue-web', schedulerUrl: stack.scheduler.url, token: stack.token, url: file.url });
+    const rogue = await startRogueAttester({ peerId: 'rogue-web', schedulerUrl: stack.scheduler.url, token: await stack.agentToken('rogue-web', { site: 'rogue-rogue-web' }), url: file.url });
     try {
       expect(rogue.publishStatus).toBe(409);
       const view = (await get(`/v1/tasks/${task.id}`)) as { task: { quarantined?: boolean } };
