@@ -10,7 +10,7 @@ import { build, type BuildOptions, type Plugin } from 'esbuild';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
-export type BundleName = 'scheduler' | 'manager' | 'agent';
+export type BundleName = 'scheduler' | 'manager' | 'digest' | 'agent';
 
 export interface BundleSpec {
   readonly entry: string;
@@ -30,6 +30,7 @@ export interface BundleSpec {
 export const BUNDLES: Readonly<Record<BundleName, BundleSpec>> = {
   scheduler: { entry: 'lambdas/scheduler/handler.ts', outfile: 'index.mjs', target: 'node22', sourcemap: true, shebang: false, lambda: true },
   manager: { entry: 'lambdas/manager/handler.ts', outfile: 'index.mjs', target: 'node22', sourcemap: true, shebang: false, lambda: true },
+  digest: { entry: 'lambdas/digest/handler.ts', outfile: 'index.mjs', target: 'node22', sourcemap: true, shebang: false, lambda: true },
   agent: { entry: 'agent/cli/main.ts', outfile: 'mayfly.mjs', target: 'node20', sourcemap: false, shebang: true, lambda: false },
 };
 

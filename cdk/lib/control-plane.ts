@@ -117,6 +117,10 @@ export class MayflyControlPlane extends Construct implements IMayflyScheduler {
   readonly managerUrl: string;
   /** S3 events the preheat function failed on after its retries (kept 14 days, encrypted). */
   readonly preheatDeadLetterQueue: sqs.Queue;
+  /** Computes the piece digests of S3 objects (invoked asynchronously by the scheduler, one job per event). */
+  readonly digestFunction: NodejsFunction;
+  /** Digest jobs that failed after their retries (the scheduler dispatches a task's jobs again later). */
+  readonly digestDeadLetterQueue: sqs.Queue;
   private readonly origins: readonly MayflyOrigin[];
   private readonly agentRoles: Array<{ role: string; cluster: string; seed: boolean }> = [];
 
@@ -161,6 +165,19 @@ export class MayflyControlPlane extends Construct implements IMayflyScheduler {
       ...(props.parentLimit === undefined ? {} : { MAYFLY_PARENT_LIMIT: String(props.parentLimit) }),
     });
     this.peerSecret?.grantRead(this.schedulerFunction);
+    // The control plane computes S3 objects' piece digests itself: jobs of up to 256 MiB, read
+    // in-region (at 1,769 MB a function has one full vCPU for sha256).
+    this.digestFunction = this.createFunction('Digest', 'digest', 'handler', props, environment, { memorySize: 1769, timeout: Duration.minutes(15) });
+    this.digestDeadLetterQueue = new sqs.Queue(this, 'DigestDeadLetters', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    acknowledge(this.digestDeadLetterQueue, 'AwsSolutions-SQS3', 'This queue is itself the dead-letter destination of the digest function; nothing consumes it but an operator.');
+    this.digestFunction.configureAsyncInvoke({ onFailure: new SqsDestination(this.digestDeadLetterQueue), retryAttempts: 2 });
+    this.schedulerFunction.addEnvironment('MAYFLY_DIGEST_FUNCTION', this.digestFunction.functionName);
+    // The function itself, not its versions (grantInvoke would add `:*`).
+    this.schedulerFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [this.digestFunction.functionArn] }));
     this.managerFunction = this.createFunction('Manager', 'manager', 'handler', props, environment);
     this.preheatFunction = this.createFunction('Preheat', 'manager', 's3EventHandler', props, environment);
     this.preheatDeadLetterQueue = new sqs.Queue(this, 'PreheatDeadLetters', {
@@ -175,7 +192,7 @@ export class MayflyControlPlane extends Construct implements IMayflyScheduler {
     });
 
     // HeadObject (task metadata), presigned GETs and ListObjectsV2 (prefix preheats) on the origins only.
-    for (const fn of [this.schedulerFunction, this.managerFunction, this.preheatFunction]) {
+    for (const fn of [this.schedulerFunction, this.managerFunction, this.preheatFunction, this.digestFunction]) {
       this.table.grant(fn, ...CONTROL_PLANE_TABLE_ACTIONS);
       grantOriginReads(fn, props.origins);
     }
@@ -205,10 +222,11 @@ export class MayflyControlPlane extends Construct implements IMayflyScheduler {
 
   private createFunction(
     id: string,
-    bundle: 'scheduler' | 'manager',
+    bundle: 'scheduler' | 'manager' | 'digest',
     exportName: string,
     props: MayflyControlPlaneProps,
     environment: Record<string, string>,
+    sizing: { memorySize?: number; timeout?: Duration } = {},
   ): NodejsFunction {
     const logGroup = new logs.LogGroup(this, `${id}Logs`, {
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
@@ -231,8 +249,8 @@ export class MayflyControlPlane extends Construct implements IMayflyScheduler {
       handler: `index.${exportName}`,
       runtime: lambda.Runtime.NODEJS_22_X,
       architecture: lambda.Architecture.ARM_64,
-      memorySize: props.memorySize ?? 1024,
-      timeout: Duration.seconds(15),
+      memorySize: sizing.memorySize ?? props.memorySize ?? 1024,
+      timeout: sizing.timeout ?? Duration.seconds(15),
       environment,
       logGroup,
     });

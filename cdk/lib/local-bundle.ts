@@ -13,7 +13,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
  * writes to dist/ and test/lambda-bundle.test.ts runs against the local servers.
  */
 
-export type MayflyBundle = 'scheduler' | 'manager' | 'agent';
+export type MayflyBundle = 'scheduler' | 'manager' | 'digest' | 'agent';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const BUILD_SCRIPT = join(REPO_ROOT, 'scripts', 'build.ts');
@@ -22,6 +22,7 @@ const BUILD_SCRIPT = join(REPO_ROOT, 'scripts', 'build.ts');
 const SOURCE_DIR: Readonly<Record<MayflyBundle, string>> = {
   scheduler: 'lambdas/scheduler',
   manager: 'lambdas/manager',
+  digest: 'lambdas/digest',
   agent: 'agent/cli',
 };
 
@@ -81,8 +82,8 @@ export function bundleAssetOptions(bundle: MayflyBundle, outputType?: BundlingOu
   return { path: join(REPO_ROOT, SOURCE_DIR[bundle]), assetHashType: AssetHashType.OUTPUT, bundling: localBundling(bundle, outputType) };
 }
 
-/** Lambda code for the scheduler or manager: `index.mjs` + source map, handler `index.handler`. */
-export function lambdaBundleCode(bundle: 'scheduler' | 'manager'): lambda.Code {
+/** Lambda code for the scheduler, manager or digest function: `index.mjs` + source map, handler `index.handler`. */
+export function lambdaBundleCode(bundle: 'scheduler' | 'manager' | 'digest'): lambda.Code {
   const { path, ...options } = bundleAssetOptions(bundle);
   return lambda.Code.fromAsset(path, options);
 }

@@ -12,7 +12,7 @@ import { testApp } from './test-app.ts';
 import { allowStatements, wildcardActionGrants, wildcardDataGrants } from './iam-statements.ts';
 
 const SECURE_KEY_ARN = 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
-const FUNCTIONS = ['ControlPlaneManager', 'ControlPlanePreheat', 'ControlPlaneScheduler'];
+const FUNCTIONS = ['ControlPlaneDigest', 'ControlPlaneManager', 'ControlPlanePreheat', 'ControlPlaneScheduler'];
 
 describe('MayflyControlPlane', () => {
   let template: Template;
@@ -58,6 +58,7 @@ describe('MayflyControlPlane', () => {
   it('THEN the Lambdas run the bundled ESM handlers on Node 22, arm64, with the table in their environment', () => {
     const functions = template.findResources('AWS::Lambda::Function', { Properties: { Description: Match.stringLikeRegexp('^Mayfly ') } });
     expect(Object.values(functions).map((fn) => `${fn.Properties.Description}: ${fn.Properties.Handler}`).sort()).toEqual([
+      'Mayfly digest: index.handler',
       'Mayfly manager: index.handler',
       'Mayfly preheat: index.s3EventHandler',
       'Mayfly scheduler: index.handler',
@@ -96,7 +97,7 @@ describe('MayflyControlPlane', () => {
   });
 
   it('THEN logs are kept for a month, in log groups the functions use', () => {
-    template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 30 }, 3);
+    template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 30 }, 4);
     template.allResourcesProperties('AWS::Lambda::Function', { LoggingConfig: { LogGroup: { Ref: Match.stringLikeRegexp('Logs') } } });
   });
 
@@ -105,6 +106,7 @@ describe('MayflyControlPlane', () => {
       (statement) => statement.actions.includes('s3:GetObject') && JSON.stringify(statement.resources).includes('models-bucket'),
     );
     expect(s3Reads.map((statement) => statement.where.replace(/Role.*/, '')).sort()).toEqual([
+      'ControlPlaneDigest',
       'ControlPlaneManager',
       'ControlPlanePreheat',
       'ControlPlaneScheduler',
@@ -160,7 +162,7 @@ describe('MayflyControlPlane', () => {
       expect(statement.conditions).toEqual({ StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['s3.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } } });
     }
     const reads = allowStatements(template).filter((statement) => JSON.stringify(statement.resources).includes(':s3:::secure-bucket/*'));
-    expect(reads).toHaveLength(3);
+    expect(reads).toHaveLength(4);
   });
 
   it('THEN failed asynchronous preheat invocations go, after 2 retries, to an encrypted dead-letter queue', () => {
@@ -169,18 +171,33 @@ describe('MayflyControlPlane', () => {
       MaximumRetryAttempts: 2,
       DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ControlPlanePreheatDeadLetters'), 'Arn'] } } },
     });
-    template.resourceCountIs('AWS::Lambda::EventInvokeConfig', 1);
+    template.resourceCountIs('AWS::Lambda::EventInvokeConfig', 2);
     template.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 24 * 3600 });
   });
 
   it('THEN the functions run with their own roles: no managed policy, logs only to their own log group', () => {
     const roles = template.findResources('AWS::IAM::Role', { Properties: { AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Service: 'lambda.amazonaws.com' } })] } } });
     const own = Object.entries(roles).filter(([id]) => id.startsWith('ControlPlane'));
-    expect(own).toHaveLength(3);
+    expect(own).toHaveLength(4);
     for (const [, role] of own) expect(role.Properties.ManagedPolicyArns).toBeUndefined();
     const logWrites = allowStatements(template).filter((statement) => statement.actions.includes('logs:PutLogEvents') && statement.where.startsWith('ControlPlane'));
-    expect(logWrites).toHaveLength(3);
-    for (const statement of logWrites) expect(statement.resources).toEqual([{ 'Fn::GetAtt': [expect.stringMatching(/^ControlPlane(Scheduler|Manager|Preheat)Logs/), 'Arn'] }]);
+    expect(logWrites).toHaveLength(4);
+    for (const statement of logWrites) expect(statement.resources).toEqual([{ 'Fn::GetAtt': [expect.stringMatching(/^ControlPlane(Scheduler|Manager|Preheat|Digest)Logs/), 'Arn'] }]);
+  });
+
+  it('THEN the scheduler hands S3 digest jobs to the digest function: 15 minutes, one vCPU, retries then dead letters, invoked by the scheduler only', () => {
+    const [[digestId, digest]] = Object.entries(template.findResources('AWS::Lambda::Function', { Properties: { Description: 'Mayfly digest' } }));
+    expect(digest.Properties).toMatchObject({ Timeout: 900, MemorySize: 1769, Handler: 'index.handler' });
+    const [, scheduler] = Object.entries(template.findResources('AWS::Lambda::Function', { Properties: { Description: 'Mayfly scheduler' } }))[0];
+    expect(scheduler.Properties.Environment.Variables.MAYFLY_DIGEST_FUNCTION).toEqual({ Ref: digestId });
+    const invokes = allowStatements(template).filter((statement) => statement.actions.includes('lambda:InvokeFunction') && JSON.stringify(statement.resources).includes(digestId));
+    expect(invokes.map((statement) => statement.where.replace(/Role.*/, ''))).toEqual(['ControlPlaneScheduler']);
+    expect(invokes[0].resources).toEqual([{ 'Fn::GetAtt': [digestId, 'Arn'] }]);
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: digestId },
+      MaximumRetryAttempts: 2,
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ControlPlaneDigestDeadLetters'), 'Arn'] } } },
+    });
   });
 
   it('refuses to build a control plane with no origin', () => {

@@ -146,6 +146,7 @@ describe('MayflyStack with an ECS cluster, KMS origin keys and a pinned AMI', ()
     expect(decrypts.map((statement) => statement.where.replace(/(Role|TaskTaskRole|InstanceRole).*/, '')).sort()).toEqual([
       'Agents',
       'AgentsSeed',
+      'ControlPlaneDigest',
       'ControlPlaneManager',
       'ControlPlanePreheat',
       'ControlPlaneScheduler',
