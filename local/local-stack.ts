@@ -231,17 +231,19 @@ export class LocalStack {
   }
 
   async stop(): Promise<void> {
-    await Promise.all(this.agents.map((agent) => agent.stop().catch(() => {})));
-    await Promise.race([this.digestJobs?.settled?.(), new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
-    await this.schedulerProxy?.stop().catch(() => {});
-    await this.scheduler?.close().catch(() => {});
-    await this.manager?.close().catch(() => {});
-    await this.origin?.stop().catch(() => {});
-    await this.digestFront?.stop().catch(() => {});
-    await this.digestOrigin?.stop().catch(() => {});
-    await this.s3Server?.stop().catch(() => {});
+    // Each part gets a bounded time: a server that waits on a stuck connection must not hold up the rest.
+    const bounded = (work: Promise<unknown> | undefined) => Promise.race([work?.catch(() => {}), new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
+    await Promise.all(this.agents.map((agent) => bounded(agent.stop())));
+    await bounded(this.digestJobs?.settled?.());
+    await bounded(this.schedulerProxy?.stop());
+    await bounded(this.scheduler?.close());
+    await bounded(this.manager?.close());
+    await bounded(this.origin?.stop());
+    await bounded(this.digestFront?.stop());
+    await bounded(this.digestOrigin?.stop());
+    await bounded(this.s3Server?.stop());
     this.s3?.destroy();
-    await this.dynamo?.stop().catch(() => {});
+    await bounded(this.dynamo?.stop());
     if (this.ownsRoot && this.root) await rm(this.root, { recursive: true, force: true });
   }
 }

@@ -1,4 +1,4 @@
-import { createServer, request, type ServerResponse } from 'node:http';
+import { Agent, createServer, request, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 /**
@@ -17,6 +17,8 @@ export interface S3KeyGuard {
 
 export async function startS3KeyGuard(upstream: string): Promise<S3KeyGuard> {
   const target = new URL(upstream);
+  // No idle sockets left to the upstream: its close() would wait for them.
+  const agent = new Agent({ keepAlive: false });
   const server = createServer((req, res) => {
     const refusal = refusalOf(req.url ?? '/');
     if (refusal) {
@@ -25,7 +27,7 @@ export async function startS3KeyGuard(upstream: string): Promise<S3KeyGuard> {
       return;
     }
     const forward = request(
-      { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
+      { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers, agent },
       (answer) => {
         res.writeHead(answer.statusCode ?? 502, answer.headers);
         answer.pipe(res);
@@ -41,6 +43,7 @@ export async function startS3KeyGuard(upstream: string): Promise<S3KeyGuard> {
     stop: () => new Promise<void>((resolve) => {
       server.closeAllConnections();
       server.close(() => resolve());
+      agent.destroy();
     }),
   };
 }
