@@ -4,7 +4,8 @@ import { BadRequestError } from '../../core/errors.ts';
 import type { DigestJob } from '../domain/digest.ts';
 import { MetricEmitter } from '../shared/metrics.ts';
 import type { DigestRun } from './digest-service.ts';
-import { createDigestService, digestOptionsFromEnv } from './wiring.ts';
+import { storeEnvironment } from '../stores/s3-client.ts';
+import { createDigestService } from './wiring.ts';
 
 const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 /** The event the scheduler's LambdaDigestDispatcher sends: one DigestJob. */
@@ -19,6 +20,6 @@ let digest: ReturnType<typeof createDigestService> | undefined;
 export async function handler(event: unknown): Promise<DigestRun> {
   const parsed = digestJobSchema.safeParse(event);
   if (!parsed.success) throw new BadRequestError(`not a digest job: ${parsed.error.message}`);
-  digest ??= createDigestService({ ...digestOptionsFromEnv(process.env), metrics: new MetricEmitter((line) => console.log(line), 'digest') });
+  digest ??= createDigestService({ ...storeEnvironment(process.env), metrics: new MetricEmitter((line) => console.log(line), 'digest') });
   return digest.service.run(parsed.data as DigestJob);
 }

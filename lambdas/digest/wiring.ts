@@ -1,4 +1,4 @@
-import { S3Client } from '@aws-sdk/client-s3';
+import { createS3Client, type S3ClientOptions } from '../stores/s3-client.ts';
 import { createLogger, type Logger } from '../../core/log.ts';
 import type { DigestDispatcher } from '../domain/digest.ts';
 import { createDynamoClient, type DynamoClientOptions } from '../stores/dynamo-client.ts';
@@ -13,7 +13,7 @@ export interface DigestWiringOptions {
   readonly tableName: string;
   readonly dynamo?: DynamoClientOptions;
   /** S3 client options for the digest reads (locally: their own endpoint, outside the counted origin link). */
-  readonly s3?: { endpoint?: string; region?: string; forcePathStyle?: boolean; credentials?: { accessKeyId: string; secretAccessKey: string } };
+  readonly s3?: S3ClientOptions;
   readonly log?: Logger;
   readonly metrics?: MetricEmitter;
   /** Re-derivations after an incident found while hashing (absent: the quarantine runs out instead). */
@@ -24,21 +24,10 @@ export interface DigestWiringOptions {
 export function createDigestService(options: DigestWiringOptions) {
   const log = options.log ?? createLogger({ sink: (line) => console.log(line), fields: { service: 'digest' } });
   const dynamo = createDynamoClient(options.dynamo);
-  const s3 = new S3Client({ region: options.s3?.region ?? process.env.AWS_REGION ?? 'us-east-1', ...options.s3 });
+  const s3 = createS3Client(options.s3);
   const tasks = new DynamoTaskStore(dynamo, options.tableName);
   const manifests = new DynamoManifestStore(dynamo, options.tableName);
   const incidents = new ManifestIncidents({ tasks, manifests, log, metrics: options.metrics, dispatcher: options.dispatcher });
   const service = new DigestService({ reader: new S3RangeReader(s3), manifests, tasks, incidents, log, metrics: options.metrics });
   return { service, s3, dynamo };
-}
-
-/** Options from the digest function's environment (set by the CDK construct). */
-export function digestOptionsFromEnv(env: NodeJS.ProcessEnv): DigestWiringOptions {
-  const tableName = env.MAYFLY_TABLE;
-  if (!tableName) throw new Error('MAYFLY_TABLE is not set');
-  return {
-    tableName,
-    dynamo: env.MAYFLY_DYNAMODB_ENDPOINT ? { endpoint: env.MAYFLY_DYNAMODB_ENDPOINT } : undefined,
-    s3: env.MAYFLY_S3_ENDPOINT ? { endpoint: env.MAYFLY_S3_ENDPOINT, forcePathStyle: true } : undefined,
-  };
 }

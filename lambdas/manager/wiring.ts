@@ -1,4 +1,4 @@
-import { S3Client } from '@aws-sdk/client-s3';
+import { createS3Client, storeEnvironment, type S3ClientOptions } from '../stores/s3-client.ts';
 import { createLogger, type Logger } from '../../core/log.ts';
 import { DEFAULT_HEARTBEAT_INTERVAL_MS } from '../scheduler/heartbeat.ts';
 import { MetricEmitter } from '../shared/metrics.ts';
@@ -23,7 +23,7 @@ export interface ManagerWiringOptions {
   readonly tableName: string;
   readonly dynamo?: DynamoClientOptions;
   /** S3 client options for HeadObject and ListObjectsV2 of preheat (local endpoint, path style). */
-  readonly s3?: { endpoint?: string; region?: string; forcePathStyle?: boolean; credentials?: { accessKeyId: string; secretAccessKey: string } };
+  readonly s3?: S3ClientOptions;
   readonly token?: string;
   readonly log?: Logger;
   /** The agents' heartbeat interval; a host is live for three of them. */
@@ -35,7 +35,7 @@ export interface ManagerWiringOptions {
 export function createManager(options: ManagerWiringOptions) {
   const log = options.log ?? createLogger({ sink: (line) => console.log(line), fields: { service: 'manager' } });
   const dynamo = createDynamoClient(options.dynamo);
-  const s3 = new S3Client({ region: options.s3?.region ?? process.env.AWS_REGION ?? 'us-east-1', ...options.s3 });
+  const s3 = createS3Client(options.s3);
   const liveMs = 3 * (options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS);
   const clusterStore = new DynamoClusterStore(dynamo, options.tableName);
   const hostStore = new DynamoHostStore(dynamo, options.tableName);
@@ -63,12 +63,8 @@ export function createManager(options: ManagerWiringOptions) {
 }
 
 export function managerOptionsFromEnv(env: NodeJS.ProcessEnv): ManagerWiringOptions {
-  const tableName = env.MAYFLY_TABLE;
-  if (!tableName) throw new Error('MAYFLY_TABLE is not set');
   return {
-    tableName,
-    dynamo: env.MAYFLY_DYNAMODB_ENDPOINT ? { endpoint: env.MAYFLY_DYNAMODB_ENDPOINT } : undefined,
-    s3: env.MAYFLY_S3_ENDPOINT ? { endpoint: env.MAYFLY_S3_ENDPOINT, forcePathStyle: true } : undefined,
+    ...storeEnvironment(env),
     token: env.MAYFLY_TOKEN || undefined,
     heartbeatIntervalMs: env.MAYFLY_HEARTBEAT_INTERVAL_MS ? Number(env.MAYFLY_HEARTBEAT_INTERVAL_MS) : undefined,
   };

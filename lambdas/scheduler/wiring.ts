@@ -1,4 +1,4 @@
-import { S3Client } from '@aws-sdk/client-s3';
+import { createS3Client, storeEnvironment, type S3ClientOptions } from '../stores/s3-client.ts';
 import { createLogger, type Logger } from '../../core/log.ts';
 import { createDynamoClient, type DynamoClientOptions } from '../stores/dynamo-client.ts';
 import { DynamoManifestStore } from '../stores/manifest-store.ts';
@@ -30,7 +30,7 @@ export interface SchedulerWiringOptions {
   readonly tableName: string;
   readonly dynamo?: DynamoClientOptions;
   /** S3 client options for HeadObject (local endpoint, path style). */
-  readonly s3?: { endpoint?: string; region?: string; forcePathStyle?: boolean; credentials?: { accessKeyId: string; secretAccessKey: string } };
+  readonly s3?: S3ClientOptions;
   /** The operator's bearer token (read routes only); agents use their own tokens from the manager. */
   readonly token?: string;
   /** IAM role name → cluster and seed role of the agents that assume it (MAYFLY_AGENT_ROLES). */
@@ -66,7 +66,7 @@ export interface SchedulerWiringOptions {
 export function createScheduler(options: SchedulerWiringOptions) {
   const log = options.log ?? createLogger({ sink: (line) => console.log(line), fields: { service: 'scheduler' } });
   const dynamo = createDynamoClient(options.dynamo);
-  const s3 = new S3Client({ region: options.s3?.region ?? process.env.AWS_REGION ?? 'us-east-1', ...options.s3 });
+  const s3 = createS3Client(options.s3);
   const hosts = new DynamoHostStore(dynamo, options.tableName);
   const preheat = new DynamoPreheatStore(dynamo, options.tableName);
   const heartbeatIntervalMs = options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS;
@@ -132,13 +132,9 @@ export async function resolveSchedulerOptions(
 
 /** Options from the Lambda environment (set by the CDK construct). */
 export function schedulerOptionsFromEnv(env: NodeJS.ProcessEnv): SchedulerWiringOptions {
-  const tableName = env.MAYFLY_TABLE;
-  if (!tableName) throw new Error('MAYFLY_TABLE is not set');
   const allowed = env.MAYFLY_ALLOWED_ORIGINS?.split(',').map((entry) => entry.trim()).filter(Boolean);
   return {
-    tableName,
-    dynamo: env.MAYFLY_DYNAMODB_ENDPOINT ? { endpoint: env.MAYFLY_DYNAMODB_ENDPOINT } : undefined,
-    s3: env.MAYFLY_S3_ENDPOINT ? { endpoint: env.MAYFLY_S3_ENDPOINT, forcePathStyle: true } : undefined,
+    ...storeEnvironment(env),
     token: env.MAYFLY_TOKEN || undefined,
     peerSecret: env.MAYFLY_PEER_SECRET || undefined,
     agentRoles: parseAgentRoles(env.MAYFLY_AGENT_ROLES),
