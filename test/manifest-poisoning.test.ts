@@ -7,16 +7,9 @@ import { pullThrough, sha256File } from '../local/swarm-pull.ts';
 import { HttpOriginServer } from './fixtures/http-origin-server.ts';
 import { runMayfly } from './fixtures/mayfly-cli.ts';
 import { startRogueAttester } from './fixtures/rogue-attester.ts';
+import { waitUntil } from './fixtures/wait-until.ts';
 
 const MiB = 1024 * 1024;
-
-async function waitFor(check: () => Promise<boolean>, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 /**
  * Issue 13, case 1: a fleet host with a valid token publishes piece digests of
@@ -80,7 +73,7 @@ describe('case 1: manifest poisoning', () => {
     };
     const task = lookup.task;
     expect(task.digestSource).toBe('attested');
-    await waitFor(async () => ((await get(`/v1/tasks/${task.id}/digests`)) as { digestCount: number }).digestCount === task.pieceCount);
+    await waitUntil(async () => ((await get(`/v1/tasks/${task.id}/digests`)) as { digestCount: number }).digestCount === task.pieceCount);
 
     const rogue = await startRogueAttester({ peerId: 'rogue-web', schedulerUrl: stack.scheduler.url, token: await stack.agentToken('rogue-web', { site: 'rogue-rogue-web' }), url: file.url });
     try {
@@ -105,7 +98,7 @@ describe('case 1: manifest poisoning', () => {
     }
 
     // The quarantine lifts; the next lease holder attests again, and the manifest is the origin's.
-    await waitFor(async () => !((await get(`/v1/tasks/${task.id}`)) as { task: { quarantined?: boolean } }).task.quarantined);
+    await waitUntil(async () => !((await get(`/v1/tasks/${task.id}`)) as { task: { quarantined?: boolean } }).task.quarantined);
     const [late] = await stack.startAgents(1, 'web-late');
     const lateOutput = join(stack.root, 'web-late.bin');
     await pullThrough(late, file.url, lateOutput);
@@ -115,7 +108,7 @@ describe('case 1: manifest poisoning', () => {
     for (let index = 0; index < task.pieceCount; index++) {
       expected[String(index)] = createHash('sha256').update(bytes.subarray(index * task.pieceLength, (index + 1) * task.pieceLength)).digest('hex');
     }
-    await waitFor(async () => ((await get(`/v1/tasks/${task.id}/digests`)) as { digestCount: number }).digestCount === task.pieceCount);
+    await waitUntil(async () => ((await get(`/v1/tasks/${task.id}/digests`)) as { digestCount: number }).digestCount === task.pieceCount);
     expect(((await get(`/v1/tasks/${task.id}/digests`)) as { digests: Record<string, string> }).digests).toEqual(expected);
   }, 120_000);
 });

@@ -4,16 +4,9 @@ import { createLogger } from '../core/log.ts';
 import { LocalStack } from '../local/local-stack.ts';
 import { pullThrough, sha256File } from '../local/swarm-pull.ts';
 import { startChecksumFront } from './fixtures/checksum-front.ts';
+import { waitUntil } from './fixtures/wait-until.ts';
 
 const MiB = 1024 * 1024;
-
-async function waitFor(check: () => Promise<boolean>, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 /**
  * S3's own full-object SHA-256, where it stored one: the digest service reads
@@ -40,7 +33,7 @@ describe('S3 full-object checksums', () => {
     const artifact = await stack.putArtifact('sums/right.bin', 20 * MiB);
     checksums.set(`/${stack.bucket}/sums/right.bin`, Buffer.from(artifact.sha256, 'hex').toString('base64'));
     const task = await taskOf(artifact.url);
-    await waitFor(async () => logLines.some((line) => line.includes('digests computed') && line.includes(task.id)));
+    await waitUntil(async () => logLines.some((line) => line.includes('digests computed') && line.includes(task.id)));
     expect(logLines.find((line) => line.includes('digests computed') && line.includes(task.id))).toContain('"checksum":"match"');
     expect(((await get(`/v1/tasks/${task.id}/digests`)) as { digestCount: number }).digestCount).toBe(task.pieceCount);
     expect((await taskOf(artifact.url)).quarantined).toBeUndefined();
@@ -50,7 +43,7 @@ describe('S3 full-object checksums', () => {
     const artifact = await stack.putArtifact('sums/wrong.bin', 20 * MiB);
     checksums.set(`/${stack.bucket}/sums/wrong.bin`, Buffer.alloc(32, 7).toString('base64'));
     const task = await taskOf(artifact.url);
-    await waitFor(async () => (await taskOf(artifact.url)).quarantined === true);
+    await waitUntil(async () => (await taskOf(artifact.url)).quarantined === true);
     expect(logLines.some((line) => line.includes('"level":"error"') && line.includes('manifest incident') && line.includes('checksum') && line.includes(task.id))).toBe(true);
     expect(stack.metricLines.some((line) => line.includes('"ManifestIncidents":1') && line.includes(task.id))).toBe(true);
     // While quarantined no digest is handed out, so no piece can pass from host to host.

@@ -3,6 +3,7 @@ import { LocalStack } from '../local/local-stack.ts';
 import { createHash } from 'node:crypto';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import type { Artifact } from '../local/artifact.ts';
+import { waitUntil } from './fixtures/wait-until.ts';
 
 /** sha256 hex of each piece of the object, read straight from the S3-compatible server. */
 async function pieceDigests(stack: LocalStack, artifact: Artifact, pieceLength: number): Promise<string[]> {
@@ -11,14 +12,6 @@ async function pieceDigests(stack: LocalStack, artifact: Artifact, pieceLength: 
   const digests: string[] = [];
   for (let at = 0; at < bytes.length; at += pieceLength) digests.push(createHash('sha256').update(bytes.subarray(at, at + pieceLength)).digest('hex'));
   return digests;
-}
-
-async function waitFor(check: () => Promise<boolean>, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 /** The scheduler's HTTP API, served by Node over the real stores (dynalite + s3rver). */
@@ -73,7 +66,7 @@ describe('scheduler API', () => {
     // Nor may an agent publish in another's name (the lease holder's peer id).
     expect((await post(`/v1/tasks/${task.id}/digests`, { peerId: 'first', digests }, await stack.agentToken('second'))).status).toBe(403);
     const expected = await pieceDigests(stack, artifact, task.pieceLength);
-    await waitFor(async () => (await (await announce('second', { event: 'progress', taskId: task.id })).json()).digestCount === expected.length);
+    await waitUntil(async () => (await (await announce('second', { event: 'progress', taskId: task.id })).json()).digestCount === expected.length, 10_000);
     const answer = await (await announce('second', { event: 'progress', taskId: task.id })).json();
     expect(answer.digests).toEqual(Object.fromEntries(expected.map((digest, index) => [String(index), digest])));
     // An agent that already holds them is not sent them again.
