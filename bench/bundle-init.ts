@@ -40,7 +40,8 @@ function coldImport(file: string, sourceMaps: boolean): Sample {
     env: { PATH: process.env.PATH, MAYFLY_TABLE: 'bench', AWS_REGION: 'us-east-1', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
   });
   if (result.status !== 0) throw new Error(`import of ${file} failed:\n${result.stderr}`);
-  return JSON.parse(result.stdout) as Sample;
+  // The probe's line is the last: the module's own start-up logs (structured JSON) come before it.
+  return JSON.parse(result.stdout.trim().split('\n').pop() ?? '') as Sample;
 }
 
 function measure(file: string, sourceMaps: boolean): Sample {

@@ -7,12 +7,15 @@ import { buildBundle } from '../scripts/bundles.ts';
 import type { Artifact } from '../local/artifact.ts';
 import { LocalStack } from '../local/local-stack.ts';
 import { LOCAL_S3_CREDENTIALS } from '../local/s3-server.ts';
+import { CloudRecordsServer } from './fixtures/cloud-records-server.ts';
 
 /**
  * The deployed artifact works: the esbuild-built Lambda files (built as `cdk deploy`
  * builds them) are loaded by a plain `node` and their `handler` is called with Function
  * URL (payload v2) events against the local DynamoDB and S3 servers.
  */
+
+const ECS_CLUSTER = 'arn:aws:ecs:us-east-1:123456789012:cluster/apps';
 
 interface FunctionUrlResult {
   readonly statusCode: number;
@@ -104,6 +107,9 @@ describe('Lambda bundles', () => {
   let scheduler: BundleProcess;
   let manager: BundleProcess;
   let preheat: BundleProcess;
+  /** The scheduler as the CDK deploys it (MAYFLY_HOST_RECORDS=cloud), against stand-ins of EC2 and ECS. */
+  let boundScheduler: BundleProcess;
+  let cloud: CloudRecordsServer;
 
   beforeAll(async () => {
     outdir = await mkdtemp(join(tmpdir(), 'mayfly-bundles-'));
@@ -128,8 +134,20 @@ describe('Lambda bundles', () => {
       AWS_REGION: 'us-east-1',
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     };
-    [scheduler, manager, preheat] = await Promise.all([
+    cloud = await CloudRecordsServer.start(
+      [{ id: 'i-0123456789abcdef0', zone: 'use1-az2', ips: ['10.0.1.7'] }, { id: 'i-0aaaaaaaaaaaaaaa1', zone: 'use1-az4', ips: ['10.0.4.4'] }],
+      [{ id: '0123456789abcdef0123456789abcdef', cluster: ECS_CLUSTER, zone: 'use1-az4', instanceId: 'i-0aaaaaaaaaaaaaaa1' }],
+    );
+    const boundEnv = {
+      ...env,
+      MAYFLY_AGENT_ROLES: JSON.stringify([{ role: 'mayfly-agents', cluster: 'default', seed: false }, { role: 'mayfly-tasks', cluster: 'default', seed: false, ecsCluster: ECS_CLUSTER }]),
+      MAYFLY_HOST_RECORDS: 'cloud',
+      MAYFLY_EC2_ENDPOINT: cloud.endpoint,
+      MAYFLY_ECS_ENDPOINT: cloud.endpoint,
+    };
+    [scheduler, boundScheduler, manager, preheat] = await Promise.all([
       loadBundle(schedulerBundle.file, env),
+      loadBundle(schedulerBundle.file, boundEnv),
       loadBundle(managerBundle.file, env),
       // The preheat function is the manager bundle with another handler export.
       loadBundle(managerBundle.file, env, 's3EventHandler'),
@@ -138,6 +156,8 @@ describe('Lambda bundles', () => {
 
   afterAll(async () => {
     scheduler?.stop();
+    boundScheduler?.stop();
+    await cloud?.stop();
     manager?.stop();
     preheat?.stop();
     await stack?.stop();
@@ -176,6 +196,35 @@ describe('Lambda bundles', () => {
     expect((await announce('mayfly-agents', { peerId: 'i-0abc123', addr: 'http://203.0.113.1:7402' })).statusCode).toBe(403);
     expect((await announce('mayfly-agents', { peerId: 'i-0abc123', seed: true })).statusCode).toBe(403);
     expect((await announce('admin', { peerId: 'i-0abc123' })).statusCode).toBe(401);
+  });
+
+  it('GIVEN the deployed scheduler WHEN an IAM-signed agent announces THEN its site and address are EC2\'s or ECS\'s record of it', async () => {
+    const announce = (arn: string, body: Record<string, unknown>) =>
+      boundScheduler.invoke(functionUrlEvent('POST', '/v1/announce', undefined, { url: artifact.url, event: 'register', ...body }, arn));
+    const instance = 'arn:aws:sts::123456789012:assumed-role/mayfly-agents/i-0123456789abcdef0';
+    const ok = await announce(instance, { peerId: 'i-0123456789abcdef0', site: 'use1-az2', addr: 'http://10.0.1.7:7402' });
+    expect(ok.statusCode, ok.body).toBe(200);
+    // Another zone (a lease of its own), another private address (peers sent elsewhere): refused.
+    expect((await announce(instance, { peerId: 'i-0123456789abcdef0', site: 'use1-az9', addr: 'http://10.0.1.7:7402' })).statusCode).toBe(403);
+    expect((await announce(instance, { peerId: 'i-0123456789abcdef0', site: 'use1-az2', addr: 'http://10.0.9.9:7402' })).statusCode).toBe(403);
+    // A session name that is no running instance proves nothing.
+    const gone = await announce('arn:aws:sts::123456789012:assumed-role/mayfly-agents/i-0bbbbbbbbbbbbbbb2', { peerId: 'i-0bbbbbbbbbbbbbbb2', addr: 'http://10.0.1.8:7402' });
+    expect(gone.statusCode).toBe(403);
+    // An ECS task: its zone, and its container instance's address (host networking).
+    const task = await announce('arn:aws:sts::123456789012:assumed-role/mayfly-tasks/0123456789abcdef0123456789abcdef', {
+      peerId: '0123456789abcdef0123456789abcdef',
+      addr: 'http://10.0.4.4:7402',
+    });
+    expect(task.statusCode, task.body).toBe(200);
+    // EC2 throttling: 503, so the agent retries (the cached record still serves the known instance).
+    cloud.throttle = true;
+    try {
+      expect((await announce(instance, { peerId: 'i-0123456789abcdef0', addr: 'http://10.0.1.7:7402' })).statusCode).toBe(200);
+      const unknown = await announce('arn:aws:sts::123456789012:assumed-role/mayfly-agents/i-0ccccccccccccccc3', { peerId: 'i-0ccccccccccccccc3' });
+      expect(unknown.statusCode).toBe(503);
+    } finally {
+      cloud.throttle = false;
+    }
   });
 
   it('GIVEN the manager bundle WHEN listing tasks THEN the announced task is there', async () => {

@@ -1,8 +1,9 @@
 // The ECS agent image's entrypoint. With host networking the task sees the host's instance
 // metadata (IMDSv2, one hop); from it the agent learns what a container cannot know:
-// region, site (availability zone), peer id (instance id) and the address peers reach it on.
-// A value set in the task's environment wins. Any missing value stops the task with a
-// message instead of an agent announcing an empty or wrong identity.
+// region, site (availability zone) and the address peers reach it on. Its peer id is its
+// ECS task id (from the task metadata endpoint): the task role's session name, which the
+// scheduler binds the caller to. A value set in the task's environment wins. Any missing
+// value stops the task with a message instead of an agent announcing an empty or wrong identity.
 import { pathToFileURL } from 'node:url';
 
 const IMDS = 'http://169.254.169.254';
@@ -37,15 +38,30 @@ export async function metadataEnvironment(env, base = IMDS, timeoutMs = 2000) {
   return found;
 }
 
+/**
+ * The ECS task id (the last part of the task ARN) from the task metadata endpoint v4,
+ * or undefined outside ECS (`metadataUri` unset).
+ * @throws Error when the endpoint is set but does not answer with a task ARN
+ */
+export async function ecsTaskId(metadataUri, timeoutMs = 2000) {
+  if (!metadataUri) return undefined;
+  const response = await fetch(`${metadataUri}/task`, { signal: AbortSignal.timeout(timeoutMs) });
+  const arn = response.ok ? (await response.json()).TaskARN : undefined;
+  if (typeof arn !== 'string' || !arn.includes('/')) throw new Error(`task metadata: no task ARN (HTTP ${response.status})`);
+  return arn.slice(arn.lastIndexOf('/') + 1);
+}
+
 async function main() {
   let found;
   for (let attempt = 1; ; attempt++) {
     try {
-      found = await metadataEnvironment(process.env, process.env.MAYFLY_IMDS_ENDPOINT || IMDS);
+      const taskId = process.env.MAYFLY_PEER_ID ? undefined : await ecsTaskId(process.env.ECS_CONTAINER_METADATA_URI_V4);
+      const env = taskId ? { ...process.env, MAYFLY_PEER_ID: taskId } : process.env;
+      found = { ...(taskId ? { MAYFLY_PEER_ID: taskId } : {}), ...(await metadataEnvironment(env, process.env.MAYFLY_IMDS_ENDPOINT || IMDS)) };
       break;
     } catch (error) {
       if (attempt === 3) {
-        process.stderr.write(`mayfly entrypoint: ${error.message}; set AWS_REGION, MAYFLY_SITE, MAYFLY_PEER_ID and MAYFLY_ADVERTISE_HOST or allow IMDSv2\n`);
+        process.stderr.write(`mayfly entrypoint: ${error.message}; set AWS_REGION, MAYFLY_SITE, MAYFLY_PEER_ID and MAYFLY_ADVERTISE_HOST or allow IMDSv2 and the ECS task metadata endpoint\n`);
         process.exit(1);
       }
       await new Promise((resolve) => setTimeout(resolve, 500 * attempt));

@@ -10,7 +10,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { TABLE_PARTITION_KEY, TABLE_SORT_KEY, TABLE_TTL_ATTRIBUTE } from '../../core/constants.ts';
 import { lambdaBundleCode } from './local-bundle.ts';
-import { acknowledge } from './nag-acknowledgments.ts';
+import { acknowledge, acknowledgeWildcardResources } from './nag-acknowledgments.ts';
 import { allowedOriginEntries, type MayflyOrigin } from './origin.ts';
 import { grantOriginReads } from './origin-grants.ts';
 
@@ -46,6 +46,12 @@ export interface AgentRoleBinding {
   readonly cluster?: string;
   /** @default false */
   readonly seed?: boolean;
+  /**
+   * For an ECS task role: the ECS cluster (ARN) its tasks run in, so the scheduler can look
+   * each task up (DescribeTasks) and bind its site and address to ECS's record.
+   * @default - an EC2 instance role: its hosts are looked up with DescribeInstances
+   */
+  readonly ecsCluster?: string;
 }
 
 export interface MayflyControlPlaneProps {
@@ -122,7 +128,7 @@ export class MayflyControlPlane extends Construct implements IMayflyScheduler {
   /** Digest jobs that failed after their retries (the scheduler dispatches a task's jobs again later). */
   readonly digestDeadLetterQueue: sqs.Queue;
   private readonly origins: readonly MayflyOrigin[];
-  private readonly agentRoles: Array<{ role: string; cluster: string; seed: boolean }> = [];
+  private readonly agentRoles: Array<{ role: string; cluster: string; seed: boolean; ecsCluster?: string }> = [];
 
   constructor(scope: Construct, id: string, props: MayflyControlPlaneProps) {
     super(scope, id);
@@ -161,10 +167,21 @@ export class MayflyControlPlane extends Construct implements IMayflyScheduler {
       MAYFLY_ALLOWED_ORIGINS: allowedOriginEntries(props.origins).join(','),
       // The roles agents call with, filled in as fleets are granted (grantAnnounce): a role outside it is refused.
       MAYFLY_AGENT_ROLES: Lazy.string({ produce: () => Stack.of(this).toJsonString(this.agentRoles) }),
+      // An IAM caller's site and advertised addresses come from EC2's and ECS's records of it.
+      MAYFLY_HOST_RECORDS: 'cloud',
       ...(props.backToSourceLimit === undefined ? {} : { MAYFLY_BACK_TO_SOURCE_LIMIT: String(props.backToSourceLimit) }),
       ...(props.parentLimit === undefined ? {} : { MAYFLY_PARENT_LIMIT: String(props.parentLimit) }),
     });
     this.peerSecret?.grantRead(this.schedulerFunction);
+    // The IAM caller's own record: its zone is its site, its private addresses the only ones it may advertise.
+    this.schedulerFunction.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['ec2:DescribeInstances', 'ecs:DescribeTasks', 'ecs:DescribeContainerInstances'], resources: ['*'] }),
+    );
+    acknowledgeWildcardResources(
+      this.schedulerFunction.grantPrincipal,
+      ['*'],
+      'Read-only: ec2:DescribeInstances supports no resource-level permissions, and the scheduler looks up whichever instance or ECS task signed an announce (its role is already in MAYFLY_AGENT_ROLES).',
+    );
     // The control plane computes S3 objects' piece digests itself: jobs of up to 256 MiB, read
     // in-region (at 1,769 MB a function has one full vCPU for sha256).
     this.digestFunction = this.createFunction('Digest', 'digest', 'handler', props, environment, { memorySize: 1769, timeout: Duration.minutes(15) });
@@ -206,7 +223,9 @@ export class MayflyControlPlane extends Construct implements IMayflyScheduler {
 
   /** Lets `grantee` (an agent's instance or task role) call the scheduler endpoint. */
   grantAnnounce(grantee: iam.IGrantable, agent: AgentRoleBinding = {}): iam.Grant {
-    if (isRole(grantee)) this.agentRoles.push({ role: grantee.roleName, cluster: agent.cluster ?? 'default', seed: agent.seed ?? false });
+    if (isRole(grantee)) {
+      this.agentRoles.push({ role: grantee.roleName, cluster: agent.cluster ?? 'default', seed: agent.seed ?? false, ...(agent.ecsCluster ? { ecsCluster: agent.ecsCluster } : {}) });
+    }
     return this.schedulerFunction.grantInvokeUrl(grantee);
   }
 

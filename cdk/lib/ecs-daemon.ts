@@ -138,7 +138,11 @@ export class MayflyEcsDaemon extends Construct {
       'The environment holds configuration only (scheduler URL, auth mode, port, region, site); no secret reaches the agents.',
     );
 
-    props.scheduler.grantAnnounce(this.taskRole, { cluster: props.mayflyCluster ?? 'default', seed: props.seed ?? false });
+    props.scheduler.grantAnnounce(this.taskRole, {
+      cluster: props.mayflyCluster ?? 'default',
+      seed: props.seed ?? false,
+      ecsCluster: props.cluster.clusterArn,
+    });
     if (props.originFallback ?? true) props.scheduler.grantOriginRead(this.taskRole);
     props.hostSecurityGroup?.addIngressRule(props.hostSecurityGroup, ec2.Port.tcp(DEFAULT_PEER_PORT), 'Mayfly pieces between agents on this cluster');
 

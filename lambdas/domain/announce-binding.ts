@@ -49,6 +49,7 @@ export function addrBelongs(identity: AgentIdentity, addr: string, sourceIp: str
   const host = hostOf(addr);
   if (host === undefined) return false;
   if (identity.addrs.some((allowed) => normaliseHost(allowed) === host)) return true;
+  if (identity.addrCheck === 'listed') return false;
   if (identity.addrCheck === 'private') return isPrivateAddress(host);
   return sourceIp !== undefined && normaliseHost(sourceIp) === host;
 }

@@ -5,6 +5,8 @@ import type { AgentIdentity } from './identity.ts';
 export interface AgentRole {
   readonly cluster: string;
   readonly seed: boolean;
+  /** For an ECS task role: the ECS cluster (name or ARN) its tasks run in, to look them up. */
+  readonly ecsCluster?: string;
 }
 
 /** Role name → what it stands for (MAYFLY_AGENT_ROLES, set by the CDK). */
@@ -13,7 +15,7 @@ export type AgentRoles = ReadonlyMap<string, AgentRole>;
 /**
  * Parses MAYFLY_AGENT_ROLES: JSON `{ "<role name>": "<cluster>" }`,
  * `{ "<role name>": { "cluster": "<cluster>", "seed": true } }` (a seed fleet has its own role),
- * or the list the CDK writes, `[{ "role": "<role name>", "cluster": "<cluster>", "seed": false }]`.
+ * or the list the CDK writes, `[{ "role": "<role name>", "cluster": "<cluster>", "seed": false, "ecsCluster"?: "<arn>" }]`.
  * Error (thrown at start) for anything else, so a typo never admits a role.
  */
 export function parseAgentRoles(json: string | undefined): AgentRoles {
@@ -28,11 +30,12 @@ export function parseAgentRoles(json: string | undefined): AgentRoles {
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('MAYFLY_AGENT_ROLES must be a JSON object');
   for (const [role, value] of Object.entries(parsed)) {
-    const entry = typeof value === 'string' ? { cluster: value, seed: false } : (value as { cluster?: unknown; seed?: unknown });
-    if (!isName(entry?.cluster) || (entry.seed !== undefined && typeof entry.seed !== 'boolean')) {
-      throw new Error(`MAYFLY_AGENT_ROLES: role ${role} needs a cluster name (and an optional boolean seed)`);
+    const entry = typeof value === 'string' ? { cluster: value, seed: false } : (value as { cluster?: unknown; seed?: unknown; ecsCluster?: unknown });
+    const ecsCluster = 'ecsCluster' in entry ? entry.ecsCluster : undefined;
+    if (!isName(entry?.cluster) || (entry.seed !== undefined && typeof entry.seed !== 'boolean') || (ecsCluster !== undefined && (typeof ecsCluster !== 'string' || !ecsCluster))) {
+      throw new Error(`MAYFLY_AGENT_ROLES: role ${role} needs a cluster name (and an optional boolean seed and ECS cluster)`);
     }
-    roles.set(role, { cluster: entry.cluster, seed: entry.seed === true });
+    roles.set(role, { cluster: entry.cluster, seed: entry.seed === true, ...(ecsCluster ? { ecsCluster } : {}) });
   }
   return roles;
 }
@@ -53,13 +56,20 @@ export function parseAssumedRoleArn(arn: string): AssumedRole | undefined {
 /**
  * The agent a signed request comes from: peer id = the session name (an EC2
  * instance role's session is the instance id; an ECS task role's is the task id),
- * cluster and seed = the role's mapping. Site and address are not bound here
- * (the body's site is taken; the address must be private). Undefined for a role
- * outside the mapping or a session name that is no peer id.
+ * cluster and seed = the role's mapping. Site and address are not bound here:
+ * host-directory.ts binds them to the cloud's records where the scheduler has
+ * them; without, the body's site is taken and the address must be private.
+ * Undefined for a role outside the mapping or a session name that is no peer id.
  */
 export function agentOfArn(arn: string, roles: AgentRoles): AgentIdentity | undefined {
   const caller = parseAssumedRoleArn(arn);
   const role = caller && roles.get(caller.role);
   if (!caller || !role || !isName(caller.session)) return undefined;
   return { kind: 'agent', peerId: caller.session, cluster: role.cluster, seed: role.seed, addrs: [], addrCheck: 'private' };
+}
+
+/** The role mapping a signed request's caller falls under (undefined as for agentOfArn). */
+export function roleOfArn(arn: string, roles: AgentRoles): AgentRole | undefined {
+  const caller = parseAssumedRoleArn(arn);
+  return caller ? roles.get(caller.role) : undefined;
 }

@@ -18,9 +18,10 @@ export interface AgentIdentity {
   /**
    * How an advertised address is checked: `source` (the default) — the request's source
    * address or one of `addrs`; `private` — a private address (IAM callers reach the Function
-   * URL through NAT, so their source address is not theirs).
+   * URL through NAT, so their source address is not theirs); `listed` — one of `addrs` only
+   * (IAM callers bound to their EC2 or ECS record).
    */
-  readonly addrCheck?: 'source' | 'private';
+  readonly addrCheck?: 'source' | 'private' | 'listed';
 }
 
 /** The operator (its bearer token or an operator-scoped access token): read routes only. */

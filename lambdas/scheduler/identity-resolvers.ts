@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { AgentRoles } from '../domain/iam-identity.ts';
-import { agentOfArn } from '../domain/iam-identity.ts';
+import { agentOfArn, roleOfArn } from '../domain/iam-identity.ts';
+import { bindToHostRecord, type HostDirectory } from '../domain/host-directory.ts';
 import type { Credentials, Identity, IdentityResolver } from '../domain/identity.ts';
 import { hashToken, TOKEN_PREFIX, type TokenGrant, type TokenStore } from '../domain/token.ts';
 
@@ -53,12 +54,21 @@ function isOperatorToken(expected: Buffer, given: string): boolean {
 /**
  * IAM-authenticated Function URLs (AWS): Lambda verified the SigV4 signature, so
  * the caller ARN is proven; the role mapping (MAYFLY_AGENT_ROLES) makes it an agent
- * (domain/iam-identity.ts). A principal outside the mapping proves no identity here.
+ * (domain/iam-identity.ts). With a host directory, its site and the addresses it may
+ * advertise come from EC2's or ECS's records of that instance or task; a caller with
+ * no running host behind it is refused (ForbiddenError). A principal outside the
+ * mapping proves no identity here.
  */
 export class IamIdentityResolver implements IdentityResolver {
-  constructor(private readonly roles: AgentRoles) {}
+  constructor(
+    private readonly roles: AgentRoles,
+    private readonly hosts?: HostDirectory,
+  ) {}
 
   async resolve({ iamArn }: Credentials): Promise<Identity | undefined> {
-    return iamArn ? agentOfArn(iamArn, this.roles) : undefined;
+    const agent = iamArn ? agentOfArn(iamArn, this.roles) : undefined;
+    if (!agent || !this.hosts) return agent;
+    const ecsCluster = roleOfArn(iamArn!, this.roles)?.ecsCluster;
+    return bindToHostRecord(agent, await this.hosts.lookup({ peerId: agent.peerId, ...(ecsCluster ? { ecsCluster } : {}) }));
   }
 }

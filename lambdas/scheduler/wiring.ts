@@ -15,6 +15,9 @@ import { DynamoTokenStore } from '../stores/token-store.ts';
 import { parseAgentRoles, type AgentRoles } from '../domain/iam-identity.ts';
 import type { IdentityResolver } from '../domain/identity.ts';
 import { IamIdentityResolver, TokenIdentityResolver } from './identity-resolvers.ts';
+import type { HostDirectory } from '../domain/host-directory.ts';
+import { CloudHostDirectory } from '../stores/cloud-host-directory.ts';
+import { CachedHostDirectory } from './cached-host-directory.ts';
 import { MetricEmitter } from '../shared/metrics.ts';
 import { createSchedulerApp } from './app.ts';
 import { DEFAULT_HEARTBEAT_INTERVAL_MS, HeartbeatService } from './heartbeat.ts';
@@ -35,6 +38,12 @@ export interface SchedulerWiringOptions {
   readonly token?: string;
   /** IAM role name → cluster and seed role of the agents that assume it (MAYFLY_AGENT_ROLES). */
   readonly agentRoles?: AgentRoles;
+  /**
+   * Where IAM callers' sites and addresses come from: EC2's and ECS's records
+   * (MAYFLY_HOST_RECORDS=cloud, as the CDK construct sets; looked up at most once per
+   * host and 10 minutes). Absent: the announce's site is taken and the address must be private.
+   */
+  readonly hostRecords?: HostDirectory;
   /** Task registrations one agent may make a minute (MAYFLY_REGISTRATIONS_PER_MINUTE). */
   readonly registrationsPerMinute?: number;
   /** Secret peer credentials derive from (MAYFLY_PEER_SECRET); required unless peer auth is off. */
@@ -101,7 +110,8 @@ export function createScheduler(options: SchedulerWiringOptions) {
 
 /** A signed Function URL request's IAM caller first (only Lambda's IAM auth sets it), else the bearer token. */
 function identityResolver(options: SchedulerWiringOptions, tokens: IdentityResolver): IdentityResolver {
-  const iam = new IamIdentityResolver(options.agentRoles ?? new Map());
+  const records = options.hostRecords && new CachedHostDirectory(options.hostRecords);
+  const iam = new IamIdentityResolver(options.agentRoles ?? new Map(), records);
   return { resolve: async (credentials) => (credentials.iamArn ? iam.resolve(credentials) : tokens.resolve(credentials)) };
 }
 
@@ -138,6 +148,7 @@ export function schedulerOptionsFromEnv(env: NodeJS.ProcessEnv): SchedulerWiring
     token: env.MAYFLY_TOKEN || undefined,
     peerSecret: env.MAYFLY_PEER_SECRET || undefined,
     agentRoles: parseAgentRoles(env.MAYFLY_AGENT_ROLES),
+    ...(env.MAYFLY_HOST_RECORDS === 'cloud' ? { hostRecords: cloudHostDirectory(env) } : {}),
     ...(env.MAYFLY_REGISTRATIONS_PER_MINUTE ? { registrationsPerMinute: Number(env.MAYFLY_REGISTRATIONS_PER_MINUTE) } : {}),
     digest: env.MAYFLY_DIGEST_FUNCTION ? { functionName: env.MAYFLY_DIGEST_FUNCTION } : undefined,
     settings: {
@@ -146,4 +157,9 @@ export function schedulerOptionsFromEnv(env: NodeJS.ProcessEnv): SchedulerWiring
       ...(env.MAYFLY_PARENT_LIMIT ? { parentLimit: Number(env.MAYFLY_PARENT_LIMIT) } : {}),
     },
   };
+}
+
+/** EC2 and ECS in the function's region; MAYFLY_EC2_ENDPOINT and MAYFLY_ECS_ENDPOINT point at stand-ins (tests). */
+function cloudHostDirectory(env: NodeJS.ProcessEnv): HostDirectory {
+  return new CloudHostDirectory({ region: env.AWS_REGION, ec2Endpoint: env.MAYFLY_EC2_ENDPOINT || undefined, ecsEndpoint: env.MAYFLY_ECS_ENDPOINT || undefined });
 }

@@ -16,9 +16,17 @@ const METADATA: Record<string, string> = {
   'local-ipv4': '10.1.2.3',
 };
 
+const TASK_ARN = 'arn:aws:ecs:eu-west-1:123456789012:task/apps/0123456789abcdef0123456789abcdef';
+
 /** An IMDSv2 stand-in: a token from PUT /latest/api/token, required on every metadata GET. */
 function startMetadataService(asked: string[]): Promise<Server> {
   const server = createServer((request, response) => {
+    // The ECS task metadata endpoint v4 (ECS_CONTAINER_METADATA_URI_V4 points at /ecs here).
+    if (request.method === 'GET' && request.url === '/ecs/task') {
+      response.setHeader('content-type', 'application/json');
+      response.end(JSON.stringify({ Cluster: 'arn:aws:ecs:eu-west-1:123456789012:cluster/apps', TaskARN: TASK_ARN }));
+      return;
+    }
     if (request.method === 'PUT' && request.url === '/latest/api/token' && request.headers['x-aws-ec2-metadata-token-ttl-seconds']) {
       response.end('token-1');
       return;
@@ -80,6 +88,15 @@ describe('ECS agent image entrypoint (cdk/agent-image/entrypoint.mjs)', () => {
     expect(code).toBe(0);
     expect(JSON.parse(stdout).env).toMatchObject({ MAYFLY_SITE: 'rack-7', AWS_REGION: 'us-west-2', MAYFLY_PEER_ID: 'i-0123456789abcdef0' });
     expect(asked.sort()).toEqual(['instance-id', 'local-ipv4']);
+  });
+
+  it('GIVEN an ECS task THEN its peer id is the task id (the task role\'s session name the scheduler binds), the rest from IMDS', async () => {
+    asked.length = 0;
+    const { code, stdout, stderr } = await runEntrypoint({ MAYFLY_IMDS_ENDPOINT: endpoint, ECS_CONTAINER_METADATA_URI_V4: `${endpoint}/ecs` });
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout).env).toEqual({ AWS_REGION: 'eu-west-1', MAYFLY_SITE: 'eu-west-1b', MAYFLY_PEER_ID: '0123456789abcdef0123456789abcdef', MAYFLY_ADVERTISE_HOST: '10.1.2.3' });
+    expect(asked).not.toContain('instance-id');
   });
 
   it('GIVEN no metadata service THEN the task stops with a message and the agent never starts', async () => {

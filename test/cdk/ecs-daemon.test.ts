@@ -65,6 +65,18 @@ describe('MayflyEcsDaemon', () => {
     expect(environment.MAYFLY_SEED).toBeUndefined();
   });
 
+  it('THEN the scheduler maps the task role to its ECS cluster and looks each task up in EC2 and ECS records', () => {
+    const [[, scheduler]] = Object.entries(template.findResources('AWS::Lambda::Function')).filter(([id]) => id.startsWith('ControlPlaneScheduler'));
+    const variables = scheduler.Properties.Environment.Variables;
+    expect(variables.MAYFLY_HOST_RECORDS).toBe('cloud');
+    const roles = JSON.stringify(variables.MAYFLY_AGENT_ROLES);
+    const [clusterId] = Object.keys(template.findResources('AWS::ECS::Cluster'));
+    expect(roles).toContain('ecsCluster');
+    expect(roles).toContain(clusterId);
+    const lookups = allowStatements(template).filter((s) => s.where.startsWith('ControlPlaneScheduler')).flatMap((s) => s.actions);
+    expect(lookups).toEqual(expect.arrayContaining(['ec2:DescribeInstances', 'ecs:DescribeTasks', 'ecs:DescribeContainerInstances']));
+  });
+
   it('THEN the task role may read the origins for the fallback; GIVEN originFallback: false THEN not', () => {
     const actionsOf = (t: Template) => allowStatements(t).filter((s) => s.where.startsWith('DaemonTaskTaskRole')).flatMap((s) => s.actions).sort();
     expect(actionsOf(template)).toEqual(['lambda:InvokeFunction', 'lambda:InvokeFunctionUrl', ...FALLBACK_READS]);
