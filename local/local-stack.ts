@@ -14,6 +14,7 @@ import { uploadArtifact, type Artifact } from './artifact.ts';
 import { startCountingProxy, type CountingProxy } from './counting-proxy.ts';
 import { startDynalite, startDynamoDbLocal, type DynamoServer } from './dynamo-server.ts';
 import { LOCAL_S3_CREDENTIALS, localS3Client, startS3Server, type S3Server } from './s3-server.ts';
+import { ServerProcess } from './server-process.ts';
 
 /** What an agent token binds (POST /v1/tokens, scope agent); unset fields take the manager's defaults. */
 export interface AgentEnrolment {
@@ -42,6 +43,13 @@ export interface LocalStackOptions {
   readonly digestS3Front?: (endpoint: string) => Promise<{ readonly endpoint: string; stop(): Promise<void> }>;
   /** How long an HTTP(S) task stays quarantined after conflicting attestations. */
   readonly attestedQuarantineMs?: number;
+  /**
+   * Run the scheduler as its own process (`mayfly scheduler --create-table`), so a test can
+   * freeze it; `schedulerSettings`, `attestedQuarantineMs` and metric lines apply in-process only.
+   */
+  readonly schedulerProcess?: boolean;
+  /** Every line the scheduler process prints (with `schedulerProcess`). */
+  readonly onSchedulerLine?: (line: string) => void;
 }
 
 /**
@@ -119,6 +127,24 @@ export class LocalStack {
     this.s3 = localS3Client(this.s3Server.endpoint);
 
     const dynamo = { endpoint: this.dynamo.endpoint, region: 'us-east-1', credentials: LOCAL_S3_CREDENTIALS };
+    if (this.options.schedulerProcess) await this.startSchedulerProcess(digestEndpoint);
+    else await this.startSchedulerInProcess(log, dynamo, digestEndpoint);
+    this.schedulerProxy = await startCountingProxy(this.scheduler.url);
+    const manager = createManager({
+      tableName: this.tableName,
+      dynamo,
+      // Through the counting proxy: agents follow the presigned URLs the scheduler makes with this client.
+      s3: { endpoint: this.origin.endpoint, forcePathStyle: true, credentials: LOCAL_S3_CREDENTIALS },
+      token: this.token,
+      log: log.child({ service: 'manager' }),
+      heartbeatIntervalMs: this.heartbeatIntervalMs,
+      metricsSink: (line) => this.recordMetric(line),
+    });
+    this.managerHandle = manager;
+    this.manager = await serveApp(manager.app);
+  }
+
+  private async startSchedulerInProcess(log: Logger, dynamo: { endpoint: string; region: string; credentials: typeof LOCAL_S3_CREDENTIALS }, digestEndpoint: string): Promise<void> {
     const scheduler = createScheduler({
       tableName: this.tableName,
       dynamo,
@@ -136,19 +162,36 @@ export class LocalStack {
     this.digestJobs = scheduler.digests as { settled?(): Promise<void> };
     await ensureTable(scheduler.dynamo, this.tableName);
     this.scheduler = await serveApp(scheduler.app);
-    this.schedulerProxy = await startCountingProxy(this.scheduler.url);
-    const manager = createManager({
-      tableName: this.tableName,
-      dynamo,
-      // Through the counting proxy: agents follow the presigned URLs the scheduler makes with this client.
-      s3: { endpoint: this.origin.endpoint, forcePathStyle: true, credentials: LOCAL_S3_CREDENTIALS },
-      token: this.token,
-      log: log.child({ service: 'manager' }),
-      heartbeatIntervalMs: this.heartbeatIntervalMs,
-      metricsSink: (line) => this.recordMetric(line),
+  }
+
+  /** The scheduler process (with `schedulerProcess`), e.g. to freeze it with SIGSTOP. */
+  schedulerServer?: ServerProcess;
+
+  private async startSchedulerProcess(digestEndpoint: string): Promise<void> {
+    const server = new ServerProcess({
+      service: 'scheduler',
+      args: ['--create-table'],
+      onLine: this.options.onSchedulerLine,
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        AWS_ACCESS_KEY_ID: LOCAL_S3_CREDENTIALS.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: LOCAL_S3_CREDENTIALS.secretAccessKey,
+        AWS_REGION: 'us-east-1',
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+        MAYFLY_TABLE: this.tableName,
+        MAYFLY_DYNAMODB_ENDPOINT: this.dynamo.endpoint,
+        // Through the counting proxy, as in-process: agents follow the presigned URLs it makes.
+        MAYFLY_S3_ENDPOINT: this.origin.endpoint,
+        MAYFLY_DIGEST_S3_ENDPOINT: digestEndpoint,
+        MAYFLY_TOKEN: this.token,
+        MAYFLY_PEER_SECRET: this.peerSecret,
+        MAYFLY_HEARTBEAT_INTERVAL_MS: String(this.heartbeatIntervalMs),
+      },
     });
-    this.managerHandle = manager;
-    this.manager = await serveApp(manager.app);
+    this.schedulerServer = server;
+    await server.start();
+    this.scheduler = { url: server.url, port: Number(new URL(server.url).port), close: () => server.stop() };
   }
 
   /** The console's address, with the token in the fragment (never sent to a server). */

@@ -141,17 +141,17 @@ describe.each(['dynalite', 'dynamodb-local'] as const)('DynamoDB stores on %s', 
     const now = Date.now();
     const results = await Promise.all(Array.from({ length: 10 }, (_, i) => grants.acquire(id, 'a', `agent-${i}`, 1, 10_000, now)));
     expect(results.filter(Boolean)).toHaveLength(1);
-    const holder = `agent-${results.indexOf(true)}`;
+    const holder = `agent-${results.indexOf('granted')}`;
     expect(await grants.holds(id, 'a', holder, now)).toBe(true);
     // The holder renews; another site has its own grant.
-    expect(await grants.acquire(id, 'a', holder, 1, 10_000, now + 1000)).toBe(true);
-    expect(await grants.acquire(id, 'b', 'agent-x', 1, 10_000, now)).toBe(true);
+    expect(await grants.acquire(id, 'a', holder, 1, 10_000, now + 1000)).toBe('renewed');
+    expect(await grants.acquire(id, 'b', 'agent-x', 1, 10_000, now)).toBe('granted');
     // After the lease lapses someone else may take over.
-    expect(await grants.acquire(id, 'a', 'agent-late', 1, 10_000, now + 20_000)).toBe(true);
+    expect(await grants.acquire(id, 'a', 'agent-late', 1, 10_000, now + 20_000)).toBe('granted');
     expect(await grants.holds(id, 'a', holder, now + 20_000)).toBe(false);
     await grants.release(id, 'a', 'agent-late');
     expect(await grants.holds(id, 'a', 'agent-late', now + 20_000)).toBe(false);
-    expect(await grants.acquire(id, 'a', 'agent-next', 1, 10_000, now + 20_000)).toBe(true);
+    expect(await grants.acquire(id, 'a', 'agent-next', 1, 10_000, now + 20_000)).toBe('granted');
   });
 
   it('writes each digest once and refuses a different one', async () => {

@@ -10,6 +10,8 @@ Commands:
   stat     show an object's swarm: peers, their progress, bytes from S3 and from peers
   cache    list, remove or garbage-collect the local agent's cache
   console  open a deployed Mayfly's console on this machine (signs its calls with your AWS credentials)
+  scheduler  run the scheduler on Node against any DynamoDB and S3 endpoints (self-hosted control plane)
+  manager    run the manager on Node against any DynamoDB and S3 endpoints (self-hosted control plane)
 
 Run 'mayfly <command> --help' for a command's options; 'mayfly --version' prints the version.`;
 

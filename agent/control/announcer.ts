@@ -84,6 +84,7 @@ export class Announcer {
   private lastAt = 0;
   private stopped = false;
   private reported = new Set<string>();
+  private warned = false;
 
   constructor(private readonly options: AnnouncerOptions) {}
 
@@ -101,6 +102,8 @@ export class Announcer {
       throw error;
     }
     this.failingSince = undefined;
+    if (this.warned) this.options.log.info('scheduler answering announces again');
+    this.warned = false;
     for (const id of badParents) this.reported.add(id);
     this.intervalMs = answer.announceIntervalMs;
     this.options.onAnswer(answer);
@@ -116,6 +119,13 @@ export class Announcer {
     this.lastAt = Math.max(this.lastAt, sentAt);
     this.intervalMs = answer.announceIntervalMs;
     this.options.onAnswer(answer);
+  }
+
+  /** Said once per outage (warn), then at debug: a slow scheduler must not flood the log. */
+  private failed(error: unknown): void {
+    if (this.warned) return this.options.log.debug('announce failed', { error });
+    this.warned = true;
+    this.options.log.warn('announce failed', { error });
   }
 
   /** Resolves once no announce is in flight (after stop(), nothing more is sent). */
@@ -134,7 +144,7 @@ export class Announcer {
     if (this.stopped || this.inFlight) return;
     if (Date.now() - this.lastAt < (this.options.minGapMs ?? 1_000)) return;
     this.inFlight = this.announce('progress', true)
-      .then(() => undefined, (error) => this.options.log.warn('announce failed', { error }))
+      .then(() => undefined, (error) => this.failed(error))
       .finally(() => {
         this.inFlight = undefined;
       });
@@ -151,7 +161,7 @@ export class Announcer {
     this.timer = setTimeout(async () => {
       if (!this.inFlight && Date.now() - this.lastAt >= this.intervalMs / 2) {
         this.inFlight = this.announce(event)
-          .then(() => undefined, (error) => this.options.log.warn('announce failed', { error }))
+          .then(() => undefined, (error) => this.failed(error))
           .finally(() => {
             this.inFlight = undefined;
           });

@@ -21,8 +21,9 @@ export interface SchedulerClientOptions {
 export class SchedulerClient {
   constructor(private readonly options: SchedulerClientOptions) {}
 
-  announce(request: AnnounceRequest): Promise<AnnounceResponse> {
-    return this.call('POST', '/v1/announce', request, announceResponseSchema);
+  /** `patience`: one attempt that may take `timeoutMs` (a slow register is waited for, not retried). */
+  announce(request: AnnounceRequest, patience?: { readonly timeoutMs: number }): Promise<AnnounceResponse> {
+    return this.call('POST', '/v1/announce', request, announceResponseSchema, patience ? 1 : undefined, patience?.timeoutMs);
   }
 
   publishDigests(taskId: string, peerId: string, site: string, digests: DigestMap): Promise<{ accepted: number; digestCount: number }> {
@@ -53,7 +54,7 @@ export class SchedulerClient {
     return this.call('POST', '/v1/hosts/heartbeat', request, heartbeatResponseSchema, 1);
   }
 
-  private async call<T>(method: string, path: string, body: unknown, schema: z.ZodType<T> | undefined, attempts = this.options.attempts ?? 3): Promise<T> {
+  private async call<T>(method: string, path: string, body: unknown, schema: z.ZodType<T> | undefined, attempts = this.options.attempts ?? 3, timeoutMs = this.options.timeoutMs ?? 5_000): Promise<T> {
     let lastError: unknown;
     for (let attempt = 0; attempt < attempts; attempt++) {
       if (attempt > 0) await sleep(jitteredBackoff(200, attempt));
@@ -71,7 +72,7 @@ export class SchedulerClient {
           method,
           headers,
           body: payload,
-          signal: AbortSignal.timeout(this.options.timeoutMs ?? 5_000),
+          signal: AbortSignal.timeout(timeoutMs),
         });
       } catch (cause) {
         lastError = new UnavailableError(`scheduler unreachable at ${this.options.baseUrl}: ${(cause as Error).message}`, { cause });

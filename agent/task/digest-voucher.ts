@@ -31,6 +31,7 @@ export class DigestVoucher {
   readonly attests = false;
   private readonly pending = new Map<number, { digest: string; since: number; done: Array<(ok: boolean) => void> }>();
   private polling = false;
+  private failing = false;
   private idle: Array<() => void> = [];
 
   constructor(private readonly options: DigestVoucherOptions) {}
@@ -60,8 +61,11 @@ export class DigestVoucher {
         if (!this.settleKnown()) {
           try {
             this.options.merge(await this.options.fetchVouched());
+            this.failing = false;
           } catch (error) {
-            this.options.log.warn('fetching vouched digests failed', { error: (error as Error).message });
+            // Once per outage: the poll goes on every 250 ms.
+            if (!this.failing) this.options.log.warn('fetching vouched digests failed', { error: (error as Error).message });
+            this.failing = true;
           }
           if (this.settleKnown()) continue;
           await new Promise((resolve) => setTimeout(resolve, POLL_MS));

@@ -183,19 +183,23 @@ export class Downloader {
     const { files, task, manifest, peers } = this.options;
     parent.inflight++;
     this.inflight.set(index, parent.info.peerId);
-    const writer = files.pieceWriter(index);
     const started = Date.now();
     const signal = this.controller.signal;
-    peers
-      .piece(parent.info.addr, task.id, index, task.pieceCount, writer, this.options.credential(), signal)
-      .then(async (bitfield) => {
+    const context = { taskId: task.id, peerId: parent.info.peerId, index };
+    // The digest first: when the scheduler cannot be asked (manifest.ts), the piece waits and no parent is blamed.
+    manifest
+      .require(index)
+      .then(async (expected) => {
+        // Sources publish a digest before advertising a piece, so an unverifiable piece is a bad parent.
+        if (!expected) throw new IntegrityError(`piece ${index} from ${parent.info.peerId} has no published digest`, { context });
+        const writer = files.pieceWriter(index);
+        const bitfield = await peers.piece(parent.info.addr, task.id, index, task.pieceCount, writer, this.options.credential(), signal);
         if (bitfield) this.parents.learn(parent, bitfield);
         const digest = await writer.finish();
-        const expected = await manifest.require(index);
-        // Sources publish a digest before advertising a piece, so an unverifiable piece is a bad parent.
-        const context = { taskId: task.id, peerId: parent.info.peerId, index };
-        if (!expected) throw new IntegrityError(`piece ${index} from ${parent.info.peerId} has no published digest`, { context });
         if (digest !== expected) throw new IntegrityError(`piece ${index} from ${parent.info.peerId} failed verification`, { context });
+        return { writer, digest };
+      })
+      .then(({ writer, digest }) => {
         files.markVerified(index, digest);
         this.options.log.debug('piece from parent', { index, parent: parent.info.peerId, ms: Date.now() - started, chunks: writer.chunks });
         this.missing.delete(index);

@@ -127,6 +127,7 @@ export class ParentSet {
         parent.busyUntil = verdict.until;
         break;
       case 'fatal-local':
+      case 'not-parent':
         break;
       case 'transient':
         parent.failures++;

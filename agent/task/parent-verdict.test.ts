@@ -43,3 +43,10 @@ describe('classify', () => {
     expect(classify(new Error('socket hang up'), fresh, now)).toEqual({ kind: 'transient' });
   });
 });
+
+describe('classify: errors that are not the parent\'s', () => {
+  it('a control-plane error (the digest could not be fetched) holds nothing against the parent', () => {
+    const error = new UnavailableError('piece digests unavailable', { context: { controlPlane: true } });
+    expect(classify(error, fresh, now)).toEqual({ kind: 'not-parent' });
+  });
+});

@@ -23,6 +23,8 @@ export interface ParentRecord {
  *   fetch the piece elsewhere, ask this parent for others;
  * - `busy`: it is out of upload slots: leave it alone until `until` (epoch ms);
  * - `fatal-local`: this agent's own disk failed: the whole pull stops;
+ * - `not-parent`: the error came from the control plane or from this host (e.g. the
+ *   piece's digest could not be fetched): nothing is held against the parent;
  * - `transient`: anything else (timeout, reset, refused): one more failure.
  */
 export type Verdict =
@@ -32,6 +34,7 @@ export type Verdict =
   | { readonly kind: 'piece-busy' }
   | { readonly kind: 'busy'; readonly until: number }
   | { readonly kind: 'fatal-local' }
+  | { readonly kind: 'not-parent' }
   | { readonly kind: 'transient' };
 
 /**
@@ -41,6 +44,8 @@ export type Verdict =
  * still there) is a lie. Eviction removes the whole task, which answers differently.
  */
 export function classify(error: unknown, parent: ParentRecord, now: number): Verdict {
+  // Slowness is not corruption: a scheduler that is slow or down says nothing about the parent.
+  if (error instanceof MayflyError && error.context.controlPlane === true) return { kind: 'not-parent' };
   if (error instanceof IntegrityError) return { kind: 'corrupt' };
   if (error instanceof NotFoundError) {
     const lie = error.context.piece === true && now - parent.bitfieldAt < LIE_WINDOW_MS;

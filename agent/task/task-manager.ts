@@ -6,6 +6,7 @@ import { announceRequest, idleState } from '../control/announcer.ts';
 import type { PieceStore } from '../cache/piece-store.ts';
 import type { TaskFiles } from '../cache/task-files.ts';
 import type { TaskEvents } from './task-events.ts';
+import { enterSwarm } from './swarm-entry.ts';
 import { TaskSession, type OpeningAnswer, type SessionDeps } from './task-session.ts';
 
 /** Pulls of one URL in a row that may meet a changed object before the pull gives up (exit 6). */
@@ -30,6 +31,8 @@ export interface PullResult extends PullProgress {
 
 export interface TaskManagerOptions extends SessionDeps {
   readonly store: PieceStore;
+  /** How long (ms, drawn per pull between min and max) a failing register is retried before the origin is read directly. */
+  readonly entryPatienceMs?: { readonly min: number; readonly max: number };
 }
 
 /**
@@ -146,14 +149,18 @@ export class TaskManager {
     const { scheduler, identity } = this.options;
     const event = intent === 'lookup' ? 'lookup' : this.hasSessionFor(url) ? 'progress' : 'register';
     let opening: OpeningAnswer | undefined;
-    try {
-      const sentAt = Date.now();
-      const answer = await scheduler.announce(announceRequest(identity, url, undefined, event, idleState(this.options.uploads())));
-      opening = { answer, sentAt, joined: intent === 'pull' };
-    } catch (error) {
-      if (!(error instanceof UnavailableError)) throw error;
-      if (!this.options.fallback.admits(location)) throw notAdmittedInOutage(url, error);
-      this.options.log.warn('scheduler unavailable; pulling straight from the origin', { url, error });
+    // Without a fallback the first failure is final; with one, a slow or failing register is retried first (swarm-entry.ts).
+    const request = announceRequest(identity, url, undefined, event, idleState(this.options.uploads()));
+    if (!this.options.fallback.admits(location)) {
+      try {
+        const sentAt = Date.now();
+        opening = { answer: await scheduler.announce(request), sentAt, joined: intent === 'pull' };
+      } catch (error) {
+        throw error instanceof UnavailableError ? notAdmittedInOutage(url, error) : error;
+      }
+    } else {
+      const entered = await enterSwarm({ announce: (timeoutMs) => scheduler.announce(request, { timeoutMs }), log: this.options.log.child({ url }), patienceMs: this.options.entryPatienceMs });
+      if (entered) opening = { ...entered, joined: intent === 'pull' };
     }
     const task = opening?.answer.task ?? (await this.directTask(location, url));
     const existing = this.sessions.get(task.id);

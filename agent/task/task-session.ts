@@ -14,6 +14,7 @@ import { DigestPublisher, type DigestSink } from './digest-publisher.ts';
 import { DigestVoucher } from './digest-voucher.ts';
 import { Downloader, type DownloadLimits } from './downloader.ts';
 import { Manifest } from './manifest.ts';
+import { drawPatience, OUTAGE_GRACE_MS } from './swarm-entry.ts';
 import type { TaskEvents } from './task-events.ts';
 
 /** How long a complete pull waits for its last digests and 'finished' announce before returning. */
@@ -71,11 +72,14 @@ export class TaskSession {
   private stopped = false;
   private isCancelled = false;
   private isJoined = false;
+  /** A slow control plane is waited out (swarm-entry.ts): only a long outage sends a starved pull to the origin. */
+  private readonly outageGraceMs: number;
 
   constructor(private readonly options: TaskSessionOptions) {
     const { task, files, identity, scheduler, log, mode } = options;
     this.task = task;
     this.files = files;
+    this.outageGraceMs = options.schedulerGraceMs ?? drawPatience(OUTAGE_GRACE_MS);
     const direct = mode === 'direct';
     this.manifest = new Manifest(async () => (direct ? {} : (await scheduler.manifest(task.id)).digests));
     for (const [index, digest] of files.digests) this.manifest.set(index, digest);
@@ -277,7 +281,7 @@ export class TaskSession {
     if (!announcer) return;
     announcer.poke();
     const failingSince = announcer.failingSince;
-    const outage = failingSince !== undefined && Date.now() - failingSince > (this.options.schedulerGraceMs ?? 3_000);
+    const outage = failingSince !== undefined && Date.now() - failingSince > this.outageGraceMs;
     if (outage && this.options.fallback.admits(this.options.location)) {
       this.downloader.allowOrigin(true);
     }

@@ -21,13 +21,17 @@ export function holdsLease(holders: LeaseHolders, peerId: string, now: number): 
   return (holders[peerId] ?? 0) > now;
 }
 
+/** What an acquire did: a new lease, a renewal of a live one, or nothing (false). */
+export type LeaseOutcome = 'granted' | 'renewed' | false;
+
 /** Errors: UnavailableError (with retryAfterMs) when the state store throttles or is down. */
 export interface SourceGrantStore {
   /**
    * Grants `peerId` a back-to-source lease for (task, site) as leaseFor decides,
-   * written only if no other grant landed since the read. Returns true if held.
+   * written only if no other grant landed since the read. Returns `granted` (a new
+   * lease), `renewed` (it held one already) or false (not held).
    */
-  acquire(taskId: string, site: string, peerId: string, limit: number, leaseMs: number, now: number): Promise<boolean>;
+  acquire(taskId: string, site: string, peerId: string, limit: number, leaseMs: number, now: number): Promise<LeaseOutcome>;
   holds(taskId: string, site: string, peerId: string, now: number): Promise<boolean>;
   release(taskId: string, site: string, peerId: string): Promise<void>;
 }

@@ -19,6 +19,9 @@ import { handleS3Event } from './s3-events.ts';
 import { ManagerService } from './service.ts';
 import { TokenService } from './token-service.ts';
 
+/** Creates the single table if it is missing (`mayfly manager --create-table`). */
+export { ensureTable } from '../stores/table-schema.ts';
+
 export interface ManagerWiringOptions {
   readonly tableName: string;
   readonly dynamo?: DynamoClientOptions;

@@ -40,9 +40,11 @@ export class BackToSource {
       log.info('back-to-source left to a seed', { site });
       return false;
     }
-    const granted = await this.deps.grants.acquire(task.id, site, peerId, request.limit, request.leaseMs, now);
-    if (granted) log.info('back-to-source granted', { site, event: request.event });
-    return granted;
+    const outcome = await this.deps.grants.acquire(task.id, site, peerId, request.limit, request.leaseMs, now);
+    // One line per grant a person cares about; the holder renews its lease on every announce.
+    if (outcome === 'granted') log.info('back-to-source granted', { site, event: request.event });
+    else if (outcome === 'renewed') log.debug('back-to-source lease renewed', { site, event: request.event });
+    return outcome !== false;
   }
 
   /** A finished, failed or blocked peer gives its lease back, so another can take over. */

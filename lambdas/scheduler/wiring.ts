@@ -29,6 +29,9 @@ import { LambdaDigestDispatcher } from '../digest/lambda-dispatcher.ts';
 import { createDigestService } from '../digest/wiring.ts';
 import type { SchedulerSettings } from './settings.ts';
 
+/** Creates the single table if it is missing (`mayfly scheduler --create-table`). */
+export { ensureTable } from '../stores/table-schema.ts';
+
 export interface SchedulerWiringOptions {
   readonly tableName: string;
   readonly dynamo?: DynamoClientOptions;
@@ -150,7 +153,12 @@ export function schedulerOptionsFromEnv(env: NodeJS.ProcessEnv): SchedulerWiring
     agentRoles: parseAgentRoles(env.MAYFLY_AGENT_ROLES),
     ...(env.MAYFLY_HOST_RECORDS === 'cloud' ? { hostRecords: cloudHostDirectory(env) } : {}),
     ...(env.MAYFLY_REGISTRATIONS_PER_MINUTE ? { registrationsPerMinute: Number(env.MAYFLY_REGISTRATIONS_PER_MINUTE) } : {}),
-    digest: env.MAYFLY_DIGEST_FUNCTION ? { functionName: env.MAYFLY_DIGEST_FUNCTION } : undefined,
+    digest: env.MAYFLY_DIGEST_FUNCTION
+      ? { functionName: env.MAYFLY_DIGEST_FUNCTION }
+      : env.MAYFLY_DIGEST_S3_ENDPOINT
+        ? { s3: { endpoint: env.MAYFLY_DIGEST_S3_ENDPOINT, forcePathStyle: true } }
+        : undefined,
+    ...(env.MAYFLY_HEARTBEAT_INTERVAL_MS ? { heartbeatIntervalMs: Number(env.MAYFLY_HEARTBEAT_INTERVAL_MS) } : {}),
     settings: {
       ...(allowed?.length ? { allowedOrigins: allowed } : {}),
       ...(env.MAYFLY_BACK_TO_SOURCE_LIMIT ? { backToSourceLimit: Number(env.MAYFLY_BACK_TO_SOURCE_LIMIT) } : {}),

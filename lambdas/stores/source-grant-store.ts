@@ -1,6 +1,6 @@
 import { GetItemCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DEFAULTS } from '../../core/constants.ts';
-import { holdsLease, leaseFor, type LeaseHolders, type SourceGrantStore } from '../domain/grant.ts';
+import { holdsLease, leaseFor, type LeaseHolders, type LeaseOutcome, type SourceGrantStore } from '../domain/grant.ts';
 import { N, TTL, readNumber, ttlFromNow, type Item } from './attributes.ts';
 import { conditionalWrite, withStoreErrors } from './dynamo-errors.ts';
 import { grantKey } from './keys.ts';
@@ -14,8 +14,9 @@ import { grantKey } from './keys.ts';
 export class DynamoSourceGrantStore implements SourceGrantStore {
   constructor(private readonly client: DynamoDBClient, private readonly tableName: string) {}
 
-  async acquire(taskId: string, site: string, peerId: string, limit: number, leaseMs: number, now: number): Promise<boolean> {
+  async acquire(taskId: string, site: string, peerId: string, limit: number, leaseMs: number, now: number): Promise<LeaseOutcome> {
     const { holders, version } = await this.read(taskId, site);
+    const renewing = holdsLease(holders, peerId, now);
     const next = leaseFor(holders, peerId, limit, leaseMs, now);
     if (!next) return false;
     const written = await conditionalWrite('acquireSource', () =>
@@ -36,7 +37,7 @@ export class DynamoSourceGrantStore implements SourceGrantStore {
       ),
     );
     // Not written: another agent's grant landed since the read, and won the race.
-    return written !== undefined;
+    return written === undefined ? false : renewing ? 'renewed' : 'granted';
   }
 
   async holds(taskId: string, site: string, peerId: string, now: number): Promise<boolean> {

@@ -1,0 +1,61 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AgentProcess } from '../local/agent-process.ts';
+import { LocalStack } from '../local/local-stack.ts';
+import { swarmPull } from '../local/swarm-pull.ts';
+import { waitUntil } from './fixtures/wait-until.ts';
+
+const MiB = 1024 * 1024;
+
+/** Issue 15, case 7: one line per event a person cares about, from the scheduler process and the agents. */
+describe('quiet, useful logs', () => {
+  let stack: LocalStack;
+  const schedulerLines: string[] = [];
+  const agentLines = new Map<string, string[]>();
+
+  beforeAll(async () => {
+    stack = await LocalStack.start({
+      schedulerProcess: true,
+      onSchedulerLine: (line) => schedulerLines.push(line),
+      onAgentLog: (agent, line) => agentLines.set(agent, [...(agentLines.get(agent) ?? []), line]),
+    });
+  });
+
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  it('no metric line per announce, a grant said once (renewals at debug), one warning per outage', async () => {
+    // Limited downloads, so the source renews its lease on several announces while it reads S3.
+    const agents: AgentProcess[] = [];
+    for (const name of ['quiet-1', 'quiet-2', 'quiet-3']) agents.push(await stack.startAgent(name, { MAYFLY_DOWNLOAD_LIMIT: '8MiB' }));
+    const artifacts = [await stack.putArtifact('quiet/one.bin', 24 * MiB), await stack.putArtifact('quiet/two.bin', 24 * MiB)];
+    for (const artifact of artifacts) {
+      const report = await swarmPull(stack, artifact, agents);
+      expect(report.agents.every((agent) => agent.sha256ok)).toBe(true);
+    }
+
+    // The scheduler (as `mayfly scheduler` runs it): no embedded-metric line on stdout unless --metrics.
+    expect(schedulerLines.filter((line) => line.includes('"_aws"'))).toEqual([]);
+    // One "granted" line per task: the holder's renewals on each announce are debug lines.
+    const grants = schedulerLines.filter((line) => line.startsWith('{') && line.includes('back-to-source granted')).map((line) => (JSON.parse(line) as { taskId: string }).taskId);
+    expect(grants.length, grants.join('\n')).toBe(new Set(grants).size);
+    expect(grants.length).toBeLessThanOrEqual(artifacts.length);
+
+    // A scheduler failing for a while: each agent says so once (per task announcer and for its heartbeat), not on every try.
+    const before = new Map([...agentLines].map(([agent, lines]) => [agent, lines.length]));
+    stack.schedulerProxy.setFault({ kind: 'error500' });
+    try {
+      await waitUntil(async () => agents.every((agent) => (agentLines.get(agent.name) ?? []).slice(before.get(agent.name)).some((line) => line.includes('announce failed'))), 60_000);
+      // Long enough for several announces and heartbeats of every agent to fail.
+      await new Promise((resolve) => setTimeout(resolve, 5_000));
+    } finally {
+      stack.schedulerProxy.setFault(undefined);
+    }
+    for (const agent of agents) {
+      const outage = (agentLines.get(agent.name) ?? []).slice(before.get(agent.name)).filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as { level: string; msg: string });
+      const warned = (msg: string) => outage.filter((line) => line.level === 'warn' && line.msg === msg).length;
+      expect(warned('announce failed'), `${agent.name}: one per task at most`).toBeLessThanOrEqual(artifacts.length);
+      expect(warned('heartbeat failed')).toBeLessThanOrEqual(1);
+    }
+  }, 300_000);
+});

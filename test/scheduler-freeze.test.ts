@@ -1,0 +1,58 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AgentProcess } from '../local/agent-process.ts';
+import { LocalStack } from '../local/local-stack.ts';
+import { swarmPull } from '../local/swarm-pull.ts';
+
+const MiB = 1024 * 1024;
+/** 128 MiB in the issue; 64 MiB here, so six agents finish in reasonable time on a loaded 2-core machine. */
+const SIZE = 64 * MiB;
+
+/**
+ * Issue 15, case 1: slowness is not corruption. The scheduler runs as its own process
+ * (`mayfly scheduler`) and is frozen (SIGSTOP) for 20 s, 4 s into a pull by six agents.
+ */
+describe('a frozen scheduler', () => {
+  let stack: LocalStack;
+  const schedulerLines: string[] = [];
+  const agentLines: string[] = [];
+
+  beforeAll(async () => {
+    stack = await LocalStack.start({
+      schedulerProcess: true,
+      onSchedulerLine: (line) => schedulerLines.push(line),
+      onAgentLog: (agent, line) => agentLines.push(`${agent} ${line}`),
+    });
+  });
+
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  it('blames no honest parent, and S3 serves at most 1.1 × the object', async () => {
+    const agents: AgentProcess[] = [];
+    for (let i = 1; i <= 6; i++) agents.push(await stack.startAgent(`frozen-${i}`));
+    const artifact = await stack.putArtifact('degradation/frozen-scheduler.bin', SIZE);
+    const pulling = swarmPull(stack, artifact, agents);
+    const freeze = (async () => {
+      await new Promise((resolve) => setTimeout(resolve, 4_000));
+      stack.schedulerServer!.signal('SIGSTOP');
+      await new Promise((resolve) => setTimeout(resolve, 20_000));
+      stack.schedulerServer!.signal('SIGCONT');
+    })();
+    let report: Awaited<typeof pulling>;
+    try {
+      report = await pulling;
+    } finally {
+      await freeze;
+    }
+    expect(report.agents.every((agent) => agent.sha256ok)).toBe(true);
+    // No agent took an honest parent for a bad one, and the scheduler heard of none.
+    const blamed = agentLines.filter((line) => /corrupt piece|dropping and reporting/.test(line));
+    expect(blamed).toEqual([]);
+    expect(schedulerLines.filter((line) => line.includes('parents reported for bad data'))).toEqual([]);
+    const ratio = report.originBytes / artifact.size;
+    const detail = [`S3 served ${ratio.toFixed(2)} × the object`, ...agentLines.filter((line) => /origin|unavailable|outage/i.test(line)).slice(-15)].join('\n');
+    console.log(`frozen scheduler: S3 served ${ratio.toFixed(2)} × the object to 6 agents; slowest ${Math.max(...report.agents.map((a) => a.seconds))} s`);
+    expect(ratio, detail).toBeLessThanOrEqual(1.1);
+  }, 400_000);
+});
