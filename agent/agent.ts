@@ -21,6 +21,7 @@ import { S3Endpoint } from './local/s3-endpoint.ts';
 import { Throttle } from './http/throttle.ts';
 import { CacheJanitor } from './task/cache-janitor.ts';
 import { sweepCache } from './cache/piece-check.ts';
+import { HandlePool } from './cache/handle-pool.ts';
 
 export interface RunningAgent {
   readonly peerId: string;
@@ -42,7 +43,7 @@ export interface AgentOverrides {
 /** Wires one agent from its config: cache, peer server, scheduler client, local API. */
 export async function startAgent(config: AgentConfig, overrides: AgentOverrides = {}): Promise<RunningAgent> {
   const log = overrides.log ?? createAgentLogger({ peerId: config.peerId, site: config.site }, config.logLevel);
-  const store = new PieceStore(config.dataDir, config.downloadLimit ? new Throttle(config.downloadLimit) : undefined);
+  const store = new PieceStore(config.dataDir, config.downloadLimit ? new Throttle(config.downloadLimit) : undefined, new HandlePool(config.openFiles));
   for (const repair of await store.load()) log.warn('cache repair: dropped the verified pieces of a task whose data file changed', { ...repair });
   const auth = new PeerAuth(config.dataDir, config.peerAuth);
   await auth.load();
