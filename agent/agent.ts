@@ -22,6 +22,7 @@ import { Throttle } from './http/throttle.ts';
 import { CacheJanitor } from './task/cache-janitor.ts';
 import { sweepCache } from './cache/piece-check.ts';
 import { HandlePool } from './cache/handle-pool.ts';
+import { SeedResumer } from './task/seed-resumer.ts';
 
 export interface RunningAgent {
   readonly peerId: string;
@@ -101,7 +102,9 @@ export async function startAgent(config: AgentConfig, overrides: AgentOverrides 
     cachedTasks: () => store.list().length,
     uploads: () => peerServer.stats,
   });
-  // Heartbeat: the manager's host list, and preheat jobs for seeds.
+  // Held tasks the scheduler has no record of (after a restart) are announced one at a time, not in a burst.
+  const resumer = new SeedResumer({ announce: async (taskId) => tasks.session(taskId)?.reannounce(), log });
+  // Heartbeat: the manager's host list, preheat jobs for seeds, and the tasks this host seeds.
   const preheat = new PreheatWorker({ pull: (url) => tasks.pull(url), log, onReport: () => heartbeat.poke() });
   const heartbeat: HostHeartbeat = new HostHeartbeat({
     scheduler,
@@ -110,6 +113,8 @@ export async function startAgent(config: AgentConfig, overrides: AgentOverrides 
     takeReports: () => preheat.takeReports(),
     returnReports: (reports) => preheat.returnReports(reports),
     onAssignments: (jobs) => (config.seed ? preheat.accept(jobs) : undefined),
+    holdings: () => tasks.holdings(),
+    onUnknownHoldings: (taskIds) => resumer.enqueue(taskIds),
     log,
     version: AGENT_VERSION,
   });
@@ -132,6 +137,7 @@ export async function startAgent(config: AgentConfig, overrides: AgentOverrides 
       stopping = true;
       cache.stop();
       heartbeat.stop();
+      resumer.stop();
       preheat.stop();
       await tasks.shutdown();
       await s3Endpoint.stop();

@@ -133,13 +133,21 @@ export class TaskManager {
     };
   }
 
-  /** Announce every complete cached task, so a restarted agent keeps serving. */
+  /**
+   * Seeds every complete cached task, so a restarted agent keeps serving. Nothing is
+   * announced here: the host heartbeat carries them, and the scheduler's answer names
+   * those it has no record of, which are announced one at a time (seed-resumer.ts).
+   */
   resumeSeeding(): void {
     for (const files of this.options.store.list()) {
       if (!files.complete || this.sessions.has(files.task.id)) continue;
-      const session = this.register(files.task, parseOriginUrl(files.task.url), files, 'swarm');
-      session.seed(true);
+      this.register(files.task, parseOriginUrl(files.task.url), files, 'swarm').seed();
     }
+  }
+
+  /** Task ids of the complete tasks this agent seeds (the heartbeat's holdings). */
+  holdings(): string[] {
+    return [...this.sessions.values()].filter((session) => session.seeding).map((session) => session.task.id);
   }
 
   /** Sessions by task id (for stats and eviction). */
