@@ -21,6 +21,8 @@ import { S3Endpoint } from './local/s3-endpoint.ts';
 import { Throttle } from './http/throttle.ts';
 import { CacheJanitor } from './task/cache-janitor.ts';
 import { sweepCache } from './cache/piece-check.ts';
+import { HandlePool } from './cache/handle-pool.ts';
+import { SeedResumer } from './task/seed-resumer.ts';
 
 export interface RunningAgent {
   readonly peerId: string;
@@ -42,7 +44,7 @@ export interface AgentOverrides {
 /** Wires one agent from its config: cache, peer server, scheduler client, local API. */
 export async function startAgent(config: AgentConfig, overrides: AgentOverrides = {}): Promise<RunningAgent> {
   const log = overrides.log ?? createAgentLogger({ peerId: config.peerId, site: config.site }, config.logLevel);
-  const store = new PieceStore(config.dataDir, config.downloadLimit ? new Throttle(config.downloadLimit) : undefined);
+  const store = new PieceStore(config.dataDir, config.downloadLimit ? new Throttle(config.downloadLimit) : undefined, new HandlePool(config.openFiles));
   for (const repair of await store.load()) log.warn('cache repair: dropped the verified pieces of a task whose data file changed', { ...repair });
   const auth = new PeerAuth(config.dataDir, config.peerAuth);
   await auth.load();
@@ -100,7 +102,9 @@ export async function startAgent(config: AgentConfig, overrides: AgentOverrides 
     cachedTasks: () => store.list().length,
     uploads: () => peerServer.stats,
   });
-  // Heartbeat: the manager's host list, and preheat jobs for seeds.
+  // Held tasks the scheduler has no record of (after a restart) are announced one at a time, not in a burst.
+  const resumer = new SeedResumer({ announce: async (taskId) => tasks.session(taskId)?.reannounce(), log });
+  // Heartbeat: the manager's host list, preheat jobs for seeds, and the tasks this host seeds.
   const preheat = new PreheatWorker({ pull: (url) => tasks.pull(url), log, onReport: () => heartbeat.poke() });
   const heartbeat: HostHeartbeat = new HostHeartbeat({
     scheduler,
@@ -109,6 +113,8 @@ export async function startAgent(config: AgentConfig, overrides: AgentOverrides 
     takeReports: () => preheat.takeReports(),
     returnReports: (reports) => preheat.returnReports(reports),
     onAssignments: (jobs) => (config.seed ? preheat.accept(jobs) : undefined),
+    holdings: () => tasks.holdings(),
+    onUnknownHoldings: (taskIds) => resumer.enqueue(taskIds),
     log,
     version: AGENT_VERSION,
   });
@@ -131,6 +137,7 @@ export async function startAgent(config: AgentConfig, overrides: AgentOverrides 
       stopping = true;
       cache.stop();
       heartbeat.stop();
+      resumer.stop();
       preheat.stop();
       await tasks.shutdown();
       await s3Endpoint.stop();

@@ -6,6 +6,7 @@ import { DEFAULTS, DEFAULT_PEER_PORT } from '../core/constants.ts';
 import { parseByteSize } from '../core/token-bucket.ts';
 import { DEFAULT_DOWNLOAD_LIMITS } from './task/downloader.ts';
 import type { PeerAuthMode } from './peer/peer-auth.ts';
+import { DEFAULT_OPEN_FILES } from './cache/handle-pool.ts';
 
 export interface AgentConfig {
   readonly peerId: string;
@@ -44,6 +45,8 @@ export interface AgentConfig {
     readonly forcePathStyle: boolean;
   };
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** Cache data files kept open at once (a pool shared by all cached tasks). */
+  readonly openFiles: number;
 }
 
 export const DEFAULT_API_PORT = 7401;
@@ -106,6 +109,7 @@ export function loadAgentConfig(flags: Record<string, string | boolean | undefin
       forcePathStyle: Boolean(pick('s3-endpoint', 'MAYFLY_S3_ENDPOINT')),
     },
     logLevel: (pick('log-level', 'MAYFLY_LOG_LEVEL') as AgentConfig['logLevel']) ?? 'info',
+    openFiles: count('open-files', 'MAYFLY_OPEN_FILES', DEFAULT_OPEN_FILES),
   };
 }
 

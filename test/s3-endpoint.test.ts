@@ -95,10 +95,15 @@ describe('S3-compatible endpoint', () => {
     const fresh = await stack.putArtifact('s3ep/looked-at.bin', 8 * MiB);
     const head = await s3.send(new HeadObjectCommand({ Bucket: stack.bucket, Key: fresh.key }));
     expect(head.ContentLength).toBe(fresh.size);
+    // A lookup leaves nothing behind on the agent: no task, no cache entry (and so no file handle).
     const { tasks } = (await (await fetch(`${agent.apiUrl}/v1/tasks`)).json()) as { tasks: { url: string; taskId: string }[] };
-    const taskId = tasks.find((task) => task.url === fresh.url)?.taskId;
-    expect(taskId).toMatch(/^[0-9a-f]{64}$/);
+    expect(tasks.find((task) => task.url === fresh.url)).toBeUndefined();
+    const cache = (await (await fetch(`${agent.apiUrl}/v1/cache`)).json()) as { tasks: { url: string }[] };
+    expect(cache.tasks.map((task) => task.url)).not.toContain(fresh.url);
     const auth = { authorization: `Bearer ${stack.token}` };
+    const swarm = (await (await fetch(`${stack.scheduler.url}/v1/tasks?url=${encodeURIComponent(fresh.url)}`, { headers: auth })).json()) as { task: { id: string } };
+    const taskId = swarm.task.id;
+    expect(taskId).toMatch(/^[0-9a-f]{64}$/);
     const view = (await (await fetch(`${stack.scheduler.url}/v1/tasks/${taskId}`, { headers: auth })).json()) as { peers: { peerId: string }[] };
     expect(view.peers.map((peer) => peer.peerId)).not.toContain(agent.name);
     // Another host pulling now is granted the origin at once (the looker holds no grant).

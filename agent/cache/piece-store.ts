@@ -5,6 +5,7 @@ import { NotFoundError } from '../../core/errors.ts';
 import { taskInfoSchema, type TaskInfo } from '../../core/wire/scheduler.ts';
 import { isHexId } from '../../core/ids.ts';
 import type { Throttle } from '../http/throttle.ts';
+import { HandlePool } from './handle-pool.ts';
 import { TaskFiles, type TaskState } from './task-files.ts';
 import { guard } from './storage-guard.ts';
 
@@ -18,7 +19,8 @@ export interface StoreRepair {
 export class PieceStore {
   private readonly tasks = new Map<string, TaskFiles>();
 
-  constructor(readonly root: string, private readonly downloadThrottle?: Throttle) {}
+  /** `handles`: the pool of open data files all cached tasks share (bounded: descriptors do not grow with the cache). */
+  constructor(readonly root: string, private readonly downloadThrottle?: Throttle, readonly handles = new HandlePool()) {}
 
   /**
    * Loads what a previous run left: tasks with unreadable state are removed,
@@ -44,7 +46,7 @@ export class PieceStore {
           state = { ...state, bitfield: new Bitfield(task.pieceCount).toBase64(), digests: {} };
           await rm(join(taskDir, 'data'), { force: true });
         }
-        this.tasks.set(name, new TaskFiles(task, taskDir, state, this.downloadThrottle));
+        this.tasks.set(name, new TaskFiles(task, taskDir, state, this.downloadThrottle, this.handles));
       } catch {
         await rm(taskDir, { recursive: true, force: true });
       }
@@ -59,7 +61,7 @@ export class PieceStore {
   async open(task: TaskInfo): Promise<TaskFiles> {
     let files = this.tasks.get(task.id);
     if (!files) {
-      files = new TaskFiles(task, join(this.root, 'tasks', task.id), undefined, this.downloadThrottle);
+      files = new TaskFiles(task, join(this.root, 'tasks', task.id), undefined, this.downloadThrottle, this.handles);
       this.tasks.set(task.id, files);
     }
     await files.prepare();
@@ -81,5 +83,6 @@ export class PieceStore {
 
   async closeAll(): Promise<void> {
     await Promise.all(this.list().map((files) => files.close().catch(() => {})));
+    await this.handles.closeAll();
   }
 }

@@ -8,6 +8,9 @@ import { guard } from './storage-guard.ts';
 /** Bytes gathered before one positional write: fewer syscalls per GB received. */
 const WRITE_BATCH_BYTES = 1024 * 1024;
 
+/** Where a piece's bytes go: an open data file, or a function that writes them at a position (the cache's handle pool). */
+export type WriteTarget = FileHandle | ((buffers: readonly Buffer[], position: number) => Promise<void>);
+
 /**
  * Writes one piece straight to its place in the data file while hashing it; finish() gives the sha256 the caller verifies.
  */
@@ -21,7 +24,7 @@ export class PieceWriter {
   chunks = 0;
 
   constructor(
-    private readonly handle: FileHandle,
+    private readonly target: WriteTarget,
     readonly range: ByteRange,
     private readonly path: string,
     private readonly throttle?: Throttle,
@@ -74,7 +77,8 @@ export class PieceWriter {
     this.position += this.batchBytes;
     this.batch = [];
     this.batchBytes = 0;
-    await guard(this.path, () => writevFully(this.handle, buffers, position));
+    const target = this.target;
+    await guard(this.path, () => (typeof target === 'function' ? target(buffers, position) : writevFully(target, buffers, position)));
   }
 }
 

@@ -1,4 +1,4 @@
-import { mkdir, open, rename, stat, writeFile, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, rename, stat, writeFile } from 'node:fs/promises';
 import { createReadStream, type ReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { Bitfield } from '../../core/bitfield.ts';
@@ -6,7 +6,8 @@ import { StorageError } from '../../core/errors.ts';
 import { pieceRange, type ByteRange } from '../../core/piece-math.ts';
 import type { TaskInfo } from '../../core/wire/scheduler.ts';
 import type { Throttle } from '../http/throttle.ts';
-import { PieceWriter } from './piece-writer.ts';
+import { HandlePool } from './handle-pool.ts';
+import { PieceWriter, writevFully } from './piece-writer.ts';
 import { guard } from './storage-guard.ts';
 
 /**
@@ -40,11 +41,18 @@ export class TaskFiles {
   private readonly closeListeners = new Set<() => void>();
   /** Fields of state.json owned elsewhere: their current value, or what the last run saved until an owner registers. */
   private readonly kept = new Map<string, () => unknown>();
-  private handle?: FileHandle;
+  private prepared = false;
   private persistTimer?: NodeJS.Timeout;
   private persisting: Promise<void> = Promise.resolve();
 
-  constructor(readonly task: TaskInfo, readonly dir: string, state?: TaskState, private readonly throttle?: Throttle) {
+  /** `handles`: the cache's pool of open data files (the piece store passes its own; one per task files otherwise). */
+  constructor(
+    readonly task: TaskInfo,
+    readonly dir: string,
+    state?: TaskState,
+    private readonly throttle?: Throttle,
+    private readonly handles: HandlePool = new HandlePool(1),
+  ) {
     this.verified = state ? Bitfield.fromBase64(task.pieceCount, state.bitfield) : new Bitfield(task.pieceCount);
     for (const [index, digest] of Object.entries(state?.digests ?? {})) this.pieceDigests.set(Number(index), digest);
     for (const [key, value] of Object.entries(state ?? {})) if (!OWN_FIELDS.has(key)) this.kept.set(key, () => value);
@@ -106,22 +114,32 @@ export class TaskFiles {
     };
   }
 
-  /** Opens (and on first use preallocates) the data file. */
+  /**
+   * Creates (and preallocates) the data file if it is missing. No handle is kept:
+   * piece writes borrow one from the pool, so a cached task holds no descriptor.
+   */
   async prepare(): Promise<void> {
-    if (this.handle) return;
+    if (this.prepared) return;
     await guard(this.dataPath, async () => {
       await mkdir(this.dir, { recursive: true });
       const exists = await stat(this.dataPath).then((s) => s.size === this.task.size, () => false);
-      this.handle = await open(this.dataPath, exists ? 'r+' : 'w+');
-      if (!exists) await this.handle.truncate(this.task.size);
+      if (exists) return;
+      const handle = await open(this.dataPath, 'w+');
+      try {
+        await handle.truncate(this.task.size);
+      } finally {
+        await handle.close();
+      }
     });
+    this.prepared = true;
     if (!(await stat(join(this.dir, 'state.json')).catch(() => undefined))) await this.persistNow();
   }
 
   /** A writer for one piece: bytes go straight to their place in the data file while being hashed. */
   pieceWriter(index: number): PieceWriter {
-    if (!this.handle) throw new StorageError('task files are not prepared', { context: { taskId: this.task.id } });
-    return new PieceWriter(this.handle, this.range(index), this.dataPath, this.throttle);
+    if (!this.prepared) throw new StorageError('task files are not prepared', { context: { taskId: this.task.id } });
+    const write = (buffers: readonly Buffer[], position: number) => this.handles.with(this.dataPath, (handle) => writevFully(handle, buffers, position));
+    return new PieceWriter(write, this.range(index), this.dataPath, this.throttle);
   }
 
   /** Marks a piece as verified; only now may it be served. */
@@ -208,8 +226,8 @@ export class TaskFiles {
 
   async close(): Promise<void> {
     await this.flush();
-    await this.handle?.close();
-    this.handle = undefined;
+    await this.handles.close(this.dataPath);
+    this.prepared = false;
     this.isClosed = true;
     // Watching children learn that the task is gone here (see bitfield-watch.ts).
     for (const listener of [...this.closeListeners]) listener();

@@ -33,11 +33,12 @@ Options (each also as an environment variable):
                            direct: always with this host's AWS credentials (MAYFLY_ORIGIN_ACCESS)
   --seed                   act as a seed agent (MAYFLY_SEED=true)
   --log-level LEVEL        debug | info | warn | error
+  --open-files N           cache data files kept open at once, shared by all cached tasks (MAYFLY_OPEN_FILES, default 64)
   -h, --help               this help`;
 
 export async function agentCommand(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
   const { positionals, flags } = parseArgs(argv, {
-    strings: ['scheduler', 'token', 'auth', 'peer-auth', 'data-dir', 'cluster', 'site', 'peer-id', 'peer-host', 'peer-port', 'advertise', 'api-host', 'api-port', 's3-port', 'upload-concurrency', 'origin-concurrency', 'upload-limit', 'download-limit', 'cache-quota', 's3-endpoint', 'origin-access', 'log-level'],
+    strings: ['scheduler', 'token', 'auth', 'peer-auth', 'data-dir', 'cluster', 'site', 'peer-id', 'peer-host', 'peer-port', 'advertise', 'api-host', 'api-port', 's3-port', 'upload-concurrency', 'origin-concurrency', 'upload-limit', 'download-limit', 'cache-quota', 's3-endpoint', 'origin-access', 'log-level', 'open-files'],
     booleans: ['seed', 'help'],
     aliases: { h: 'help' },
   });

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import type { Logger } from '../../core/log.ts';
-import type { HeartbeatRequest, HeartbeatResponse, PreheatAssignment, PreheatReport } from '../../core/wire/manager.ts';
+import { HOLDINGS_MAX, type HeartbeatRequest, type HeartbeatResponse, type PreheatAssignment, type PreheatReport } from '../../core/wire/manager.ts';
 import type { SchedulerClient } from './scheduler-client.ts';
 
 export interface HostLoad {
@@ -19,13 +19,20 @@ export interface HostHeartbeatOptions {
   readonly takeReports: () => PreheatReport[];
   readonly returnReports: (reports: PreheatReport[]) => void;
   readonly onAssignments: (jobs: PreheatAssignment[]) => void;
+  /** Task ids of the complete tasks this host seeds; sent when they change and on the scheduler's holdings interval. */
+  readonly holdings?: () => readonly string[];
+  /** Held tasks the scheduler has no record of: to be announced (spread out). */
+  readonly onUnknownHoldings?: (taskIds: string[]) => void;
   readonly log: Logger;
 }
 
 /**
  * The host heartbeat: tells the scheduler this host's site, role and load
  * (the manager lists hosts from it) and, for seeds, carries preheat jobs in
- * both directions: outcomes up, new jobs down. The interval is the scheduler's.
+ * both directions: outcomes up, new jobs down. It also carries the host's
+ * holdings, so seeding costs one request per beat whatever the cache holds
+ * (sent only once the scheduler said it takes them: an older one refuses the field).
+ * The intervals are the scheduler's.
  */
 export class HostHeartbeat {
   private intervalMs = 5_000;
@@ -33,6 +40,8 @@ export class HostHeartbeat {
   private running?: Promise<void>;
   private stopped = true;
   private warned = false;
+  private holdingsIntervalMs?: number;
+  private holdingsSent = { at: 0, key: '' };
 
   constructor(private readonly options: HostHeartbeatOptions) {}
 
@@ -74,6 +83,7 @@ export class HostHeartbeat {
     const { identity } = this.options;
     const reports = this.options.takeReports();
     const load = this.options.load();
+    const holdings = this.dueHoldings();
     const request: HeartbeatRequest = {
       peerId: identity.peerId,
       cluster: identity.cluster,
@@ -86,6 +96,7 @@ export class HostHeartbeat {
       activeTasks: load.activeTasks,
       cacheBytes: load.cacheBytes,
       ...(reports.length ? { preheat: reports } : {}),
+      ...(holdings ? { holdings: holdings.ids } : {}),
     };
     let answer: HeartbeatResponse;
     try {
@@ -95,6 +106,19 @@ export class HostHeartbeat {
       throw error;
     }
     this.intervalMs = Math.max(250, Math.min(60_000, answer.intervalMs));
+    if (holdings) this.holdingsSent = { at: Date.now(), key: holdings.key };
+    this.holdingsIntervalMs = answer.holdingsIntervalMs;
+    if (answer.unknownHoldings?.length) this.options.onUnknownHoldings?.(answer.unknownHoldings);
     if (answer.preheat.length) this.options.onAssignments(answer.preheat);
+  }
+
+  /** The holdings to send with this beat: when they changed, or the scheduler's interval has passed. */
+  private dueHoldings(): { ids: string[]; key: string } | undefined {
+    if (!this.options.holdings || this.holdingsIntervalMs === undefined) return undefined;
+    const ids = this.options.holdings().slice(0, HOLDINGS_MAX);
+    const key = ids.join(',');
+    if (ids.length === 0 && this.holdingsSent.key === '') return undefined;
+    if (key === this.holdingsSent.key && Date.now() - this.holdingsSent.at < this.holdingsIntervalMs) return undefined;
+    return { ids, key };
   }
 }

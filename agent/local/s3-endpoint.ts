@@ -9,10 +9,9 @@ import { parseByteRange, type ByteRange } from '../../core/piece-math.ts';
 import { sendRange } from './range-reader.ts';
 import { S3Error, S3_ERRORS, newRequestId, sendS3Error, toS3Error } from './s3-xml.ts';
 import type { TaskManager } from '../task/task-manager.ts';
-import type { TaskSession } from '../task/task-session.ts';
 
 export interface S3EndpointOptions {
-  readonly tasks: Pick<TaskManager, 'open'>;
+  readonly tasks: Pick<TaskManager, 'open' | 'lookup'>;
   readonly log: Logger;
   readonly host: string;
   readonly port: number;
@@ -145,9 +144,10 @@ export class S3Endpoint {
   private async getObject(req: IncomingMessage, res: ServerResponse, request: ObjectRequest, requestId: string, head: boolean): Promise<void> {
     const url = canonicalS3Url({ kind: 's3', bucket: request.bucket, key: request.key, versionId: request.versionId });
     // Resolves the URL's current task through the scheduler (or S3 directly when it is down).
-    const session = await this.options.tasks.open(url, head ? 'lookup' : 'pull');
-    const { task } = session;
-    const lastModified = await this.lastModifiedOf(session);
+    // A HEAD only looks the task up: no session, no cache entry, no file handle (the scheduler records no peer either).
+    const session = head ? undefined : await this.options.tasks.open(url, 'pull');
+    const { task, files } = session ?? (await this.options.tasks.lookup(url));
+    const lastModified = await this.lastModifiedOf(task.id, files?.dataPath);
     const headers: Record<string, string | number> = {
       'x-amz-request-id': requestId,
       etag: task.etag,
@@ -184,7 +184,7 @@ export class S3Endpoint {
         ...(partial ? { 'content-range': `bytes ${bytes.start}-${bytes.end - 1}/${task.size}` } : {}),
         ...request.overrides,
       });
-    if (head) {
+    if (!session) {
       writeHead();
       res.end();
       return;
@@ -196,11 +196,10 @@ export class S3Endpoint {
    * A stable Last-Modified per task: when this agent first stored it (the data
    * file's birth time), so a new version of an object always looks newer.
    */
-  private async lastModifiedOf(session: TaskSession): Promise<Date> {
-    const id = session.task.id;
+  private async lastModifiedOf(id: string, dataPath: string | undefined): Promise<Date> {
     let date = this.lastModified.get(id);
     if (!date) {
-      const born = await stat(session.files.dataPath).then((s) => s.birthtimeMs, () => 0);
+      const born = dataPath ? await stat(dataPath).then((s) => s.birthtimeMs, () => 0) : 0;
       // Without a birth time: a fixed date derived from the task id (2020 plus up to a year).
       const ms = born > 0 ? born : Date.UTC(2020, 0, 1) + (parseInt(id.slice(0, 8), 16) % 31_536_000) * 1000;
       date = new Date(Math.floor(ms / 1000) * 1000);

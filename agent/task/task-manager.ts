@@ -67,6 +67,26 @@ export class TaskManager {
   }
 
   /**
+   * The URL's current task, for metadata only (a HEAD): one `lookup` announce, or the
+   * origin itself when the scheduler is unreachable and the fallback admits the URL.
+   * Starts no session and opens nothing: `files` is the cached task if there is one.
+   */
+  async lookup(url: string): Promise<{ task: TaskInfo; files?: TaskFiles }> {
+    const location = parseOriginUrl(url);
+    const canonical = canonicalOriginUrl(location);
+    const { scheduler, identity } = this.options;
+    let task: TaskInfo;
+    try {
+      task = (await scheduler.announce(announceRequest(identity, canonical, undefined, 'lookup', idleState(this.options.uploads())))).task;
+    } catch (error) {
+      if (!(error instanceof UnavailableError)) throw error;
+      if (!this.options.fallback.admits(location)) throw notAdmittedInOutage(canonical, error);
+      task = await this.directTask(location, canonical);
+    }
+    return { task, files: this.options.store.get(task.id) };
+  }
+
+  /**
    * Fetches every piece of `url`'s current object into the cache. An object
    * that changes during the pull (OriginChanged) is looked up again and pulled
    * in its new version, a bounded number of times. `signal` cancels: the
@@ -116,13 +136,21 @@ export class TaskManager {
     };
   }
 
-  /** Announce every complete cached task, so a restarted agent keeps serving. */
+  /**
+   * Seeds every complete cached task, so a restarted agent keeps serving. Nothing is
+   * announced here: the host heartbeat carries them, and the scheduler's answer names
+   * those it has no record of, which are announced one at a time (seed-resumer.ts).
+   */
   resumeSeeding(): void {
     for (const files of this.options.store.list()) {
       if (!files.complete || this.sessions.has(files.task.id)) continue;
-      const session = this.register(files.task, parseOriginUrl(files.task.url), files, 'swarm');
-      session.seed(true);
+      this.register(files.task, parseOriginUrl(files.task.url), files, 'swarm').seed();
     }
+  }
+
+  /** Task ids of the complete tasks this agent seeds (the heartbeat's holdings). */
+  holdings(): string[] {
+    return [...this.sessions.values()].filter((session) => session.seeding).map((session) => session.task.id);
   }
 
   /** Sessions by task id (for stats and eviction). */

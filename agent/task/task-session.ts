@@ -74,6 +74,7 @@ export class TaskSession {
   private isJoined = false;
   /** A slow control plane is waited out (swarm-entry.ts): only a long outage sends a starved pull to the origin. */
   private readonly outageGraceMs: number;
+  private isSeeding = false;
 
   constructor(private readonly options: TaskSessionOptions) {
     const { task, files, identity, scheduler, log, mode } = options;
@@ -186,13 +187,27 @@ export class TaskSession {
     }
   }
 
-  /** Keeps announcing a finished task so others can use it. */
-  seed(announceNow = false): void {
-    const announcer = this.announcer;
-    if (this.announcing || !announcer) return;
-    // A resumed task announces at once: it learns its peer key and becomes a parent again.
-    if (announceNow) void announcer.announce('progress').catch((error) => this.options.log.warn('announce failed', { error }));
-    this.startAnnouncing(announcer);
+  /**
+   * Seeds the finished task: no announces of its own from now on. The host
+   * heartbeat carries the task among its holdings (see `seeding`), which keeps
+   * this agent's finished record fresh, and announces it once (reannounce())
+   * when the scheduler has no record of it, e.g. after a restart.
+   */
+  seed(): void {
+    if (!this.announcer) return;
+    this.isJoined = true;
+    this.isSeeding = true;
+  }
+
+  /** Held, complete and still in the swarm: the heartbeat lists it among the host's holdings. */
+  get seeding(): boolean {
+    return this.isSeeding && !this.stopped && this.files.complete && !this.files.closed;
+  }
+
+  /** One announce of the finished task: the scheduler records this agent as its parent again (and grants the peer key). */
+  async reannounce(): Promise<void> {
+    if (!this.announcer || !this.seeding) return;
+    await this.announcer.announce('progress');
   }
 
   stop(): void {

@@ -109,6 +109,9 @@ export const preheatReportSchema = z.strictObject({
 });
 export type PreheatReport = z.infer<typeof preheatReportSchema>;
 
+/** Task ids one heartbeat may carry (64 hex each: about 140 KB, within the body limit). */
+export const HOLDINGS_MAX = 2_000;
+
 export const heartbeatRequestSchema = z.strictObject({
   peerId: peerIdSchema,
   cluster: clusterNameSchema.optional(),
@@ -123,6 +126,12 @@ export const heartbeatRequestSchema = z.strictObject({
   cacheBytes: countSchema.optional(),
   /** Outcomes of preheat jobs handed to this seed. */
   preheat: z.array(preheatReportSchema).max(100).optional(),
+  /**
+   * Complete tasks this host seeds (task ids), sent when they change and every
+   * `holdingsIntervalMs`: the scheduler refreshes this peer's finished records of
+   * them, so an idle host costs one request per beat whatever its cache holds.
+   */
+  holdings: z.array(hexIdSchema).max(HOLDINGS_MAX).optional(),
 });
 export type HeartbeatRequest = z.infer<typeof heartbeatRequestSchema>;
 
@@ -133,5 +142,9 @@ export const heartbeatResponseSchema = z.object({
   intervalMs: countSchema,
   /** Preheat jobs this seed should pull now (seeds only). */
   preheat: z.array(preheatAssignmentSchema),
+  /** How often the scheduler wants `holdings` (absent: it does not take them). */
+  holdingsIntervalMs: countSchema.optional(),
+  /** Held tasks the scheduler has no finished record of for this peer: announce each once (spread out) to be a parent again. */
+  unknownHoldings: z.array(hexIdSchema).max(HOLDINGS_MAX).optional(),
 });
 export type HeartbeatResponse = z.infer<typeof heartbeatResponseSchema>;

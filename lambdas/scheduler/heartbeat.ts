@@ -3,12 +3,17 @@ import type { Logger } from '../../core/log.ts';
 import type { HeartbeatRequest, HeartbeatResponse, PreheatAssignment } from '../../core/wire/manager.ts';
 import type { HostStore } from '../domain/host.ts';
 import type { PreheatStore } from '../domain/preheat.ts';
+import type { SeederStore } from '../domain/seeder.ts';
 import { isPreheatDone, openForSite } from '../domain/preheat-job.ts';
 
 export interface HeartbeatServiceOptions {
   readonly hosts: Pick<HostStore, 'put'>;
   readonly preheat: Pick<PreheatStore, 'queued' | 'claim' | 'recordSiteDone' | 'markQueuedSiteDone' | 'transition' | 'dequeue'>;
   readonly log: Logger;
+  /** Refreshes seeders' finished peer records from their holdings; absent, holdings are not asked for. */
+  readonly seeders?: SeederStore;
+  /** How often agents are told to send their holdings (default 20 s); their records are stale after three missed. */
+  readonly holdingsIntervalMs?: number;
   /** How often agents are told to heartbeat. */
   readonly intervalMs?: number;
   /** Preheat jobs handed to one seed per heartbeat. */
@@ -17,6 +22,7 @@ export interface HeartbeatServiceOptions {
 }
 
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 5_000;
+export const DEFAULT_HOLDINGS_INTERVAL_MS = 20_000;
 
 /**
  * Host heartbeats: records the host (site, role, load) for the manager, takes
@@ -24,13 +30,20 @@ export const DEFAULT_HEARTBEAT_INTERVAL_MS = 5_000;
  * A job is leased to one seed per site; the holder renews the lease with
  * every heartbeat, so a seed that dies releases it after three missed beats.
  * Which job state follows a report is domain/preheat-job.ts's rule.
+ *
+ * A heartbeat also carries the host's holdings (complete tasks it seeds), so an
+ * idle host costs one request per beat however many tasks it holds: their
+ * finished records are refreshed in one batch, and the answer names the held
+ * tasks that have no record (the host announces those once, spread out).
  */
 export class HeartbeatService {
   readonly intervalMs: number;
+  readonly holdingsIntervalMs: number;
   private readonly now: () => number;
 
   constructor(private readonly deps: HeartbeatServiceOptions) {
     this.intervalMs = deps.intervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS;
+    this.holdingsIntervalMs = Math.max(this.intervalMs, deps.holdingsIntervalMs ?? DEFAULT_HOLDINGS_INTERVAL_MS);
     this.now = deps.now ?? Date.now;
   }
 
@@ -66,6 +79,8 @@ export class HeartbeatService {
       lastSeen: now,
     });
 
+    const unknownHoldings = await this.refreshHoldings(request, now);
+
     const assignments: PreheatAssignment[] = [];
     if (seed) {
       const reported = new Set((request.preheat ?? []).map((report) => report.jobId));
@@ -78,7 +93,19 @@ export class HeartbeatService {
         assignments.push({ jobId: job.id, url: job.url });
       }
     }
-    return { intervalMs: this.intervalMs, preheat: assignments };
+    return {
+      intervalMs: this.intervalMs,
+      preheat: assignments,
+      ...(this.deps.seeders ? { holdingsIntervalMs: this.holdingsIntervalMs } : {}),
+      ...(unknownHoldings.length ? { unknownHoldings } : {}),
+    };
+  }
+
+  /** Refreshes the sender's finished records of its holdings; returns the held tasks it has none for. */
+  private async refreshHoldings(request: HeartbeatRequest, now: number): Promise<string[]> {
+    if (!this.deps.seeders || !request.holdings?.length || !request.addr) return [];
+    const refresh = { peerId: request.peerId, addr: request.addr, uploads: request.uploads ?? 0, updatedAt: now, intervalMs: this.holdingsIntervalMs };
+    return this.deps.seeders.refresh(refresh, request.holdings, DEFAULTS.peerTtlSeconds);
   }
 
   /** Records a site's seed holding the object; the job is done, and leaves the queue, once every target site has it. */

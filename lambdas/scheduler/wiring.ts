@@ -21,6 +21,7 @@ import { CachedHostDirectory } from './cached-host-directory.ts';
 import { MetricEmitter } from '../shared/metrics.ts';
 import { createSchedulerApp } from './app.ts';
 import { DEFAULT_HEARTBEAT_INTERVAL_MS, HeartbeatService } from './heartbeat.ts';
+import { DynamoSeederStore } from '../stores/seeder-store.ts';
 import { SeedTrigger } from './heartbeat-seeds.ts';
 import { SchedulerService } from './service.ts';
 import type { DigestDispatcher } from '../domain/digest.ts';
@@ -82,7 +83,7 @@ export function createScheduler(options: SchedulerWiringOptions) {
   const hosts = new DynamoHostStore(dynamo, options.tableName);
   const preheat = new DynamoPreheatStore(dynamo, options.tableName);
   const heartbeatIntervalMs = options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS;
-  const heartbeat = new HeartbeatService({ hosts, preheat, log, intervalMs: heartbeatIntervalMs });
+  const heartbeat = new HeartbeatService({ hosts, preheat, log, intervalMs: heartbeatIntervalMs, seeders: new DynamoSeederStore(dynamo, options.tableName) });
   const seeds = new SeedTrigger({ hosts, preheat, log, seedStaleMs: 3 * heartbeatIntervalMs, waitMs: 2 * heartbeatIntervalMs + 2_000 });
   // Agents require peer credentials by default: without a secret none are issued, so peers refuse each other.
   if (!options.peerSecret) log.warn('no peer secret: no peer credentials are issued; agents must run with --peer-auth off (a local stack only)');
