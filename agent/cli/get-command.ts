@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import { isDigestRef } from '../../core/ids.ts';
 import { dirname, resolve } from 'node:path';
 import { BadRequestError, StorageError } from '../../core/errors.ts';
-import { parseOriginUrl } from '../../core/origin-url.ts';
+import { parseUserUrl } from '../../core/origin-url.ts';
 import { DEFAULT_API_PORT } from '../config.ts';
 import { parseArgs } from './args.ts';
 import { EXIT } from './exit-codes.ts';
@@ -25,6 +25,8 @@ Options:
                          pieces that overlap them are fetched
       --digest sha256:HEX  verify the whole object; on mismatch nothing is written
                          (with -o -, the bytes are out already: exit 5 says so)
+      --version-id ID    this version of the S3 object (as aws s3 cp --version-id);
+                         everything after s3://BUCKET/ is the key, literally
       --api URL          the local agent's API (default http://127.0.0.1:${DEFAULT_API_PORT}, or MAYFLY_API)
   -q, --quiet            no progress bar or summary
   -h, --help             this help
@@ -39,7 +41,7 @@ Exit codes: 0 ok, 2 usage, 3 not found, 4 access denied, 5 integrity failure,
 
 export async function getCommand(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
   const { positionals, flags } = parseArgs(argv, {
-    strings: ['output', 'digest', 'api', 'range'],
+    strings: ['output', 'digest', 'api', 'range', 'version-id'],
     booleans: ['quiet', 'help'],
     aliases: { o: 'output', q: 'quiet', h: 'help' },
   });
@@ -49,7 +51,9 @@ export async function getCommand(argv: readonly string[], env: NodeJS.ProcessEnv
   }
   if (positionals.length !== 1) throw new BadRequestError('expected exactly one s3://BUCKET/KEY or http(s):// URL');
   const url = positionals[0];
-  parseOriginUrl(url);
+  const versionId = typeof flags['version-id'] === 'string' ? flags['version-id'] : undefined;
+  if (flags['version-id'] !== undefined && versionId === undefined) throw new BadRequestError('--version-id needs a value');
+  parseUserUrl(url, versionId);
   if (typeof flags.output !== 'string') throw new BadRequestError('-o FILE is required');
   const digest = flags.digest;
   if (digest !== undefined && (typeof digest !== 'string' || !isDigestRef(digest))) {
@@ -61,7 +65,7 @@ export async function getCommand(argv: readonly string[], env: NodeJS.ProcessEnv
   // This process writes the file (the agent only hands out checked bytes), so it is the caller's.
   const output = flags.output === '-' ? undefined : resolve(flags.output);
   if (output) await assertFolder(output);
-  return streamObject({ api, url, range, digest: digest?.slice(7), output, quiet: flags.quiet === true });
+  return streamObject({ api, url, versionId, range, digest: digest?.slice(7), output, quiet: flags.quiet === true });
 }
 
 /** `START-END` (inclusive), `START-` or `-SUFFIX`, checked here so a typo is a usage error. */

@@ -12,6 +12,8 @@ export interface StreamObjectOptions {
   /** The local agent's API base URL. */
   readonly api: string;
   readonly url: string;
+  /** Pins a version of an s3:// object. */
+  readonly versionId?: string;
   /** An HTTP Range header value (`bytes=…`), or undefined for the whole object. */
   readonly range?: string;
   /** Expected sha256 (hex) of what is streamed. */
@@ -63,7 +65,7 @@ async function getObject(options: StreamObjectOptions, signal: AbortSignal): Pro
   signal.addEventListener('abort', stopFollowing, { once: true });
   const pull =
     output && !options.range
-      ? followPull(options.api, url, (line) => bar?.update(line.completedBytes ?? 0, line.size ?? 0), following.signal).catch(() => undefined)
+      ? followPull(options.api, { url, versionId: options.versionId }, (line) => bar?.update(line.completedBytes ?? 0, line.size ?? 0), following.signal).catch(() => undefined)
       : undefined;
   let committed = false;
   try {
@@ -107,7 +109,7 @@ type Outcome =
 async function transfer(options: StreamObjectOptions, file: OutputFile | undefined, signal: AbortSignal, bar?: ProgressBar): Promise<Outcome> {
   let response: Response;
   try {
-    response = await fetch(`${options.api}/v1/objects?url=${encodeURIComponent(options.url)}`, { headers: options.range ? { range: options.range } : {}, signal });
+    response = await fetch(`${options.api}/v1/objects?${objectQuery(options)}`, { headers: options.range ? { range: options.range } : {}, signal });
   } catch (error) {
     if (signal.aborted) return { kind: 'failed', code: EXIT.failure, message: 'cancelled' };
     return { kind: 'failed', code: EXIT.unavailable, message: `no agent answering at ${options.api} (${(error as Error).message}); start one with 'mayfly agent'` };
@@ -175,4 +177,11 @@ function describeErrno(error: unknown): string {
   if (code === 'ENOSPC') return 'disk full';
   if (code === 'ENOENT') return 'no such folder (ENOENT)';
   return code ?? (error as Error).message;
+}
+
+/** `url=…[&versionId=…]` of GET /v1/objects. */
+function objectQuery(options: StreamObjectOptions): string {
+  const query = new URLSearchParams({ url: options.url });
+  if (options.versionId) query.set('versionId', options.versionId);
+  return query.toString();
 }
