@@ -6,8 +6,11 @@ import type { AgentProcess } from '../local/agent-process.ts';
 import { LocalStack } from '../local/local-stack.ts';
 import { sha256File } from '../local/swarm-pull.ts';
 import { runMayfly } from './fixtures/mayfly-cli.ts';
+import { GetObjectCommand, HeadObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import { existsSync, statSync } from 'node:fs';
 
 const KiB = 1024;
+const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
 /** The entry points (the `mayfly` CLI, the local API) as users of `aws s3 cp`, curl and boto3 expect them, against a real agent. */
 describe('entry points', () => {
@@ -50,5 +53,34 @@ describe('entry points', () => {
     expect(preheat.status).toBe(201);
     const { jobs } = (await preheat.json()) as { jobs: { url: string }[] };
     expect(jobs.map((job) => job.url)).toEqual([`s3://${stack.bucket}/keys/literal%2520pct.bin`]);
+  });
+
+  it('handles a zero-byte object in every interface: CLI with the empty digest, local API, S3 GET/HEAD/Range', async () => {
+    const empty = await stack.putArtifact('zero/empty.bin', 0);
+    const output = join(outDir, 'empty.bin');
+    const first = await runMayfly(['get', empty.url, '-o', output, '--digest', `sha256:${EMPTY_SHA256}`], env);
+    expect(first.code, first.stderr).toBe(0);
+    expect(statSync(output).size).toBe(0);
+    expect(first.stderr).not.toContain('(cache)');
+    const again = await runMayfly(['get', empty.url, '-o', '-', '--digest', `sha256:${EMPTY_SHA256}`], env);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout.length).toBe(0);
+    const api = await fetch(`${agent.apiUrl}/v1/objects?url=${encodeURIComponent(empty.url)}`);
+    expect(api.status).toBe(200);
+    expect((await api.arrayBuffer()).byteLength).toBe(0);
+
+    const s3 = new S3Client({ endpoint: agent.s3Url, forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'y' } });
+    try {
+      const head = await s3.send(new HeadObjectCommand({ Bucket: stack.bucket, Key: empty.key }));
+      expect(head.ContentLength).toBe(0);
+      const get = await s3.send(new GetObjectCommand({ Bucket: stack.bucket, Key: empty.key }));
+      expect((await get.Body!.transformToByteArray()).length).toBe(0);
+      // As S3: no byte of an empty object can be selected.
+      const ranged = await s3.send(new GetObjectCommand({ Bucket: stack.bucket, Key: empty.key, Range: 'bytes=0-0' })).catch((error: S3ServiceException) => error);
+      expect((ranged as S3ServiceException).$metadata?.httpStatusCode).toBe(416);
+    } finally {
+      s3.destroy();
+    }
+    expect(existsSync(join(outDir, 'missing'))).toBe(false);
   });
 });

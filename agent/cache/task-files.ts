@@ -43,12 +43,14 @@ export class TaskFiles {
   private handle?: FileHandle;
   private persistTimer?: NodeJS.Timeout;
   private persisting: Promise<void> = Promise.resolve();
+  private wasUsed: boolean;
 
   constructor(readonly task: TaskInfo, readonly dir: string, state?: TaskState, private readonly throttle?: Throttle) {
     this.verified = state ? Bitfield.fromBase64(task.pieceCount, state.bitfield) : new Bitfield(task.pieceCount);
     for (const [index, digest] of Object.entries(state?.digests ?? {})) this.pieceDigests.set(Number(index), digest);
     for (const [key, value] of Object.entries(state ?? {})) if (!OWN_FIELDS.has(key)) this.kept.set(key, () => value);
     this.usedAt = state?.lastUsedAt ?? Date.now();
+    this.wasUsed = state !== undefined;
   }
 
   /** Verified pieces: the live set, for reading (markVerified() is the one way in). */
@@ -193,8 +195,14 @@ export class TaskFiles {
     return createReadStream(this.dataPath, { start: range.start, end: range.end - 1, highWaterMark });
   }
 
+  /** Whether a pull or a run before this one used the task: a complete task that was never used is new, even at 0 bytes. */
+  get used(): boolean {
+    return this.wasUsed;
+  }
+
   touch(): void {
     this.usedAt = Date.now();
+    this.wasUsed = true;
     this.schedulePersist();
   }
 

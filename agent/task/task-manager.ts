@@ -85,7 +85,8 @@ export class TaskManager {
     signal?.throwIfAborted();
     const session = await this.open(url);
     const { files, task } = session;
-    const before = files.completedBytes;
+    // A 0-byte task is complete as soon as it is opened: only a task used before came from the cache.
+    const cachedBefore = files.completedBytes === task.size && (task.size > 0 || files.used);
     const peersBefore = session.downloader.bytesFromPeers;
     const originBefore = session.downloader.bytesFromOrigin;
     const listeners = this.listenersOf(task.id);
@@ -109,7 +110,7 @@ export class TaskManager {
     onProgress?.(progress);
     return {
       files,
-      result: { ...progress, url: task.url, seconds: (Date.now() - started) / 1000, cached: before === task.size, direct: session.direct },
+      result: { ...progress, url: task.url, seconds: (Date.now() - started) / 1000, cached: cachedBefore, direct: session.direct },
     };
   }
 
