@@ -83,4 +83,22 @@ describe('entry points', () => {
     }
     expect(existsSync(join(outDir, 'missing'))).toBe(false);
   });
+
+  it('versionId=null names the same task as the plain key: no second read of S3 (real AWS SDK)', async () => {
+    const object = await stack.putArtifact('versions/plain.bin', 300 * KiB, 'versions');
+    const s3 = new S3Client({ endpoint: agent.s3Url, forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'y' } });
+    try {
+      const plain = await s3.send(new GetObjectCommand({ Bucket: stack.bucket, Key: object.key }));
+      expect((await plain.Body!.transformToByteArray()).length).toBe(object.size);
+      const readBefore = stack.origin.bytesOut();
+      const pinned = await s3.send(new GetObjectCommand({ Bucket: stack.bucket, Key: object.key, VersionId: 'null' }));
+      expect((await pinned.Body!.transformToByteArray()).length).toBe(object.size);
+      expect(stack.origin.bytesOut()).toBe(readBefore);
+      const { tasks } = (await (await fetch(`${agent.apiUrl}/v1/tasks`)).json()) as { tasks: { url: string }[] };
+      expect(tasks.filter((task) => task.url.includes('versions/plain.bin')).map((task) => task.url)).toEqual([`s3://${stack.bucket}/versions/plain.bin`]);
+    } finally {
+      s3.destroy();
+    }
+  });
 });
+
