@@ -100,5 +100,28 @@ describe('entry points', () => {
       s3.destroy();
     }
   });
+
+  it('-o is optional: the base name in the current folder, or inside -o DIR/ or an existing folder; a folder key is refused with a hint', async () => {
+    const object = await stack.putArtifact('names/tool-1.2.tar', 150 * KiB, 'names');
+    const here = await mkdtemp(join(tmpdir(), 'mayfly-cwd-'));
+    const bare = await runMayfly(['get', object.url, '-q'], env, undefined, here);
+    expect(bare.code, bare.stderr).toBe(0);
+    expect(await sha256File(join(here, 'tool-1.2.tar'))).toBe(object.sha256);
+    const inside = await mkdtemp(join(tmpdir(), 'mayfly-dir-'));
+    const existing = await runMayfly(['get', object.url, '-o', inside, '-q'], env);
+    expect(existing.code, existing.stderr).toBe(0);
+    expect(await sha256File(join(inside, 'tool-1.2.tar'))).toBe(object.sha256);
+    const slash = await runMayfly(['get', object.url, '-o', `${here}/`, '-q'], env);
+    expect(slash.code, slash.stderr).toBe(0);
+    // A folder that does not exist is refused before a byte moves.
+    const readBefore = stack.origin.bytesOut();
+    const missing = await runMayfly(['get', object.url, '-o', join(here, 'nope') + '/'], env);
+    expect(missing.code).toBe(7);
+    expect(missing.stderr).toMatch(/does not exist/);
+    const folder = await runMayfly(['get', `s3://${stack.bucket}/names/`], env, undefined, here);
+    expect(folder.code).toBe(2);
+    expect(folder.stderr).toMatch(/-r/);
+    expect(stack.origin.bytesOut()).toBe(readBefore);
+  });
 });
 
