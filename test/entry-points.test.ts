@@ -123,5 +123,26 @@ describe('entry points', () => {
     expect(folder.stderr).toMatch(/-r/);
     expect(stack.origin.bytesOut()).toBe(readBefore);
   });
+
+  it('progress moves by bytes within a piece, and -q prints nothing but errors', async () => {
+    const object = await stack.putArtifact('progress/slow.bin', 24 * 1024 * KiB, 'progress');
+    const slow = await stack.startAgent('slow-agent', { MAYFLY_DOWNLOAD_LIMIT: '8MiB' });
+    const response = await fetch(`${slow.apiUrl}/v1/pulls`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/x-ndjson' },
+      body: JSON.stringify({ url: object.url }),
+    });
+    const lines = (await response.text()).trim().split('\n').map((line) => JSON.parse(line) as { type: string; receivingBytes?: number; completedBytes?: number });
+    expect(lines.at(-1)?.type).toBe('result');
+    // Between verified pieces the agent reports the bytes of pieces still arriving.
+    expect(lines.some((line) => line.type === 'progress' && (line.receivingBytes ?? 0) > 0)).toBe(true);
+
+    const quiet = await runMayfly(['get', object.url, '-o', join(outDir, 'quiet.bin'), '-q'], { ...env, MAYFLY_API: slow.apiUrl });
+    expect(quiet.code).toBe(0);
+    expect(quiet.stderr).toBe('');
+    const failing = await runMayfly(['get', `s3://${stack.bucket}/progress/missing.bin`, '-o', join(outDir, 'missing.bin'), '-q'], env);
+    expect(failing.code).toBe(3);
+    expect(failing.stderr).toMatch(/no such object/);
+  });
 });
 

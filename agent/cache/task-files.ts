@@ -44,6 +44,8 @@ export class TaskFiles {
   private persistTimer?: NodeJS.Timeout;
   private persisting: Promise<void> = Promise.resolve();
   private wasUsed: boolean;
+  /** The latest writer of each piece not yet verified: their bytes are the pull's progress within pieces. */
+  private readonly writers = new Map<number, PieceWriter>();
 
   constructor(readonly task: TaskInfo, readonly dir: string, state?: TaskState, private readonly throttle?: Throttle) {
     this.verified = state ? Bitfield.fromBase64(task.pieceCount, state.bitfield) : new Bitfield(task.pieceCount);
@@ -123,13 +125,23 @@ export class TaskFiles {
   /** A writer for one piece: bytes go straight to their place in the data file while being hashed. */
   pieceWriter(index: number): PieceWriter {
     if (!this.handle) throw new StorageError('task files are not prepared', { context: { taskId: this.task.id } });
-    return new PieceWriter(this.handle, this.range(index), this.dataPath, this.throttle);
+    const writer = new PieceWriter(this.handle, this.range(index), this.dataPath, this.throttle);
+    this.writers.set(index, writer);
+    return writer;
+  }
+
+  /** Bytes received of pieces still being written (not yet verified), for progress bars. */
+  get receivingBytes(): number {
+    let bytes = 0;
+    for (const writer of this.writers.values()) bytes += writer.written;
+    return bytes;
   }
 
   /** Marks a piece as verified; only now may it be served. */
   markVerified(index: number, digest: string): void {
     this.pieceDigests.set(index, digest);
     this.verified.set(index);
+    this.writers.delete(index);
     this.usedAt = Date.now();
     this.schedulePersist();
     for (const listener of [...this.verifiedListeners]) listener(index);

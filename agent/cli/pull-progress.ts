@@ -3,6 +3,8 @@ export interface PullLine {
   type: 'progress' | 'result' | 'error';
   size?: number;
   completedBytes?: number;
+  receivingBytes?: number;
+  waiting?: string;
   bytesFromPeers?: number;
   bytesFromOrigin?: number;
   seconds?: number;

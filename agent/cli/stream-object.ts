@@ -59,13 +59,15 @@ async function getObject(options: StreamObjectOptions, signal: AbortSignal): Pro
       return EXIT.storage;
     }
   }
-  const bar = output && process.stderr.isTTY && !options.quiet ? new ProgressBar(process.stderr, basename(output)) : undefined;
+  // On a terminal only (with -o - too: the bytes go to stdout, the bar to stderr); -q draws nothing.
+  const bar = process.stderr.isTTY && !options.quiet ? new ProgressBar(process.stderr, output ? basename(output) : '(stdout)', url.startsWith('s3://') ? 'S3' : 'origin') : undefined;
+  bar?.update({ done: 0 });
   const following = new AbortController();
   const stopFollowing = () => following.abort();
   signal.addEventListener('abort', stopFollowing, { once: true });
   const pull =
-    output && !options.range
-      ? followPull(options.api, { url, versionId: options.versionId }, (line) => bar?.update(line.completedBytes ?? 0, line.size ?? 0), following.signal).catch(() => undefined)
+    (output || bar) && !options.range
+      ? followPull(options.api, { url, versionId: options.versionId }, (line) => bar?.update(barProgress(line)), following.signal).catch(() => undefined)
       : undefined;
   let committed = false;
   try {
@@ -127,7 +129,7 @@ async function transfer(options: StreamObjectOptions, file: OutputFile | undefin
     transform(chunk: Buffer, _encoding, done) {
       received += chunk.length;
       hash?.update(chunk);
-      bar?.update(received, expected);
+      bar?.update({ done: received, total: expected });
       done(null, chunk);
     },
   });
@@ -164,7 +166,7 @@ function summarize(options: StreamObjectOptions, received: number, contentRange:
   if (pull?.type === 'result') {
     const origin = url.startsWith('s3://') ? 'S3' : 'the origin';
     const source = pull.cached ? ' (cache)' : pull.direct ? ` (scheduler unreachable: direct from ${origin})` : '';
-    process.stderr.write(`${output}: ${formatBytes(received)} in ${seconds}s, ${formatBytes(pull.bytesFromPeers ?? 0)} from peers, ${formatBytes(pull.bytesFromOrigin ?? 0)} from ${origin}${source}\n`);
+    process.stderr.write(`${output ?? '(stdout)'}: ${formatBytes(received)} in ${seconds}s, ${formatBytes(pull.bytesFromPeers ?? 0)} from peers, ${formatBytes(pull.bytesFromOrigin ?? 0)} from ${origin}${source}\n`);
     return;
   }
   const what = contentRange ? `bytes ${contentRange[1]}-${contentRange[2]} of ${formatBytes(Number(contentRange[3]))}` : 'the whole object';
@@ -184,4 +186,9 @@ function objectQuery(options: StreamObjectOptions): string {
   const query = new URLSearchParams({ url: options.url });
   if (options.versionId) query.set('versionId', options.versionId);
   return query.toString();
+}
+
+/** A progress line of the agent's pull, as the bar shows it: bytes within pieces count. */
+function barProgress(line: PullLine): { done: number; total?: number; fromPeers?: number; fromOrigin?: number; waiting?: string } {
+  return { done: (line.completedBytes ?? 0) + (line.receivingBytes ?? 0), total: line.size, fromPeers: line.bytesFromPeers, fromOrigin: line.bytesFromOrigin, waiting: line.waiting };
 }

@@ -17,7 +17,14 @@ export interface PullProgress {
   readonly completedBytes: number;
   readonly bytesFromPeers: number;
   readonly bytesFromOrigin: number;
+  /** Bytes received of pieces still being checked: a bar moves within a piece. */
+  readonly receivingBytes?: number;
+  /** Before the first byte: what the pull waits for ("waiting for the seed"). */
+  readonly waiting?: string;
 }
+
+/** How often a running pull reports progress between pieces (bytes received within pieces). */
+const PROGRESS_TICK_MS = 250;
 
 export interface PullResult extends PullProgress {
   readonly url: string;
@@ -92,10 +99,12 @@ export class TaskManager {
     const listeners = this.listenersOf(task.id);
     if (onProgress) listeners.add(onProgress);
     const release = session.use();
+    const ticker = onProgress ? setInterval(() => onProgress(this.progress(session)), PROGRESS_TICK_MS) : undefined;
     try {
       const all = session.ensure(Array.from({ length: task.pieceCount }, (_, i) => i));
       await (signal ? raceAbort(all, signal) : all);
     } finally {
+      clearInterval(ticker);
       release();
       if (onProgress) listeners.delete(onProgress);
       if (listeners.size === 0) this.progressListeners.delete(task.id);
@@ -106,6 +115,8 @@ export class TaskManager {
       // Bytes this pull moved; a cached or shared task reports only what arrived meanwhile.
       bytesFromPeers: session.downloader.bytesFromPeers - peersBefore,
       bytesFromOrigin: session.downloader.bytesFromOrigin - originBefore,
+      receivingBytes: 0,
+      waiting: undefined,
     };
     onProgress?.(progress);
     return {
@@ -222,12 +233,17 @@ export class TaskManager {
   }
 
   private progress(session: TaskSession): PullProgress {
+    const { files, downloader } = session;
+    const completedBytes = files.completedBytes;
+    const receivingBytes = Math.min(files.receivingBytes, session.task.size - completedBytes);
     return {
       taskId: session.task.id,
       size: session.task.size,
-      completedBytes: session.files.completedBytes,
-      bytesFromPeers: session.downloader.bytesFromPeers,
-      bytesFromOrigin: session.downloader.bytesFromOrigin,
+      completedBytes,
+      bytesFromPeers: downloader.bytesFromPeers,
+      bytesFromOrigin: downloader.bytesFromOrigin,
+      receivingBytes,
+      ...(completedBytes + receivingBytes === 0 && session.task.size > 0 ? { waiting: downloader.waitingFor } : {}),
     };
   }
 
