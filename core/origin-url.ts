@@ -13,31 +13,24 @@ export interface S3Location {
 const BUCKET_PATTERN = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const VERSION_PATTERN = /^[A-Za-z0-9._+=-]{1,1024}$/;
 
+/**
+ * The canonical (wire) spelling: `s3://bucket/KEY[?versionId=…]` with KEY percent-encoded,
+ * as canonicalS3Url writes it and task records, announces and preheat jobs carry it.
+ * For what a user types, see parseLiteralS3Url.
+ */
 export function parseS3Url(input: string): S3Location {
-  if (typeof input !== 'string' || input.length === 0) {
-    throw new BadRequestError('URL is empty; expected s3://bucket/key');
-  }
-  if (input.length > LIMITS.maxUrlLength) {
-    throw new BadRequestError(`URL is longer than ${LIMITS.maxUrlLength} characters`);
-  }
+  checkUrlLength(input, 's3://bucket/key');
   const match = /^s3:\/\/([^/?#]+)\/([^?#]+)(?:\?([^#]*))?$/.exec(input);
   if (!match) {
     throw new BadRequestError(`not an S3 URL: ${JSON.stringify(input)}; expected s3://bucket/key`, { context: { url: input } });
   }
   const [, bucket, rawKey, query] = match;
-  if (!BUCKET_PATTERN.test(bucket)) {
-    throw new BadRequestError(`invalid bucket name ${JSON.stringify(bucket)}`, { context: { url: input } });
-  }
   let key: string;
   try {
     key = decodeURIComponent(rawKey);
   } catch (cause) {
     throw new BadRequestError(`invalid percent-encoding in key of ${JSON.stringify(input)}`, { cause });
   }
-  if (key.length > 1024 || /[\u0000-\u001f]/.test(key)) {
-    throw new BadRequestError('object key is longer than 1024 characters or holds control characters', { context: { url: input } });
-  }
-  refuseNormalisedPath(key, input);
   let versionId: string | undefined;
   if (query !== undefined && query !== '') {
     const params = new URLSearchParams(query);
@@ -45,9 +38,39 @@ export function parseS3Url(input: string): S3Location {
       if (name !== 'versionId') throw new BadRequestError(`unsupported query parameter ${JSON.stringify(name)} in S3 URL`);
     }
     versionId = params.get('versionId') ?? undefined;
-    if (versionId !== undefined && !VERSION_PATTERN.test(versionId)) {
-      throw new BadRequestError('invalid versionId in S3 URL');
-    }
+  }
+  return s3Location(bucket, key, versionId, input);
+}
+
+/**
+ * An `s3://` URL as a user types it, read as the AWS CLI reads it: everything after
+ * `s3://bucket/` is the key, literally (`%`, `#`, `?` and spaces are part of it, nothing
+ * is decoded). A version is pinned with `versionId` (the CLI's `--version-id`), never in the URL.
+ */
+export function parseLiteralS3Url(input: string, versionId?: string): S3Location {
+  checkUrlLength(input, 's3://bucket/key');
+  const match = /^s3:\/\/([^/]+)\/([\s\S]+)$/.exec(input);
+  if (!match) {
+    throw new BadRequestError(`not an S3 URL: ${JSON.stringify(input)}; expected s3://bucket/key`, { context: { url: input } });
+  }
+  return s3Location(match[1], match[2], versionId, input);
+}
+
+function checkUrlLength(input: string, expected: string): void {
+  if (typeof input !== 'string' || input.length === 0) throw new BadRequestError(`URL is empty; expected ${expected}`);
+  if (input.length > LIMITS.maxUrlLength) throw new BadRequestError(`URL is longer than ${LIMITS.maxUrlLength} characters`);
+}
+
+function s3Location(bucket: string, key: string, versionId: string | undefined, input: string): S3Location {
+  if (!BUCKET_PATTERN.test(bucket)) {
+    throw new BadRequestError(`invalid bucket name ${JSON.stringify(bucket)}`, { context: { url: input } });
+  }
+  if (key.length > 1024 || /[\u0000-\u001f]/.test(key)) {
+    throw new BadRequestError('object key is longer than 1024 characters or holds control characters', { context: { url: input } });
+  }
+  refuseNormalisedPath(key, input);
+  if (versionId !== undefined && !VERSION_PATTERN.test(versionId)) {
+    throw new BadRequestError('invalid versionId', { context: { url: input } });
   }
   return versionId === undefined ? { kind: 's3', bucket, key } : { kind: 's3', bucket, key, versionId };
 }
@@ -71,7 +94,10 @@ function refuseNormalisedPath(key: string, url: string): void {
   }
 }
 
-/** The one spelling of a location that task ids are computed from. */
+/**
+ * The one spelling of a location that task ids are computed from: each key segment
+ * percent-encoded once (encodeURIComponent), so parseS3Url gives back the same key.
+ */
 export function canonicalS3Url(location: S3Location): string {
   const key = location.key.split('/').map(encodeURIComponent).join('/');
   const base = `s3://${location.bucket}/${key}`;
@@ -124,6 +150,16 @@ export function parseOriginUrl(input: string): OriginLocation {
   const url = parsed.href;
   if (url.length > LIMITS.maxUrlLength) throw new BadRequestError(`URL is longer than ${LIMITS.maxUrlLength} characters`);
   return { kind: 'http', url };
+}
+
+/**
+ * A URL as a user gives it (CLI, local API, preheat requests): `s3://` literally
+ * (parseLiteralS3Url, `versionId` pins a version), HTTP(S) as parseOriginUrl reads it.
+ */
+export function parseUserUrl(input: string, versionId?: string): OriginLocation {
+  if (typeof input === 'string' && input.startsWith('s3://')) return parseLiteralS3Url(input, versionId);
+  if (versionId !== undefined) throw new BadRequestError('a versionId applies only to s3:// URLs');
+  return parseOriginUrl(input);
 }
 
 /** The one spelling of any origin location that task ids are computed from. */

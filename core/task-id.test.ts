@@ -44,3 +44,26 @@ describe('S3 URLs', () => {
     expect(() => parseS3Url(`s3://bucket/${'k'.repeat(3000)}`)).toThrow(/longer/);
   });
 });
+
+describe('S3 URLs as users type them', () => {
+  it('takes everything after the bucket as the key, literally', async () => {
+    const { parseLiteralS3Url, parseUserUrl } = await import('./origin-url.ts');
+    expect(parseLiteralS3Url('s3://b-1/keys/literal%20pct.bin')).toEqual({ kind: 's3', bucket: 'b-1', key: 'keys/literal%20pct.bin' });
+    expect(parseLiteralS3Url('s3://b-1/a#b?versionId=x')).toEqual({ kind: 's3', bucket: 'b-1', key: 'a#b?versionId=x' });
+    expect(parseLiteralS3Url('s3://b-1/k', 'v1')).toEqual({ kind: 's3', bucket: 'b-1', key: 'k', versionId: 'v1' });
+    expect(parseUserUrl('s3://b-1/x y')).toMatchObject({ key: 'x y' });
+    expect(() => parseUserUrl('https://example.com/a', 'v1')).toThrow(/versionId/);
+    expect(() => parseLiteralS3Url('s3://b-1/a/../b')).toThrow(/segment/);
+    expect(() => parseLiteralS3Url('s3://b-1/')).toThrow(/S3 URL/);
+  });
+
+  it('encodes the key once in the canonical URL, reversibly', async () => {
+    const { parseLiteralS3Url } = await import('./origin-url.ts');
+    for (const key of ['keys/literal%20pct.bin', 'keys/literal pct.bin', 'a#b', 'q?versionId=1', '100%', 'ün/i.bin']) {
+      const location = parseLiteralS3Url(`s3://b-1/${key}`);
+      expect(parseS3Url(canonicalS3Url(location))).toEqual(location);
+    }
+    expect(canonicalS3Url(parseLiteralS3Url('s3://b-1/keys/literal%20pct.bin'))).toBe('s3://b-1/keys/literal%2520pct.bin');
+    expect(canonicalS3Url(parseLiteralS3Url('s3://b-1/keys/literal pct.bin'))).toBe('s3://b-1/keys/literal%20pct.bin');
+  });
+});

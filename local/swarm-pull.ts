@@ -48,7 +48,7 @@ export async function pullThrough(agent: AgentProcess, url: string, output: stri
  */
 export async function pullToFile(api: string, url: string, output: string, name = api): Promise<PullResponse> {
   // Progress lines first: the answer's headers come at once, however long the pull takes (fetch gives up on headers after 300 s).
-  const body = await followPull(api, url, () => {}, new AbortController().signal);
+  const body = await followPull(api, { url }, () => {}, new AbortController().signal);
   if (body?.type !== 'result') throw new Error(`${name}: pull failed: ${body?.message ?? 'the agent stopped answering'}`);
   const object = await fetch(`${api}/v1/objects?url=${encodeURIComponent(url)}`);
   if (!object.ok || !object.body) throw new Error(`${name}: read failed (${object.status})`);

@@ -63,7 +63,9 @@ describe('allowlist', () => {
   it('a key with dot segments is refused (400) everywhere and never read: public/../models/a.bin', async () => {
     const agent = await stack.startAgent('grammar');
     const requestsBefore = stack.origin.requests();
-    for (const url of ['s3://mayfly-demo/public/../models/a.bin', 's3://mayfly-demo/public/%2E%2E/models/a.bin', 's3://mayfly-demo/public//a.bin']) {
+    // The scheduler reads the canonical (encoded) spelling; the CLI and the local API read keys literally (below).
+    expect(await announce('s3://mayfly-demo/public/%2E%2E/models/a.bin')).toBe(400);
+    for (const url of ['s3://mayfly-demo/public/../models/a.bin', 's3://mayfly-demo/public//a.bin']) {
       expect(await announce(url), url).toBe(400);
       const output = join(stack.root, 'climbed.bin');
       const result = await cli(agent, url, output);
@@ -77,6 +79,9 @@ describe('allowlist', () => {
     expect(await rawGet(agent.s3Port, '/mayfly-demo/public/../models/a.bin')).toBe(400);
     expect(await rawGet(agent.s3Port, '/mayfly-demo/public/%2e%2e/models/a.bin')).toBe(400);
     expect(stack.origin.requests()).toBe(requestsBefore);
+    // Typed into the CLI, `%2E%2E` is part of the key, as the AWS CLI reads it: no climbing, just a key that is not there.
+    const literal = await cli(agent, 's3://mayfly-demo/public/%2E%2E/models/a.bin', join(stack.root, 'literal.bin'));
+    expect(literal.code, literal.stderr).toBe(3);
   });
 
   it('in a scheduler outage an agent falls back only to HTTP URLs under an entry it learned from the scheduler', async () => {

@@ -66,7 +66,7 @@ describe('mayfly CLI', () => {
   });
 
   it('reports usage errors for missing options and unknown flags', async () => {
-    expect((await mayfly(['get', artifact.url], env)).code).toBe(2);
+    expect((await mayfly(['get', `s3://${stack.bucket}/cli/`], env)).code).toBe(2);
     expect((await mayfly(['get', artifact.url, '-o', join(outDir, 'x'), '--bogus'], env)).code).toBe(2);
     expect((await mayfly(['get', artifact.url, '-o', join(outDir, 'x'), '--digest', 'md5:abc'], env)).code).toBe(2);
     expect((await mayfly(['frobnicate'], env)).code).toBe(2);

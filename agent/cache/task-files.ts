@@ -44,6 +44,9 @@ export class TaskFiles {
   private prepared = false;
   private persistTimer?: NodeJS.Timeout;
   private persisting: Promise<void> = Promise.resolve();
+  private wasUsed: boolean;
+  /** The latest writer of each piece not yet verified: their bytes are the pull's progress within pieces. */
+  private readonly writers = new Map<number, PieceWriter>();
 
   /** `handles`: the cache's pool of open data files (the piece store passes its own; one per task files otherwise). */
   constructor(
@@ -57,6 +60,7 @@ export class TaskFiles {
     for (const [index, digest] of Object.entries(state?.digests ?? {})) this.pieceDigests.set(Number(index), digest);
     for (const [key, value] of Object.entries(state ?? {})) if (!OWN_FIELDS.has(key)) this.kept.set(key, () => value);
     this.usedAt = state?.lastUsedAt ?? Date.now();
+    this.wasUsed = state !== undefined;
   }
 
   /** Verified pieces: the live set, for reading (markVerified() is the one way in). */
@@ -139,13 +143,23 @@ export class TaskFiles {
   pieceWriter(index: number): PieceWriter {
     if (!this.prepared) throw new StorageError('task files are not prepared', { context: { taskId: this.task.id } });
     const write = (buffers: readonly Buffer[], position: number) => this.handles.with(this.dataPath, (handle) => writevFully(handle, buffers, position));
-    return new PieceWriter(write, this.range(index), this.dataPath, this.throttle);
+    const writer = new PieceWriter(write, this.range(index), this.dataPath, this.throttle);
+    this.writers.set(index, writer);
+    return writer;
+  }
+
+  /** Bytes received of pieces still being written (not yet verified), for progress bars. */
+  get receivingBytes(): number {
+    let bytes = 0;
+    for (const writer of this.writers.values()) bytes += writer.written;
+    return bytes;
   }
 
   /** Marks a piece as verified; only now may it be served. */
   markVerified(index: number, digest: string): void {
     this.pieceDigests.set(index, digest);
     this.verified.set(index);
+    this.writers.delete(index);
     this.usedAt = Date.now();
     this.schedulePersist();
     for (const listener of [...this.verifiedListeners]) listener(index);
@@ -211,8 +225,14 @@ export class TaskFiles {
     return createReadStream(this.dataPath, { start: range.start, end: range.end - 1, highWaterMark });
   }
 
+  /** Whether a pull or a run before this one used the task: a complete task that was never used is new, even at 0 bytes. */
+  get used(): boolean {
+    return this.wasUsed;
+  }
+
   touch(): void {
     this.usedAt = Date.now();
+    this.wasUsed = true;
     this.schedulePersist();
   }
 

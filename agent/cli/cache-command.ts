@@ -1,5 +1,5 @@
 import { BadRequestError } from '../../core/errors.ts';
-import { canonicalOriginUrl, parseOriginUrl } from '../../core/origin-url.ts';
+import { canonicalOriginUrl, parseUserUrl } from '../../core/origin-url.ts';
 import { DEFAULT_API_PORT } from '../config.ts';
 import { parseArgs } from './args.ts';
 import { EXIT, exitCodeFor } from './exit-codes.ts';
@@ -75,7 +75,7 @@ async function removeTasks(api: string, which: string, json: boolean): Promise<n
   const tasks = listing.tasks ?? [];
   let chosen: string[];
   if (which.includes('://')) {
-    const url = canonicalOriginUrl(parseOriginUrl(which));
+    const url = canonicalOriginUrl(parseUserUrl(which));
     chosen = tasks.filter((task) => task.url === url).map((task) => task.taskId);
     if (chosen.length === 0) return notCached(`nothing cached for ${which}`);
   } else {

@@ -3,6 +3,8 @@ export interface PullLine {
   type: 'progress' | 'result' | 'error';
   size?: number;
   completedBytes?: number;
+  receivingBytes?: number;
+  waiting?: string;
   bytesFromPeers?: number;
   bytesFromOrigin?: number;
   seconds?: number;
@@ -19,11 +21,11 @@ export interface PullLine {
  * or undefined if the agent stopped answering; `signal` hangs up, which tells
  * the agent nobody here wants the object any more.
  */
-export async function followPull(api: string, url: string, onProgress: (line: PullLine) => void, signal: AbortSignal): Promise<PullLine | undefined> {
+export async function followPull(api: string, target: { url: string; versionId?: string }, onProgress: (line: PullLine) => void, signal: AbortSignal): Promise<PullLine | undefined> {
   const response = await fetch(`${api}/v1/pulls`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', accept: 'application/x-ndjson' },
-    body: JSON.stringify({ url }),
+    body: JSON.stringify(target),
     signal,
   });
   if (!response.ok || !response.body) {

@@ -1,5 +1,5 @@
 import { BadRequestError } from '../../core/errors.ts';
-import { parseOriginUrl } from '../../core/origin-url.ts';
+import { parseUserUrl } from '../../core/origin-url.ts';
 import type { SwarmPeer, SwarmResponse } from '../../core/wire/scheduler.ts';
 import { DEFAULT_API_PORT } from '../config.ts';
 import { parseArgs } from './args.ts';
@@ -32,7 +32,7 @@ export async function statCommand(argv: readonly string[], env: NodeJS.ProcessEn
   }
   if (positionals.length !== 1) throw new BadRequestError('expected exactly one s3://BUCKET/KEY or http(s):// URL');
   const url = positionals[0];
-  parseOriginUrl(url);
+  parseUserUrl(url);
   const api = (typeof flags.api === 'string' ? flags.api : env.MAYFLY_API ?? `http://127.0.0.1:${DEFAULT_API_PORT}`).replace(/\/$/, '');
   let response: Response;
   try {

@@ -12,6 +12,8 @@ export interface StreamObjectOptions {
   /** The local agent's API base URL. */
   readonly api: string;
   readonly url: string;
+  /** Pins a version of an s3:// object. */
+  readonly versionId?: string;
   /** An HTTP Range header value (`bytes=…`), or undefined for the whole object. */
   readonly range?: string;
   /** Expected sha256 (hex) of what is streamed. */
@@ -57,13 +59,15 @@ async function getObject(options: StreamObjectOptions, signal: AbortSignal): Pro
       return EXIT.storage;
     }
   }
-  const bar = output && process.stderr.isTTY && !options.quiet ? new ProgressBar(process.stderr, basename(output)) : undefined;
+  // On a terminal only (with -o - too: the bytes go to stdout, the bar to stderr); -q draws nothing.
+  const bar = process.stderr.isTTY && !options.quiet ? new ProgressBar(process.stderr, output ? basename(output) : '(stdout)', url.startsWith('s3://') ? 'S3' : 'origin') : undefined;
+  bar?.update({ done: 0 });
   const following = new AbortController();
   const stopFollowing = () => following.abort();
   signal.addEventListener('abort', stopFollowing, { once: true });
   const pull =
-    output && !options.range
-      ? followPull(options.api, url, (line) => bar?.update(line.completedBytes ?? 0, line.size ?? 0), following.signal).catch(() => undefined)
+    (output || bar) && !options.range
+      ? followPull(options.api, { url, versionId: options.versionId }, (line) => bar?.update(barProgress(line)), following.signal).catch(() => undefined)
       : undefined;
   let committed = false;
   try {
@@ -107,7 +111,7 @@ type Outcome =
 async function transfer(options: StreamObjectOptions, file: OutputFile | undefined, signal: AbortSignal, bar?: ProgressBar): Promise<Outcome> {
   let response: Response;
   try {
-    response = await fetch(`${options.api}/v1/objects?url=${encodeURIComponent(options.url)}`, { headers: options.range ? { range: options.range } : {}, signal });
+    response = await fetch(`${options.api}/v1/objects?${objectQuery(options)}`, { headers: options.range ? { range: options.range } : {}, signal });
   } catch (error) {
     if (signal.aborted) return { kind: 'failed', code: EXIT.failure, message: 'cancelled' };
     return { kind: 'failed', code: EXIT.unavailable, message: `no agent answering at ${options.api} (${(error as Error).message}); start one with 'mayfly agent'` };
@@ -125,7 +129,7 @@ async function transfer(options: StreamObjectOptions, file: OutputFile | undefin
     transform(chunk: Buffer, _encoding, done) {
       received += chunk.length;
       hash?.update(chunk);
-      bar?.update(received, expected);
+      bar?.update({ done: received, total: expected });
       done(null, chunk);
     },
   });
@@ -162,7 +166,7 @@ function summarize(options: StreamObjectOptions, received: number, contentRange:
   if (pull?.type === 'result') {
     const origin = url.startsWith('s3://') ? 'S3' : 'the origin';
     const source = pull.cached ? ' (cache)' : pull.direct ? ` (scheduler unreachable: direct from ${origin})` : '';
-    process.stderr.write(`${output}: ${formatBytes(received)} in ${seconds}s, ${formatBytes(pull.bytesFromPeers ?? 0)} from peers, ${formatBytes(pull.bytesFromOrigin ?? 0)} from ${origin}${source}\n`);
+    process.stderr.write(`${output ?? '(stdout)'}: ${formatBytes(received)} in ${seconds}s, ${formatBytes(pull.bytesFromPeers ?? 0)} from peers, ${formatBytes(pull.bytesFromOrigin ?? 0)} from ${origin}${source}\n`);
     return;
   }
   const what = contentRange ? `bytes ${contentRange[1]}-${contentRange[2]} of ${formatBytes(Number(contentRange[3]))}` : 'the whole object';
@@ -175,4 +179,16 @@ function describeErrno(error: unknown): string {
   if (code === 'ENOSPC') return 'disk full';
   if (code === 'ENOENT') return 'no such folder (ENOENT)';
   return code ?? (error as Error).message;
+}
+
+/** `url=…[&versionId=…]` of GET /v1/objects. */
+function objectQuery(options: StreamObjectOptions): string {
+  const query = new URLSearchParams({ url: options.url });
+  if (options.versionId) query.set('versionId', options.versionId);
+  return query.toString();
+}
+
+/** A progress line of the agent's pull, as the bar shows it: bytes within pieces count. */
+function barProgress(line: PullLine): { done: number; total?: number; fromPeers?: number; fromOrigin?: number; waiting?: string } {
+  return { done: (line.completedBytes ?? 0) + (line.receivingBytes ?? 0), total: line.size, fromPeers: line.bytesFromPeers, fromOrigin: line.bytesFromOrigin, waiting: line.waiting };
 }

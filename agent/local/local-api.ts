@@ -6,7 +6,7 @@ import { localRequestGuard } from '../http/local-request-guard.ts';
 import { errorAnswer } from '../../core/http-answer.ts';
 import type { Logger } from '../../core/log.ts';
 import { parseWith } from '../../core/wire/parse.ts';
-import { canonicalOriginUrl, parseOriginUrl } from '../../core/origin-url.ts';
+import { canonicalOriginUrl, parseUserUrl } from '../../core/origin-url.ts';
 import { parseByteRange, type ByteRange } from '../../core/piece-math.ts';
 import { SwarmResponse } from '../../core/wire/scheduler.ts';
 import { sendRange } from './range-reader.ts';
@@ -18,7 +18,21 @@ import { assertTaskId } from '../../core/task-id.ts';
 
 const pullRequestSchema = z.strictObject({
   url: z.string().min(1).max(2048),
+  /** Pins a version of an s3:// object (as `aws s3 cp --version-id`). */
+  versionId: z.string().min(1).max(1024).optional(),
 });
+
+/** The canonical URL of what a caller names: `s3://` keys literally, plus an optional versionId. */
+function targetOf(url: string, versionId: string | undefined): string {
+  return canonicalOriginUrl(parseUserUrl(url, versionId));
+}
+
+/** The `url` (and `versionId`) query parameters of GET /v1/objects and /v1/stat. */
+function queryTarget(url: URL): string {
+  const target = url.searchParams.get('url');
+  if (!target) throw new BadRequestError('query parameter url is required');
+  return targetOf(target, url.searchParams.get('versionId') ?? undefined);
+}
 
 export interface LocalApiOptions {
   readonly tasks: TaskManager;
@@ -38,6 +52,7 @@ export interface LocalApiOptions {
  * The agent's local entry point for the CLI and for programs on this host:
  *   POST /v1/pulls            pull a URL into the cache; with Accept: application/x-ndjson
  *                             progress lines stream first; a caller that hangs up cancels
+ * `url` names an s3:// key literally (as the AWS CLI does); `versionId` pins a version.
  *   GET  /v1/objects?url=…    stream the bytes back, each piece checked against its digest
  *                             on the way out (Range: 206, 416)
  *
@@ -131,6 +146,7 @@ export class LocalApi {
 
   private async pull(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = parseWith(pullRequestSchema, await readJsonBody(req), 'pull request');
+    const target = targetOf(body.url, body.versionId);
     const streaming = (req.headers.accept ?? '').includes('application/x-ndjson');
     // A caller that hangs up (Ctrl-C in `mayfly get`) no longer wants the object.
     const cancel = new AbortController();
@@ -139,7 +155,7 @@ export class LocalApi {
     });
     const pullOnce = async (onProgress?: (progress: PullProgress) => void) => {
       try {
-        return (await this.options.tasks.pull(body.url, onProgress, cancel.signal)).result;
+        return (await this.options.tasks.pull(target, onProgress, cancel.signal)).result;
       } finally {
         void this.options.cache?.collect();
       }
@@ -177,9 +193,7 @@ export class LocalApi {
   }
 
   private async stream(url: URL, req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const target = url.searchParams.get('url');
-    if (!target) throw new BadRequestError('query parameter url is required');
-    const session = await this.options.tasks.open(target);
+    const session = await this.options.tasks.open(queryTarget(url));
     const { task } = session;
     let range: ByteRange | undefined;
     try {
@@ -202,10 +216,8 @@ export class LocalApi {
   }
 
   private async stat(url: URL, res: ServerResponse): Promise<void> {
-    const target = url.searchParams.get('url');
-    if (!target) throw new BadRequestError('query parameter url is required');
     if (!this.options.swarm) throw new NotFoundError('stat is not available on this agent');
-    const swarm = await this.options.swarm(canonicalOriginUrl(parseOriginUrl(target)));
+    const swarm = await this.options.swarm(queryTarget(url));
     const files = this.options.store.get(swarm.task.id);
     sendJson(res, 200, { ...swarm, local: files ? { completedBytes: files.completedBytes, complete: files.complete } : null });
   }

@@ -112,6 +112,12 @@ export class Downloader {
     return this.origin.settled();
   }
 
+  /** What a pull that has no byte yet waits for, in the words a progress bar shows. */
+  get waitingFor(): string {
+    if (this.origin.granted) return 'reading from S3';
+    return this.parents.usable().length > 0 ? 'waiting for peers' : 'waiting for the seed';
+  }
+
   get remaining(): number {
     return this.missing.size;
   }

@@ -47,6 +47,11 @@ export class OriginPieces {
     this.allowed = allowed;
   }
 
+  /** Whether the scheduler (or direct mode) lets this agent read the origin. */
+  get granted(): boolean {
+    return this.allowed;
+  }
+
   /** Whether another origin read may start now. */
   get available(): boolean {
     return this.allowed && this.active < this.options.inflight;

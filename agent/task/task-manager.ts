@@ -18,7 +18,14 @@ export interface PullProgress {
   readonly completedBytes: number;
   readonly bytesFromPeers: number;
   readonly bytesFromOrigin: number;
+  /** Bytes received of pieces still being checked: a bar moves within a piece. */
+  readonly receivingBytes?: number;
+  /** Before the first byte: what the pull waits for ("waiting for the seed"). */
+  readonly waiting?: string;
 }
+
+/** How often a running pull reports progress between pieces (bytes received within pieces). */
+const PROGRESS_TICK_MS = 250;
 
 export interface PullResult extends PullProgress {
   readonly url: string;
@@ -108,16 +115,19 @@ export class TaskManager {
     signal?.throwIfAborted();
     const session = await this.open(url);
     const { files, task } = session;
-    const before = files.completedBytes;
+    // A 0-byte task is complete as soon as it is opened: only a task used before came from the cache.
+    const cachedBefore = files.completedBytes === task.size && (task.size > 0 || files.used);
     const peersBefore = session.downloader.bytesFromPeers;
     const originBefore = session.downloader.bytesFromOrigin;
     const listeners = this.listenersOf(task.id);
     if (onProgress) listeners.add(onProgress);
     const release = session.use();
+    const ticker = onProgress ? setInterval(() => onProgress(this.progress(session)), PROGRESS_TICK_MS) : undefined;
     try {
       const all = session.ensure(Array.from({ length: task.pieceCount }, (_, i) => i));
       await (signal ? raceAbort(all, signal) : all);
     } finally {
+      clearInterval(ticker);
       release();
       if (onProgress) listeners.delete(onProgress);
       if (listeners.size === 0) this.progressListeners.delete(task.id);
@@ -128,11 +138,13 @@ export class TaskManager {
       // Bytes this pull moved; a cached or shared task reports only what arrived meanwhile.
       bytesFromPeers: session.downloader.bytesFromPeers - peersBefore,
       bytesFromOrigin: session.downloader.bytesFromOrigin - originBefore,
+      receivingBytes: 0,
+      waiting: undefined,
     };
     onProgress?.(progress);
     return {
       files,
-      result: { ...progress, url: task.url, seconds: (Date.now() - started) / 1000, cached: before === task.size, direct: session.direct },
+      result: { ...progress, url: task.url, seconds: (Date.now() - started) / 1000, cached: cachedBefore, direct: session.direct },
     };
   }
 
@@ -256,12 +268,17 @@ export class TaskManager {
   }
 
   private progress(session: TaskSession): PullProgress {
+    const { files, downloader } = session;
+    const completedBytes = files.completedBytes;
+    const receivingBytes = Math.min(files.receivingBytes, session.task.size - completedBytes);
     return {
       taskId: session.task.id,
       size: session.task.size,
-      completedBytes: session.files.completedBytes,
-      bytesFromPeers: session.downloader.bytesFromPeers,
-      bytesFromOrigin: session.downloader.bytesFromOrigin,
+      completedBytes,
+      bytesFromPeers: downloader.bytesFromPeers,
+      bytesFromOrigin: downloader.bytesFromOrigin,
+      receivingBytes,
+      ...(completedBytes + receivingBytes === 0 && session.task.size > 0 ? { waiting: downloader.waitingFor } : {}),
     };
   }
 

@@ -55,6 +55,8 @@ export const createPreheatRequestSchema = z.strictObject({
   /** s3://bucket/key (kind object) or s3://bucket/prefix (kind prefix: every object under it). */
   url: z.string().min(1).max(LIMITS.maxUrlLength),
   kind: preheatKindSchema.optional(),
+  /** Pins a version of the object (kind object). */
+  versionId: z.string().min(1).max(1024).optional(),
   cluster: clusterNameSchema.optional(),
   /** Sites whose seeds must hold the object; absent: the sites that have live seeds now. */
   sites: z.array(siteSchema).min(1).max(64).optional(),

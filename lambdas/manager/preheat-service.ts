@@ -3,7 +3,7 @@ import { BadRequestError, ForbiddenError, NotFoundError } from '../../core/error
 import type { Logger } from '../../core/log.ts';
 import type { CreatePreheatRequest } from '../../core/wire/manager.ts';
 import { originAllowed } from '../../core/allowlist.ts';
-import { canonicalS3Url, originAllowedBy, parseS3Url, type S3Location } from '../../core/origin-url.ts';
+import { canonicalS3Url, originAllowedBy, parseLiteralS3Url, type S3Location } from '../../core/origin-url.ts';
 import type { ClusterStore } from '../domain/cluster.ts';
 import type { HostStore } from '../domain/host.ts';
 import type { OriginReader, PrefixLister } from '../domain/origin.ts';
@@ -23,7 +23,8 @@ export interface PreheatServiceOptions {
   readonly now?: () => number;
 }
 
-const PREFIX_URL = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\/([^?#]*)$/;
+// The prefix is literal, like a key: `?`, `#` and `%` are part of it.
+const PREFIX_URL = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\/([\s\S]*)$/;
 
 /**
  * Preheat: put an object (or every object under a prefix) on the seeds of
@@ -37,18 +38,20 @@ export class PreheatService {
     this.now = deps.now ?? Date.now;
   }
 
-  async create(request: CreatePreheatRequest, source: PreheatSource = 'api'): Promise<PreheatJob[]> {
+  /** `request.url` names the key literally, as the AWS CLI does (`s3://bucket/a%20b` is the key `a%20b`). */
+  async create(request: CreatePreheatRequest, source: PreheatSource = 'api', known?: S3Location): Promise<PreheatJob[]> {
     const cluster = request.cluster ?? DEFAULTS.site;
     const settings = (await this.deps.clusters.get(cluster))?.settings ?? {};
     // The scheduler's own rule (core/allowlist.ts): a preheat fetches nothing an announce could not.
     const allowed = (location: S3Location) => originAllowed(location, settings.allowedOrigins);
     let urls: string[];
     if ((request.kind ?? 'object') === 'object') {
-      const location = parseS3Url(request.url);
+      const location = known ?? parseLiteralS3Url(request.url, request.versionId);
       if (!allowed(location)) throw new ForbiddenError(`${request.url} is outside the allowed origins of cluster ${cluster}`);
       await this.deps.origin.head(location.bucket, location.key, location.versionId);
       urls = [canonicalS3Url(location)];
     } else {
+      if (request.versionId) throw new BadRequestError('versionId applies to kind object, not to a prefix');
       const match = PREFIX_URL.exec(request.url);
       if (!match) throw new BadRequestError(`not an S3 prefix: ${JSON.stringify(request.url)}; expected s3://bucket/prefix`);
       const [, bucket, prefix] = match;
@@ -89,7 +92,7 @@ export class PreheatService {
     for (const cluster of await this.deps.clusters.list()) {
       // Unlike allowedOrigins, no preheatOrigins means no preheats.
       if (!cluster.settings.preheatOrigins?.some((entry) => originAllowedBy(entry, location))) continue;
-      jobs.push(...(await this.create({ url, kind: 'object', cluster: cluster.name }, 's3-event')));
+      jobs.push(...(await this.create({ url, kind: 'object', cluster: cluster.name }, 's3-event', location)));
     }
     return jobs;
   }

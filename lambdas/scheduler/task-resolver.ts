@@ -1,6 +1,6 @@
 import { BadRequestError, ForbiddenError, NotFoundError } from '../../core/errors.ts';
 import { originAllowed } from '../../core/allowlist.ts';
-import { canonicalOriginUrl, describeOrigin, parseOriginUrl, type OriginLocation } from '../../core/origin-url.ts';
+import { canonicalOriginUrl, canonicalS3Url, describeOrigin, parseOriginUrl, type OriginLocation } from '../../core/origin-url.ts';
 import { taskInfoOf } from '../../core/task-info.ts';
 import type { ClusterSettingsSource } from '../domain/cluster.ts';
 import type { HttpHeadReader, ObjectHead, OriginReader } from '../domain/origin.ts';
@@ -47,11 +47,32 @@ export class TaskResolver {
 
   /** BadRequestError for a malformed URL or a taskId of another URL; ForbiddenError outside the allowlist; origin errors as the origin reader throws them. */
   async resolve(rawUrl: string, cluster: string, knownTaskId?: string): Promise<Resolved> {
-    const location = parseOriginUrl(rawUrl);
+    const named = parseOriginUrl(rawUrl);
     const settings = await settingsFor(this.deps.settings, this.deps.clusters, cluster);
-    if (!originAllowed(location, settings.allowedOrigins)) throw outsideAllowlist(location);
+    if (!originAllowed(named, settings.allowedOrigins)) throw outsideAllowlist(named);
+    const location = await this.unpinCurrent(named);
     const task = await this.taskOf(canonicalOriginUrl(location), location, knownTaskId);
     return { location, settings, task };
+  }
+
+  /**
+   * A pinned version that is the object's current one (or `null`, S3's name for the version
+   * of an object written while versioning was off) names the bytes the plain URL names: it
+   * resolves to the plain URL's task, so those bytes are not read from S3 a second time.
+   * A pinned URL seen before as another version is immutable and asks no one.
+   */
+  private async unpinCurrent(location: OriginLocation): Promise<OriginLocation> {
+    if (location.kind !== 's3' || location.versionId === undefined) return location;
+    if (await this.deps.tasks.getUrl(canonicalS3Url(location))) return location;
+    let current: string;
+    try {
+      current = (await this.deps.origin.head(location.bucket, location.key)).versionId ?? 'null';
+    } catch (error) {
+      // The current object is gone (or unreadable): the pinned version may still be there.
+      if (error instanceof NotFoundError || error instanceof ForbiddenError) return location;
+      throw error;
+    }
+    return current === location.versionId ? { kind: 's3', bucket: location.bucket, key: location.key } : location;
   }
 
   /** NotFoundError for an unknown task. */
