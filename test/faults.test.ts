@@ -121,7 +121,8 @@ describe('faults', () => {
       const report = await swarmPull(stack, artifact, [agent]);
       expect(report.agents[0].sha256ok).toBe(true);
       expect(report.agents[0].bytesFromOrigin).toBe(artifact.size);
-      expect(Date.now() - started).toBeLessThan(20_000);
+      // The register is retried for 8-16 s (agent/task/swarm-entry.ts) before the agent reads S3 itself.
+      expect(Date.now() - started).toBeLessThan(45_000);
     } finally {
       stack.schedulerProxy.setFault(undefined);
     }

@@ -37,6 +37,11 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     return EXIT.ok;
   }
   const load = COMMANDS[name];
+  if (!load && (name === 'scheduler' || name === 'manager')) {
+    // The launcher (agent/bin/mayfly.mjs) runs these; the bundled agent (dist/mayfly.mjs) does not carry the control plane.
+    process.stderr.write(`mayfly: this build holds the agent only; run the ${name} from the repository: node agent/bin/mayfly.mjs ${name} --help\n`);
+    return EXIT.usage;
+  }
   if (!load) {
     process.stderr.write(`mayfly: unknown command ${JSON.stringify(name)}\n\n${HELP}\n`);
     return EXIT.usage;

@@ -4,7 +4,7 @@ import type { AnnounceResponse } from '../../core/wire/scheduler.ts';
 import { jitteredBackoff, sleep } from '../http/retry.ts';
 
 /** Least and most time (ms) a pull keeps trying to register before it reads the origin directly. */
-export const ENTRY_PATIENCE_MS = { min: 5_000, max: 10_000 } as const;
+export const ENTRY_PATIENCE_MS = { min: 8_000, max: 16_000 } as const;
 
 /**
  * How long (ms) a starved pull in the swarm waits out a scheduler outage before it reads the
@@ -47,7 +47,7 @@ export async function enterSwarm(options: SwarmEntryOptions): Promise<{ answer: 
     if (left <= 0) break;
     const sentAt = now();
     try {
-      return { answer: await options.announce(Math.max(1_000, left)), sentAt };
+      return { answer: await options.announce(Math.max(1_000, Math.round(left))), sentAt };
     } catch (error) {
       if (!(error instanceof UnavailableError)) throw error;
       lastError = error;
