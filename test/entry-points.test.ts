@@ -178,5 +178,35 @@ describe('entry points', () => {
     expect(died.code, died.stderr).toBe(6);
     expect(readdirSync(folder)).toEqual([]);
   });
+
+  it('an S3-endpoint GetObject counts as a pull: pulls_started_total, active tasks and the console\'s pulls column', async () => {
+    const object = await stack.putArtifact('counted/object.bin', 16 * 1024 * KiB, 'counted');
+    const metric = async (name: string): Promise<number> => {
+      const text = await (await fetch(`${agent.apiUrl}/metrics`)).text();
+      const line = text.split('\n').find((entry) => entry.startsWith(`${name}{`) || entry.startsWith(`${name} `));
+      return Number(line?.split(' ').at(-1) ?? NaN);
+    };
+    const hostActive = async (): Promise<number> => {
+      const answer = await fetch(`${stack.manager.url}/v1/hosts`, { headers: { authorization: `Bearer ${stack.token}` } });
+      const { hosts } = (await answer.json()) as { hosts: { peerId: string; activeTasks: number }[] };
+      return hosts.find((host) => host.peerId === 'entry-agent')?.activeTasks ?? 0;
+    };
+    const started = await metric('mayfly_agent_pulls_started_total');
+    const s3 = new S3Client({ endpoint: agent.s3Url, forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'y' } });
+    try {
+      // The body is not read yet: the read is running, held by back-pressure.
+      const get = await s3.send(new GetObjectCommand({ Bucket: stack.bucket, Key: object.key }));
+      await waitUntil(async () => (await metric('mayfly_agent_active_tasks')) === 1, 30_000);
+      expect(await metric('mayfly_agent_pulls_started_total')).toBe(started + 1);
+      await waitUntil(async () => (await hostActive()) === 1, 30_000);
+      expect((await get.Body!.transformToByteArray()).length).toBe(object.size);
+      await waitUntil(async () => (await metric('mayfly_agent_active_tasks')) === 0, 30_000);
+      // A HeadObject only looks.
+      await s3.send(new HeadObjectCommand({ Bucket: stack.bucket, Key: object.key }));
+      expect(await metric('mayfly_agent_pulls_started_total')).toBe(started + 1);
+    } finally {
+      s3.destroy();
+    }
+  });
 });
 

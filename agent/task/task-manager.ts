@@ -125,6 +125,11 @@ export class TaskManager {
     };
   }
 
+  /** Runs `work`, a read that pulls `url` (the S3 endpoint's GetObject); the metered manager counts it as a pull. */
+  counted<T>(_url: string, work: () => Promise<T>): Promise<T> {
+    return work();
+  }
+
   /** Announce every complete cached task, so a restarted agent keeps serving. */
   resumeSeeding(): void {
     for (const files of this.options.store.list()) {
