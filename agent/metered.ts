@@ -59,17 +59,22 @@ export class MeteredTaskManager extends TaskManager {
     return this.running.size;
   }
 
-  override async pull(...args: Parameters<TaskManager['pull']>): ReturnType<TaskManager['pull']> {
+  override pull(...args: Parameters<TaskManager['pull']>): ReturnType<TaskManager['pull']> {
+    return this.counted(args[0], () => super.pull(...args));
+  }
+
+  /** A pull, or a read that pulls (the S3 endpoint's GetObject): counted once while it runs. */
+  override async counted<T>(url: string, work: () => Promise<T>): Promise<T> {
     let key: string;
     try {
-      key = canonicalOriginUrl(parseOriginUrl(args[0]));
+      key = canonicalOriginUrl(parseOriginUrl(url));
     } catch {
-      return super.pull(...args); // let the manager report the bad URL
+      return work(); // let the manager report the bad URL
     }
     this.metrics.pullsStarted++;
     this.running.set(key, (this.running.get(key) ?? 0) + 1);
     try {
-      return await super.pull(...args);
+      return await work();
     } catch (error) {
       this.metrics.pullsFailed++;
       throw error;

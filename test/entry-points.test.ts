@@ -7,7 +7,10 @@ import { LocalStack } from '../local/local-stack.ts';
 import { sha256File } from '../local/swarm-pull.ts';
 import { runMayfly } from './fixtures/mayfly-cli.ts';
 import { GetObjectCommand, HeadObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
-import { existsSync, statSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, openSync, readdirSync, statSync } from 'node:fs';
+import { MAYFLY_BIN } from '../local/agent-process.ts';
+import { waitUntil } from './fixtures/wait-until.ts';
 
 const KiB = 1024;
 const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
@@ -143,6 +146,67 @@ describe('entry points', () => {
     const failing = await runMayfly(['get', `s3://${stack.bucket}/progress/missing.bin`, '-o', join(outDir, 'missing.bin'), '-q'], env);
     expect(failing.code).toBe(3);
     expect(failing.stderr).toMatch(/no such object/);
+  });
+
+  it('names the URL once in errors; a full disk under stdout is the user\'s disk (exit 7); an agent that dies mid-stream is exit 6', async () => {
+    const missingUrl = `s3://${stack.bucket}/errors/missing.bin`;
+    const missing = await runMayfly(['get', missingUrl, '-o', '-'], env);
+    expect(missing.code).toBe(3);
+    expect(missing.stderr.split(missingUrl).length - 1, missing.stderr).toBe(1);
+
+    const object = await stack.putArtifact('errors/object.bin', 2 * 1024 * KiB, 'errors');
+    const full = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, [MAYFLY_BIN, 'get', object.url, '-o', '-'], { env, stdio: ['ignore', openSync('/dev/full', 'w'), 'pipe'] });
+      let stderr = '';
+      child.stderr!.on('data', (chunk) => (stderr += chunk));
+      child.on('exit', (code) => resolve({ code, stderr }));
+    });
+    expect(full.code, full.stderr).toBe(7);
+    expect(full.stderr).toMatch(/cannot write stdout: disk full/);
+
+    const big = await stack.putArtifact('errors/big.bin', 40 * 1024 * KiB, 'errors-big');
+    const dying = await stack.startAgent('dying-agent', { MAYFLY_DOWNLOAD_LIMIT: '4MiB' });
+    const folder = await mkdtemp(join(tmpdir(), 'mayfly-dying-'));
+    const output = join(folder, 'big.bin');
+    const pull = runMayfly(['get', big.url, '-o', output], { ...env, MAYFLY_API: dying.apiUrl });
+    await waitUntil(async () => {
+      const { tasks } = (await (await fetch(`${dying.apiUrl}/v1/tasks`)).json()) as { tasks: { completedBytes: number }[] };
+      return tasks.some((task) => task.completedBytes > 0);
+    }, 60_000);
+    await dying.stop('SIGKILL');
+    const died = await pull;
+    expect(died.code, died.stderr).toBe(6);
+    expect(readdirSync(folder)).toEqual([]);
+  });
+
+  it('an S3-endpoint GetObject counts as a pull: pulls_started_total, active tasks and the console\'s pulls column', async () => {
+    const object = await stack.putArtifact('counted/object.bin', 16 * 1024 * KiB, 'counted');
+    const metric = async (name: string): Promise<number> => {
+      const text = await (await fetch(`${agent.apiUrl}/metrics`)).text();
+      const line = text.split('\n').find((entry) => entry.startsWith(`${name}{`) || entry.startsWith(`${name} `));
+      return Number(line?.split(' ').at(-1) ?? NaN);
+    };
+    const hostActive = async (): Promise<number> => {
+      const answer = await fetch(`${stack.manager.url}/v1/hosts`, { headers: { authorization: `Bearer ${stack.token}` } });
+      const { hosts } = (await answer.json()) as { hosts: { peerId: string; activeTasks: number }[] };
+      return hosts.find((host) => host.peerId === 'entry-agent')?.activeTasks ?? 0;
+    };
+    const started = await metric('mayfly_agent_pulls_started_total');
+    const s3 = new S3Client({ endpoint: agent.s3Url, forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'y' } });
+    try {
+      // The body is not read yet: the read is running, held by back-pressure.
+      const get = await s3.send(new GetObjectCommand({ Bucket: stack.bucket, Key: object.key }));
+      await waitUntil(async () => (await metric('mayfly_agent_active_tasks')) === 1, 30_000);
+      expect(await metric('mayfly_agent_pulls_started_total')).toBe(started + 1);
+      await waitUntil(async () => (await hostActive()) === 1, 30_000);
+      expect((await get.Body!.transformToByteArray()).length).toBe(object.size);
+      await waitUntil(async () => (await metric('mayfly_agent_active_tasks')) === 0, 30_000);
+      // A HeadObject only looks.
+      await s3.send(new HeadObjectCommand({ Bucket: stack.bucket, Key: object.key }));
+      expect(await metric('mayfly_agent_pulls_started_total')).toBe(started + 1);
+    } finally {
+      s3.destroy();
+    }
   });
 });
 

@@ -25,6 +25,9 @@ export function exitCodeFor(code: string | undefined): number {
       return EXIT.integrity;
     case 'Unavailable':
     case 'PeerTransferFailed':
+    // The object kept changing while it was pulled (the agent looked it up again and gave up): try later.
+    case 'OriginChanged':
+    case 'TooManyRequests':
       return EXIT.unavailable;
     case 'StorageFailure':
       return EXIT.storage;

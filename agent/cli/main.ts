@@ -1,5 +1,6 @@
 import { MayflyError } from '../../core/errors.ts';
 import { AGENT_VERSION } from '../version.ts';
+import { describeErrno } from './stream-object.ts';
 import { EXIT, exitCodeOf } from './exit-codes.ts';
 
 const HELP = `Usage: mayfly <command> [options]
@@ -58,8 +59,12 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
 }
 
 // A reader that stops early (`mayfly cache ls | head -1`) is not an error: stop quietly.
+// Any other failure to write stdout (a full disk under `-o - > file`) is the user's storage: exit 7.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-  if (error.code !== 'EPIPE') throw error;
+  if (error.code !== 'EPIPE') {
+    process.stderr.write(`mayfly: cannot write stdout: ${describeErrno(error)}\n`);
+    process.exit(EXIT.storage);
+  }
   process.exit(process.exitCode ?? EXIT.ok);
 });
 process.exitCode = await main(process.argv.slice(2), process.env);

@@ -1,5 +1,6 @@
 import { BadRequestError } from '../../core/errors.ts';
 import { parseUserUrl } from '../../core/origin-url.ts';
+import { namingUrlOnce } from './stream-object.ts';
 import type { SwarmPeer, SwarmResponse } from '../../core/wire/scheduler.ts';
 import { DEFAULT_API_PORT } from '../config.ts';
 import { parseArgs } from './args.ts';
@@ -43,7 +44,7 @@ export async function statCommand(argv: readonly string[], env: NodeJS.ProcessEn
   }
   const body = (await response.json().catch(() => ({}))) as StatAnswer & { error?: string; message?: string };
   if (!response.ok) {
-    process.stderr.write(`mayfly: ${url}: ${body.message ?? `agent answered ${response.status}`}\n`);
+    process.stderr.write(`mayfly: ${namingUrlOnce(url, body.message ?? `agent answered ${response.status}`)}\n`);
     return exitCodeFor(body.error);
   }
   process.stdout.write(flags.json ? `${JSON.stringify(body, null, 2)}\n` : renderStat(url, body, Date.now()));

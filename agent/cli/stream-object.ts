@@ -92,7 +92,7 @@ async function getObject(options: StreamObjectOptions, signal: AbortSignal): Pro
         continue;
       }
       if (signal.aborted) say(`mayfly: ${url}: cancelled`);
-      else say(`mayfly: ${url}: ${outcome.message}`);
+      else say(`mayfly: ${namingUrlOnce(url, outcome.message)}`);
       return signal.aborted ? 128 + (signal.reason === 'SIGINT' ? 2 : 15) : outcome.code;
     }
   } finally {
@@ -146,6 +146,8 @@ async function transfer(options: StreamObjectOptions, file: OutputFile | undefin
     if (writeFailure !== undefined) return { kind: 'failed', code: EXIT.storage, message: `cannot write ${options.output}: ${describeErrno(writeFailure)}` };
     // The reader had enough (`mayfly get … -o - | head -c 100`): not a failure.
     if (!file && (error as NodeJS.ErrnoException).code === 'EPIPE') return { kind: 'done', received, contentRange };
+    // Stdout's own disk (`-o - > full-disk/file`): the user's storage, not the agent's.
+    if (!file && (error as NodeJS.ErrnoException).syscall === 'write') return { kind: 'failed', code: EXIT.storage, message: `cannot write stdout: ${describeErrno(error)}` };
     return { kind: 'cut', code: EXIT.unavailable, message: `the agent stopped after ${formatBytes(received)} of ${formatBytes(expected)} (${(error as Error).message})` };
   }
   if (Number.isFinite(expected) && received !== expected) return { kind: 'cut', code: EXIT.unavailable, message: `the agent sent ${received} of ${expected} bytes` };
@@ -173,10 +175,11 @@ function summarize(options: StreamObjectOptions, received: number, contentRange:
   process.stderr.write(`${output ?? '(stdout)'}: ${formatBytes(received)} (${what}) in ${seconds}s\n`);
 }
 
-function describeErrno(error: unknown): string {
+/** A file-system error as a person reads it ("disk full", "permission denied (EACCES)"). */
+export function describeErrno(error: unknown): string {
   const code = (error as NodeJS.ErrnoException).code;
   if (code === 'EACCES' || code === 'EPERM') return `permission denied (${code})`;
-  if (code === 'ENOSPC') return 'disk full';
+  if (code === 'ENOSPC' || code === 'EDQUOT') return `disk full (${code})`;
   if (code === 'ENOENT') return 'no such folder (ENOENT)';
   return code ?? (error as Error).message;
 }
@@ -191,4 +194,9 @@ function objectQuery(options: StreamObjectOptions): string {
 /** A progress line of the agent's pull, as the bar shows it: bytes within pieces count. */
 function barProgress(line: PullLine): { done: number; total?: number; fromPeers?: number; fromOrigin?: number; waiting?: string } {
   return { done: (line.completedBytes ?? 0) + (line.receivingBytes ?? 0), total: line.size, fromPeers: line.bytesFromPeers, fromOrigin: line.bytesFromOrigin, waiting: line.waiting };
+}
+
+/** `URL: message`, unless the message names the URL already (the agent's "s3://…: no such object"). */
+export function namingUrlOnce(url: string, message: string): string {
+  return message.includes(url) ? message : `${url}: ${message}`;
 }

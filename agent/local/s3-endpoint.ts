@@ -11,7 +11,7 @@ import { S3Error, S3_ERRORS, newRequestId, sendS3Error, toS3Error } from './s3-x
 import type { TaskManager } from '../task/task-manager.ts';
 
 export interface S3EndpointOptions {
-  readonly tasks: Pick<TaskManager, 'open' | 'lookup'>;
+  readonly tasks: Pick<TaskManager, 'open' | 'lookup' | 'counted'>;
   readonly log: Logger;
   readonly host: string;
   readonly port: number;
@@ -141,8 +141,13 @@ export class S3Endpoint {
     return { bucket, key, versionId, overrides };
   }
 
-  private async getObject(req: IncomingMessage, res: ServerResponse, request: ObjectRequest, requestId: string, head: boolean): Promise<void> {
+  private getObject(req: IncomingMessage, res: ServerResponse, request: ObjectRequest, requestId: string, head: boolean): Promise<void> {
     const url = canonicalS3Url({ kind: 's3', bucket: request.bucket, key: request.key, versionId: request.versionId });
+    // A GetObject is a pull (metrics, the console's pulls column); a HeadObject only looks.
+    return head ? this.answer(req, res, request, requestId, url, true) : this.options.tasks.counted(url, () => this.answer(req, res, request, requestId, url, false));
+  }
+
+  private async answer(req: IncomingMessage, res: ServerResponse, request: ObjectRequest, requestId: string, url: string, head: boolean): Promise<void> {
     // Resolves the URL's current task through the scheduler (or S3 directly when it is down).
     // A HEAD only looks the task up: no session, no cache entry, no file handle (the scheduler records no peer either).
     const session = head ? undefined : await this.options.tasks.open(url, 'pull');

@@ -148,6 +148,11 @@ export class TaskManager {
     };
   }
 
+  /** Runs `work`, a read that pulls `url` (the S3 endpoint's GetObject); the metered manager counts it as a pull. */
+  counted<T>(_url: string, work: () => Promise<T>): Promise<T> {
+    return work();
+  }
+
   /**
    * Seeds every complete cached task, so a restarted agent keeps serving. Nothing is
    * announced here: the host heartbeat carries them, and the scheduler's answer names
