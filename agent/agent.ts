@@ -86,7 +86,7 @@ export async function startAgent(config: AgentConfig, overrides: AgentOverrides 
     origin: new MeteredOriginFetcher(metrics, { s3, direct: config.s3.access === 'direct' }),
     log,
     uploads: () => peerServer.stats.active,
-    limits: { originInflight: config.originConcurrency, ...overrides.limits },
+    limits: { originInflight: config.originConcurrency, progressDeadlineMs: config.progressDeadlineSeconds * 1000, ...overrides.limits },
   });
   const cache = new CacheJanitor({ store, tasks, log, quotaBytes: config.cacheQuota });
   cache.start();

@@ -44,6 +44,14 @@ export interface AgentConfig {
     readonly forcePathStyle: boolean;
   };
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** Seconds a pull may go without a verified piece before it re-announces (and, half as long again, reads the origin). */
+  readonly progressDeadlineSeconds: number;
+  /** An upload moving fewer bytes per second than this over `uploadStallSeconds` is cut. */
+  readonly uploadFloorRate: number;
+  readonly uploadStallSeconds: number;
+  /** Peer-port connections kept at once, in total (undefined: half the descriptor limit, at most 4096) and per remote address. */
+  readonly peerMaxConnections?: number;
+  readonly peerMaxConnectionsPerAddr: number;
 }
 
 export const DEFAULT_API_PORT = 7401;
@@ -106,6 +114,11 @@ export function loadAgentConfig(flags: Record<string, string | boolean | undefin
       forcePathStyle: Boolean(pick('s3-endpoint', 'MAYFLY_S3_ENDPOINT')),
     },
     logLevel: (pick('log-level', 'MAYFLY_LOG_LEVEL') as AgentConfig['logLevel']) ?? 'info',
+    progressDeadlineSeconds: count('progress-deadline', 'MAYFLY_PROGRESS_DEADLINE', 30),
+    uploadFloorRate: size(pick('upload-floor', 'MAYFLY_UPLOAD_FLOOR'), 'upload-floor') ?? 32 * 1024,
+    uploadStallSeconds: count('upload-stall', 'MAYFLY_UPLOAD_STALL', 10),
+    peerMaxConnections: pick('peer-max-connections', 'MAYFLY_PEER_MAX_CONNECTIONS') === undefined ? undefined : count('peer-max-connections', 'MAYFLY_PEER_MAX_CONNECTIONS', 1),
+    peerMaxConnectionsPerAddr: count('peer-max-connections-per-addr', 'MAYFLY_PEER_MAX_CONNECTIONS_PER_ADDR', 256),
   };
 }
 
