@@ -21,6 +21,7 @@ import { S3Endpoint } from './local/s3-endpoint.ts';
 import { Throttle } from './http/throttle.ts';
 import { CacheJanitor } from './task/cache-janitor.ts';
 import { sweepCache } from './cache/piece-check.ts';
+import { defaultConnectionTotal } from './http/connection-cap.ts';
 
 export interface RunningAgent {
   readonly peerId: string;
@@ -60,6 +61,8 @@ export async function startAgent(config: AgentConfig, overrides: AgentOverrides 
     port: config.peerPort,
     uploadConcurrency: config.uploadConcurrency,
     throttle: config.uploadLimit ? new Throttle(config.uploadLimit) : undefined,
+    floor: { bytesPerSecond: config.uploadFloorRate, windowMs: config.uploadStallSeconds * 1000 },
+    connections: { total: config.peerMaxConnections ?? defaultConnectionTotal(), perAddress: config.peerMaxConnectionsPerAddr },
   });
   const peerPort = await peerServer.start();
   const s3 = new S3Client({
