@@ -112,8 +112,13 @@ export class TaskFiles {
     await guard(this.dataPath, async () => {
       await mkdir(this.dir, { recursive: true });
       const exists = await stat(this.dataPath).then((s) => s.size === this.task.size, () => false);
-      this.handle = await open(this.dataPath, exists ? 'r+' : 'w+');
-      if (!exists) await this.handle.truncate(this.task.size);
+      const handle = await open(this.dataPath, exists ? 'r+' : 'w+');
+      // Kept only once sized: a failed preallocation is tried again by the next pull.
+      if (!exists) await handle.truncate(this.task.size).catch(async (error) => {
+        await handle.close();
+        throw error;
+      });
+      this.handle = handle;
     });
     if (!(await stat(join(this.dir, 'state.json')).catch(() => undefined))) await this.persistNow();
   }
@@ -234,14 +239,16 @@ export class TaskFiles {
       lastUsedAt: this.usedAt,
     };
     const path = join(this.dir, 'state.json');
-    // Chain writes so an older state never lands after a newer one.
-    this.persisting = this.persisting.then(() =>
+    // Chain writes so an older state never lands after a newer one; a failed one (disk full)
+    // fails its own caller only: the next write tries again.
+    const write = this.persisting.catch(() => {}).then(() =>
       guard(path, async () => {
         const temp = `${path}.${process.pid}.tmp`;
         await writeFile(temp, JSON.stringify(state));
         await rename(temp, path);
       }),
     );
-    return this.persisting;
+    this.persisting = write;
+    return write;
   }
 }
