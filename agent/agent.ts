@@ -23,6 +23,7 @@ import { CacheJanitor } from './task/cache-janitor.ts';
 import { sweepCache } from './cache/piece-check.ts';
 import { HandlePool } from './cache/handle-pool.ts';
 import { SeedResumer } from './task/seed-resumer.ts';
+import { defaultConnectionTotal } from './http/connection-cap.ts';
 
 export interface RunningAgent {
   readonly peerId: string;
@@ -62,6 +63,8 @@ export async function startAgent(config: AgentConfig, overrides: AgentOverrides 
     port: config.peerPort,
     uploadConcurrency: config.uploadConcurrency,
     throttle: config.uploadLimit ? new Throttle(config.uploadLimit) : undefined,
+    floor: { bytesPerSecond: config.uploadFloorRate, windowMs: config.uploadStallSeconds * 1000 },
+    connections: { total: config.peerMaxConnections ?? defaultConnectionTotal(), perAddress: config.peerMaxConnectionsPerAddr },
   });
   const peerPort = await peerServer.start();
   const s3 = new S3Client({
@@ -88,7 +91,7 @@ export async function startAgent(config: AgentConfig, overrides: AgentOverrides 
     origin: new MeteredOriginFetcher(metrics, { s3, direct: config.s3.access === 'direct' }),
     log,
     uploads: () => peerServer.stats.active,
-    limits: { originInflight: config.originConcurrency, ...overrides.limits },
+    limits: { originInflight: config.originConcurrency, progressDeadlineMs: config.progressDeadlineSeconds * 1000, ...overrides.limits },
   });
   const cache = new CacheJanitor({ store, tasks, log, quotaBytes: config.cacheQuota });
   cache.start();

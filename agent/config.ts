@@ -47,6 +47,14 @@ export interface AgentConfig {
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
   /** Cache data files kept open at once (a pool shared by all cached tasks). */
   readonly openFiles: number;
+  /** Seconds a pull may go without a verified piece before it re-announces (and, half as long again, reads the origin). */
+  readonly progressDeadlineSeconds: number;
+  /** An upload moving fewer bytes per second than this over `uploadStallSeconds` is cut. */
+  readonly uploadFloorRate: number;
+  readonly uploadStallSeconds: number;
+  /** Peer-port connections kept at once, in total (undefined: half the descriptor limit, at most 4096) and per remote address. */
+  readonly peerMaxConnections?: number;
+  readonly peerMaxConnectionsPerAddr: number;
 }
 
 export const DEFAULT_API_PORT = 7401;
@@ -110,6 +118,11 @@ export function loadAgentConfig(flags: Record<string, string | boolean | undefin
     },
     logLevel: (pick('log-level', 'MAYFLY_LOG_LEVEL') as AgentConfig['logLevel']) ?? 'info',
     openFiles: count('open-files', 'MAYFLY_OPEN_FILES', DEFAULT_OPEN_FILES),
+    progressDeadlineSeconds: count('progress-deadline', 'MAYFLY_PROGRESS_DEADLINE', 30),
+    uploadFloorRate: size(pick('upload-floor', 'MAYFLY_UPLOAD_FLOOR'), 'upload-floor') ?? 32 * 1024,
+    uploadStallSeconds: count('upload-stall', 'MAYFLY_UPLOAD_STALL', 10),
+    peerMaxConnections: pick('peer-max-connections', 'MAYFLY_PEER_MAX_CONNECTIONS') === undefined ? undefined : count('peer-max-connections', 'MAYFLY_PEER_MAX_CONNECTIONS', 1),
+    peerMaxConnectionsPerAddr: count('peer-max-connections-per-addr', 'MAYFLY_PEER_MAX_CONNECTIONS_PER_ADDR', 256),
   };
 }
 

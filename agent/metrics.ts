@@ -16,7 +16,7 @@ export interface AgentGauges {
   uploads(): Readonly<UploadStats>;
 }
 
-const NO_UPLOADS: UploadStats = { active: 0, piecesServed: 0, bytesServed: 0, rejectedBusy: 0, rejectedSpreading: 0, bitfieldsServed: 0 };
+const NO_UPLOADS: UploadStats = { active: 0, piecesServed: 0, bytesServed: 0, rejectedBusy: 0, rejectedSpreading: 0, bitfieldsServed: 0, rejectedSameChild: 0, cutSlow: 0 };
 
 export class AgentMetrics {
   bytesFromPeers = 0;

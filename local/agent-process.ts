@@ -10,6 +10,8 @@ export interface AgentProcessOptions {
   readonly args?: readonly string[];
   /** Where the agent's JSON log lines go (default: dropped). */
   readonly onLog?: (line: string) => void;
+  /** Open-file limit for the agent process (ulimit -n), e.g. to test what it does near it. */
+  readonly maxOpenFiles?: number;
 }
 
 /** A real agent: `mayfly agent` as its own OS process, ports learned from its ready line. */
@@ -40,7 +42,11 @@ export class AgentProcess {
   }
 
   async start(): Promise<void> {
-    const child = spawn(process.execPath, [MAYFLY_BIN, 'agent', ...(this.options.args ?? [])], {
+    const argv = [process.execPath, MAYFLY_BIN, 'agent', ...(this.options.args ?? [])];
+    const limit = this.options.maxOpenFiles;
+    // `exec` keeps the pid the agent's own, so stop() signals the agent and not a shell.
+    const [command, ...args] = limit ? ['/bin/sh', '-c', `ulimit -n ${Math.floor(limit)} && exec "$@"`, 'sh', ...argv] : argv;
+    const child = spawn(command, args, {
       env: this.options.env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });

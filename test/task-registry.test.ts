@@ -60,4 +60,29 @@ describe('task registry', () => {
     const peer = await peerOf(taskId, 'resumer');
     if (peer) expect(peer.updatedAt).toBeLessThan(removedAt);
   });
+
+  it('stops announcing a task resumed after a restart once quota eviction removes it', { timeout: 90_000 }, async () => {
+    const object = await stack.putArtifact('registry/evicted.bin', 6 * MiB, 'evicted');
+    let agent: AgentProcess = await stack.startAgent('evictee');
+    await pullThrough(agent, object.url, join(stack.root, 'evicted.bin'));
+    const { tasks } = (await (await fetch(`${agent.apiUrl}/v1/cache`)).json()) as { tasks: Array<{ taskId: string; url: string }> };
+    const taskId = tasks.find((task) => task.url === object.url)!.taskId;
+
+    await agent.stop();
+    const restartedAt = Date.now();
+    // Room for one of the two objects: the next pull evicts the resumed task (least recently used).
+    agent = await stack.startAgent('evictee', { MAYFLY_CACHE_QUOTA: '8MiB' });
+    await waitFor('the resumed announce', async () => ((await peerOf(taskId, 'evictee'))?.updatedAt ?? 0) > restartedAt || undefined);
+
+    const other = await stack.putArtifact('registry/newer.bin', 6 * MiB, 'newer');
+    await pullThrough(agent, other.url, join(stack.root, 'newer.bin'));
+    await waitFor('the eviction', async () => {
+      const cache = (await (await fetch(`${agent.apiUrl}/v1/cache`)).json()) as { tasks: Array<{ taskId: string }> };
+      return cache.tasks.some((task) => task.taskId === taskId) ? undefined : true;
+    });
+    const evictedAt = Date.now();
+    await new Promise((resolve) => setTimeout(resolve, TWO_SEED_HEARTBEATS_MS));
+    const peer = await peerOf(taskId, 'evictee');
+    if (peer) expect(peer.updatedAt).toBeLessThan(evictedAt);
+  });
 });

@@ -272,14 +272,16 @@ export class TaskFiles {
       lastUsedAt: this.usedAt,
     };
     const path = join(this.dir, 'state.json');
-    // Chain writes so an older state never lands after a newer one.
-    this.persisting = this.persisting.then(() =>
+    // Chain writes so an older state never lands after a newer one; a failed one (disk full)
+    // fails its own caller only: the next write tries again.
+    const write = this.persisting.catch(() => {}).then(() =>
       guard(path, async () => {
         const temp = `${path}.${process.pid}.tmp`;
         await writeFile(temp, JSON.stringify(state));
         await rename(temp, path);
       }),
     );
-    return this.persisting;
+    this.persisting = write;
+    return write;
   }
 }

@@ -34,11 +34,19 @@ Options (each also as an environment variable):
   --seed                   act as a seed agent (MAYFLY_SEED=true)
   --log-level LEVEL        debug | info | warn | error
   --open-files N           cache data files kept open at once, shared by all cached tasks (MAYFLY_OPEN_FILES, default 64)
+  --progress-deadline S    seconds a pull may go without a verified piece before it drops idle parents and
+                           re-announces; half as long again and it reads the origin (MAYFLY_PROGRESS_DEADLINE, default 30)
+  --upload-floor RATE      an upload slower than this over --upload-stall seconds is cut (MAYFLY_UPLOAD_FLOOR, default 32KiB)
+  --upload-stall S         seconds an upload may stay below --upload-floor (MAYFLY_UPLOAD_STALL, default 10)
+  --peer-max-connections N peer-port connections at once; more are refused (MAYFLY_PEER_MAX_CONNECTIONS,
+                           default half the descriptor limit, at most 4096)
+  --peer-max-connections-per-addr N
+                           peer-port connections from one address (MAYFLY_PEER_MAX_CONNECTIONS_PER_ADDR, default 256)
   -h, --help               this help`;
 
 export async function agentCommand(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
   const { positionals, flags } = parseArgs(argv, {
-    strings: ['scheduler', 'token', 'auth', 'peer-auth', 'data-dir', 'cluster', 'site', 'peer-id', 'peer-host', 'peer-port', 'advertise', 'api-host', 'api-port', 's3-port', 'upload-concurrency', 'origin-concurrency', 'upload-limit', 'download-limit', 'cache-quota', 's3-endpoint', 'origin-access', 'log-level', 'open-files'],
+    strings: ['scheduler', 'token', 'auth', 'peer-auth', 'data-dir', 'cluster', 'site', 'peer-id', 'peer-host', 'peer-port', 'advertise', 'api-host', 'api-port', 's3-port', 'upload-concurrency', 'origin-concurrency', 'upload-limit', 'download-limit', 'cache-quota', 's3-endpoint', 'origin-access', 'log-level', 'progress-deadline', 'upload-floor', 'upload-stall', 'peer-max-connections', 'peer-max-connections-per-addr', 'open-files'],
     booleans: ['seed', 'help'],
     aliases: { h: 'help' },
   });

@@ -1,5 +1,6 @@
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { ConnectionCap } from './connection-cap.ts';
 
 /** Headers past this size get 431 from Node before any handler runs. */
 const MAX_HEADER_BYTES = 16 * 1024;
@@ -8,11 +9,12 @@ const MAX_HEADER_BYTES = 16 * 1024;
 export class HttpListener {
   private server?: Server;
 
-  constructor(private readonly handler: RequestListener, private readonly options: { host: string; port: number; keepAliveMs?: number }) {}
+  constructor(private readonly handler: RequestListener, private readonly options: { host: string; port: number; keepAliveMs?: number; cap?: ConnectionCap }) {}
 
   async start(): Promise<number> {
     const server = createServer({ maxHeaderSize: MAX_HEADER_BYTES }, this.handler);
     if (this.options.keepAliveMs) server.keepAliveTimeout = this.options.keepAliveMs;
+    this.options.cap?.attach(server);
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

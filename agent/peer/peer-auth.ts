@@ -73,11 +73,12 @@ export class PeerAuth {
    * Checks a child's credential header for `taskId` (unless peer auth is off).
    * Throws UnavailableError while the scheduler's public key is not known yet
    * (retry shortly), and 401/403 for a missing or bad credential (core/peer-credential.ts).
+   * Returns the child's peer id (undefined when peer auth is off).
    */
-  check(taskId: string, credential: string | undefined, now = Date.now()): void {
-    if (this.mode === 'off') return;
+  check(taskId: string, credential: string | undefined, now = Date.now()): string | undefined {
+    if (this.mode === 'off') return undefined;
     if (!this.publicKey) throw new UnavailableError('peer key not known yet', { context: { retryAfterMs: 1000 } });
-    verifyCredential(this.publicKey.key, taskId, credential, now);
+    return verifyCredential(this.publicKey.key, taskId, credential, now);
   }
 
   /** Drops the task's credential (the task left this agent's cache). */

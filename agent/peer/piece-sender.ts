@@ -1,12 +1,15 @@
 import type { ServerResponse } from 'node:http';
 import { open } from 'node:fs/promises';
 import type { ByteRange } from '../../core/piece-math.ts';
-import { StorageError } from '../../core/errors.ts';
+import { StorageError, UnavailableError } from '../../core/errors.ts';
 import type { Throttle } from '../http/throttle.ts';
+import { TransferFloor, type UploadFloor } from './transfer-floor.ts';
 
 const CHUNK_BYTES = 256 * 1024;
 /** Enough for each of the default 4 upload slots to have a few chunks queued on its socket. */
 const POOL_LIMIT = 16;
+/** How often a blocked upload checks its floor. */
+const FLOOR_CHECK_MS = 500;
 const pool: Buffer[] = [];
 
 /**
@@ -14,13 +17,17 @@ const pool: Buffer[] = [];
  * into pooled buffers, each returned to the pool once its socket write has
  * completed: serving a GB makes almost no garbage, unlike a read stream that
  * allocates a fresh buffer per read. Honours backpressure and the upload limit.
+ * Settles on every way the transfer ends: done, the child hung up (even between
+ * two writes), or the child read slower than `floor` (the response is destroyed;
+ * rejects with UnavailableError).
  */
-export async function sendFileRange(path: string, range: ByteRange, res: ServerResponse, throttle?: Throttle): Promise<void> {
+export async function sendFileRange(path: string, range: ByteRange, res: ServerResponse, throttle?: Throttle, floor?: UploadFloor): Promise<void> {
+  const transfer = new Transfer(res, floor);
   const handle = await open(path, 'r');
   try {
     let position = range.start;
     while (position < range.end) {
-      if (res.destroyed) throw new Error('child closed the connection');
+      if (transfer.closed) throw new Error('child closed the connection');
       const buffer = pool.pop() ?? Buffer.allocUnsafeSlow(CHUNK_BYTES);
       const { bytesRead } = await handle.read(buffer, 0, Math.min(CHUNK_BYTES, range.end - position), position);
       if (bytesRead === 0) {
@@ -29,13 +36,18 @@ export async function sendFileRange(path: string, range: ByteRange, res: ServerR
       }
       position += bytesRead;
       const wait = throttle?.consume(bytesRead);
-      if (wait) await wait;
+      if (wait) await transfer.excused(wait);
       // The callback runs once the bytes are handed to the kernel; only then may the buffer be reused.
-      if (!res.write(buffer.subarray(0, bytesRead), () => release(buffer))) await drained(res);
+      const more = res.write(buffer.subarray(0, bytesRead), () => {
+        transfer.moved(bytesRead);
+        release(buffer);
+      });
+      if (!more) await transfer.until('drain');
     }
     res.end();
-    await ended(res);
+    if (!res.writableFinished) await transfer.until('finish');
   } finally {
+    transfer.dispose();
     await handle.close();
   }
 }
@@ -44,18 +56,62 @@ function release(buffer: Buffer): void {
   if (pool.length < POOL_LIMIT) pool.push(buffer);
 }
 
-/** Resolves on `event`, or when the connection closes first. */
-function eventOrClose(res: ServerResponse, event: 'drain' | 'finish'): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      res.off(event, done);
-      res.off('close', done);
-      resolve();
-    };
-    res.once(event, done);
-    res.once('close', done);
-  });
-}
+/** One response being sent: whether it closed (remembered, so a close between two writes is not missed) and its floor. */
+class Transfer {
+  closed = false;
+  private readonly floor?: TransferFloor;
+  private readonly onClose = () => {
+    this.closed = true;
+    this.wake?.();
+  };
+  private wake?: () => void;
 
-const drained = (res: ServerResponse) => eventOrClose(res, 'drain');
-const ended = (res: ServerResponse) => (res.writableFinished ? Promise.resolve() : eventOrClose(res, 'finish'));
+  constructor(private readonly res: ServerResponse, floor?: UploadFloor) {
+    this.floor = floor ? new TransferFloor(floor, Date.now()) : undefined;
+    this.closed = res.destroyed;
+    res.once('close', this.onClose);
+  }
+
+  moved(bytes: number): void {
+    this.floor?.moved(bytes);
+  }
+
+  /** Waits for the sender's own limit; that time does not count against the child. */
+  async excused(wait: Promise<void>): Promise<void> {
+    const started = Date.now();
+    await wait;
+    this.floor?.excuse(Date.now() - started);
+  }
+
+  /** Resolves on `event` or close, whichever first (at once if closed already); rejects once the child falls below the floor. */
+  async until(event: 'drain' | 'finish'): Promise<void> {
+    let fired = false;
+    const onEvent = () => {
+      fired = true;
+      this.wake?.();
+    };
+    this.res.once(event, onEvent);
+    try {
+      while (!fired && !this.closed) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, FLOOR_CHECK_MS);
+          this.wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        this.wake = undefined;
+        if (!fired && !this.closed && this.floor?.stalled(Date.now())) {
+          this.res.destroy();
+          throw new UnavailableError('the child read slower than the upload floor; transfer cut');
+        }
+      }
+    } finally {
+      this.res.off(event, onEvent);
+    }
+  }
+
+  dispose(): void {
+    this.res.off('close', this.onClose);
+  }
+}

@@ -12,6 +12,7 @@ import type { DigestSink } from './digest-publisher.ts';
 import type { Manifest } from './manifest.ts';
 import { OriginPieces } from './origin-pieces.ts';
 import { ParentSet, type Parent } from './parent-set.ts';
+import { ProgressDeadline } from './progress-deadline.ts';
 import type { DownloadEvents } from './task-events.ts';
 
 export interface DownloadLimits {
@@ -23,6 +24,8 @@ export interface DownloadLimits {
   readonly bitfieldPollMs: number;
   /** Transfer failures before a parent is dropped. */
   readonly maxParentFailures: number;
+  /** A pull with no verified piece for this long re-announces, and half as long again reads the origin (progress-deadline.ts). */
+  readonly progressDeadlineMs: number;
 }
 
 export const DEFAULT_DOWNLOAD_LIMITS: DownloadLimits = {
@@ -31,6 +34,7 @@ export const DEFAULT_DOWNLOAD_LIMITS: DownloadLimits = {
   originInflight: 4,
   bitfieldPollMs: 250,
   maxParentFailures: 3,
+  progressDeadlineMs: 30_000,
 };
 
 export interface DownloaderOptions {
@@ -64,11 +68,13 @@ export class Downloader {
   private readonly missing = new Set<number>();
   private readonly inflight = new Map<number, string>();
   private controller = pullController();
+  private readonly deadline: ProgressDeadline;
   private fatal?: unknown;
   private wakeUp?: () => void;
 
   constructor(private readonly options: DownloaderOptions) {
     this.limits = { ...DEFAULT_DOWNLOAD_LIMITS, ...options.limits };
+    this.deadline = new ProgressDeadline(this.limits.progressDeadlineMs, Date.now());
     const { task, peers, log, files, view, location, manifest, publisher } = options;
     this.parents = new ParentSet({
       task,
@@ -147,9 +153,11 @@ export class Downloader {
   /** Fetches every wanted piece; resolves when none is missing. Can run again after want(). */
   async run(): Promise<void> {
     if (this.controller.signal.aborted && !this.fatal) this.controller = pullController();
+    this.deadline.restart(Date.now());
     try {
       while (this.missing.size > 0) {
         if (this.fatal) throw this.fatal;
+        this.checkDeadline();
         this.parents.watch(this.controller.signal);
         const started = this.assign();
         if (!started && this.inflight.size === 0) this.options.events.starved();
@@ -158,7 +166,25 @@ export class Downloader {
       if (this.fatal) throw this.fatal;
     } finally {
       this.controller.abort(new Error('download finished'));
+      this.origin.fallBack(false);
     }
+  }
+
+  /** No pull waits forever: see progress-deadline.ts for the steps. */
+  private checkDeadline(): void {
+    const since = this.deadline.since;
+    const step = this.deadline.check(Date.now());
+    if (step === 'wait') return;
+    const idleMs = Date.now() - since;
+    const dropped = this.parents.dropIdle(since);
+    this.options.log.warn(step === 'origin' ? 'pull still stuck: reading the origin' : 'pull stuck: dropping idle parents and asking the scheduler again', { idleMs, dropped, remaining: this.missing.size });
+    this.options.events.stalled(step);
+  }
+
+  /** The direct fallback of a stuck pull: the origin is read without a grant until this run ends. */
+  fallBackToOrigin(): void {
+    this.origin.fallBack(true);
+    this.wake();
   }
 
   private assign(): boolean {
@@ -190,7 +216,7 @@ export class Downloader {
     parent.inflight++;
     this.inflight.set(index, parent.info.peerId);
     const started = Date.now();
-    const signal = this.controller.signal;
+    const signal = this.parents.transferSignal(parent, this.controller.signal);
     const context = { taskId: task.id, peerId: parent.info.peerId, index };
     // The digest first: when the scheduler cannot be asked (manifest.ts), the piece waits and no parent is blamed.
     manifest
@@ -211,6 +237,7 @@ export class Downloader {
         this.missing.delete(index);
         this.bytesFromPeers += writer.written;
         this.parents.delivered(parent);
+        this.deadline.progress(Date.now());
         this.options.events.piece(index, writer.written, false);
       })
       .catch((error) => {
@@ -230,6 +257,7 @@ export class Downloader {
       .fetch(index, this.controller.signal)
       .then((bytes) => {
         if (bytes === undefined) return;
+        this.deadline.progress(Date.now());
         this.missing.delete(index);
         this.options.events.piece(index, bytes, true);
       })

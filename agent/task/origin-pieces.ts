@@ -33,6 +33,8 @@ export interface OriginPiecesOptions {
 export class OriginPieces {
   bytes = 0;
   private allowed = false;
+  /** A stuck pull reads the origin without a grant (progress-deadline.ts); the scheduler's answers do not withdraw it. */
+  private fallingBack = false;
   private presignedUrl?: string;
   private active = 0;
   private failures = 0;
@@ -52,9 +54,15 @@ export class OriginPieces {
     return this.allowed;
   }
 
+  /** Starts or ends the direct fallback of a stuck pull. */
+  fallBack(on: boolean): void {
+    if (on && !this.fallingBack && !this.allowed) this.options.log.info('back-to-source enabled: the pull made no progress');
+    this.fallingBack = on;
+  }
+
   /** Whether another origin read may start now. */
   get available(): boolean {
-    return this.allowed && this.active < this.options.inflight;
+    return (this.allowed || this.fallingBack) && this.active < this.options.inflight;
   }
 
   /**

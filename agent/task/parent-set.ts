@@ -27,8 +27,10 @@ export interface Parent {
   addedAt: number;
   lastWatch: number;
   watching: boolean;
-  /** Ends this parent's watch when it is dropped (the pull's own signal ends every watch). */
+  /** Ends this parent's watch and piece transfers when it is dropped (the pull's own signal ends every one). */
   stopWatch?: AbortController;
+  /** When it last delivered a verified piece (0: never). */
+  deliveredAt: number;
 }
 
 export interface ParentSetOptions {
@@ -71,7 +73,7 @@ export class ParentSet {
       }
       this.parents.set(info.peerId, {
         info, bitfieldAt: 0, lies: 0, inflight: 0, failures: 0, busyUntil: 0,
-        dead: false, deadUntil: 0, addedAt: now, lastWatch: 0, watching: false,
+        dead: false, deadUntil: 0, addedAt: now, lastWatch: 0, watching: false, deliveredAt: 0,
       });
     }
   }
@@ -99,6 +101,28 @@ export class ParentSet {
 
   delivered(parent: Parent): void {
     parent.failures = 0;
+    parent.deliveredAt = Date.now();
+  }
+
+  /** The signal of one piece transfer from `parent`: it ends with the pull, or when the parent is dropped. */
+  transferSignal(parent: Parent, pull: AbortSignal): AbortSignal {
+    parent.stopWatch ??= new AbortController();
+    return AbortSignal.any([pull, parent.stopWatch.signal]);
+  }
+
+  /**
+   * A stuck pull (progress-deadline.ts): drops every parent that has delivered
+   * nothing since `since` (ms), ending its transfers; they go to the scheduler
+   * as unreachable. Returns how many were dropped.
+   */
+  dropIdle(since: number): number {
+    let dropped = 0;
+    for (const parent of this.parents.values()) {
+      if (parent.dead || parent.deliveredAt >= since) continue;
+      this.markDead(parent);
+      dropped++;
+    }
+    return dropped;
   }
 
   /** Applies what a failed transfer of piece `index` means; returns the verdict (the loop stops the pull on `fatal-local`). */
@@ -119,6 +143,10 @@ export class ParentSet {
           this.options.log.warn('parent keeps advertising pieces it does not serve; dropping and reporting it', { parent: peerId });
           this.markBad(parent);
         }
+        break;
+      case 'gone':
+        this.options.log.info('parent does not hold the task; not asking it again during this pull', { parent: peerId, index });
+        this.markDead(parent, Number.POSITIVE_INFINITY);
         break;
       case 'piece-busy':
         parent.bitfield?.clear(index);
@@ -151,7 +179,7 @@ export class ParentSet {
       if (now - parent.lastWatch < bitfieldPollMs) continue;
       parent.watching = true;
       parent.lastWatch = now;
-      const stopWatch = (parent.stopWatch = new AbortController());
+      const stopWatch = (parent.stopWatch ??= new AbortController());
       const onBitfield = (bitfield: Bitfield) => {
         this.learn(parent, bitfield);
         // Most lines only repeat pieces this pull has; assigning work again would find nothing new.
@@ -173,14 +201,14 @@ export class ParentSet {
 
   private markBad(parent: Parent): void {
     this.bad.add(parent.info.peerId);
-    parent.dead = true;
-    parent.deadUntil = Number.POSITIVE_INFINITY;
-    parent.stopWatch?.abort();
+    this.markDead(parent, Number.POSITIVE_INFINITY);
   }
 
-  private markDead(parent: Parent): void {
+  private markDead(parent: Parent, forMs = DEAD_COOL_DOWN_MS): void {
     parent.dead = true;
-    parent.deadUntil = Date.now() + DEAD_COOL_DOWN_MS;
+    parent.deadUntil = Date.now() + forMs;
     parent.stopWatch?.abort();
+    // A parent offered again after its cool-down gets a fresh controller (see offer()).
+    parent.stopWatch = undefined;
   }
 }

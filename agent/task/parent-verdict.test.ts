@@ -19,10 +19,14 @@ describe('classify', () => {
     expect(classify(new NotFoundError('no piece', { context: { piece: true } }), { ...fresh, lies: 1 }, now)).toEqual({ kind: 'lied' });
   });
 
-  it('does not count a 404 against an old bitfield, or a task-level 404, as a lie', () => {
+  it('does not count a 404 against an old bitfield as a lie', () => {
     const stale = { bitfieldAt: now - LIE_WINDOW_MS, lies: 1 };
     expect(classify(new NotFoundError('no piece', { context: { piece: true } }), stale, now)).toEqual({ kind: 'missing', lie: false });
-    expect(classify(new NotFoundError('task evicted', { context: { piece: false } }), { ...fresh, lies: 1 }, now)).toEqual({ kind: 'missing', lie: false });
+  });
+
+  it('stops asking a parent that answers a task-level 404, without calling it a liar', () => {
+    expect(classify(new NotFoundError('task evicted', { context: { piece: false } }), { ...fresh, lies: 1 }, now)).toEqual({ kind: 'gone' });
+    expect(classify(new NotFoundError('task is not here'), fresh, now)).toEqual({ kind: 'gone' });
   });
 
   it('sends a piece that is on its way to another child elsewhere', () => {

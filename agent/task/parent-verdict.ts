@@ -19,6 +19,9 @@ export interface ParentRecord {
  * - `lied`: it keeps advertising pieces it does not serve: drop and report it;
  * - `missing`: it lacks the piece: forget that bit and ask for a fresh bitfield
  *   (`lie`: counts as one lie);
+ * - `gone`: it does not hold the task at all (a task-level 404) although it was
+ *   offered as a parent: stop asking it for this pull and tell the scheduler it
+ *   is unreachable (not corrupt: an evicted task answers so too);
  * - `piece-busy`: it is sending this piece to another child: forget that bit,
  *   fetch the piece elsewhere, ask this parent for others;
  * - `busy`: it is out of upload slots: leave it alone until `until` (epoch ms);
@@ -31,6 +34,7 @@ export type Verdict =
   | { readonly kind: 'corrupt' }
   | { readonly kind: 'lied' }
   | { readonly kind: 'missing'; readonly lie: boolean }
+  | { readonly kind: 'gone' }
   | { readonly kind: 'piece-busy' }
   | { readonly kind: 'busy'; readonly until: number }
   | { readonly kind: 'fatal-local' }
@@ -48,6 +52,7 @@ export function classify(error: unknown, parent: ParentRecord, now: number): Ver
   if (error instanceof MayflyError && error.context.controlPlane === true) return { kind: 'not-parent' };
   if (error instanceof IntegrityError) return { kind: 'corrupt' };
   if (error instanceof NotFoundError) {
+    if (error.context.piece !== true) return { kind: 'gone' };
     const lie = error.context.piece === true && now - parent.bitfieldAt < LIE_WINDOW_MS;
     if (lie && parent.lies + 1 >= MAX_LIES) return { kind: 'lied' };
     return { kind: 'missing', lie };

@@ -17,4 +17,6 @@ export interface DownloadEvents {
   piece(index: number, bytes: number, fromOrigin: boolean): void;
   /** No parent has anything the pull needs: the session announces at once. */
   starved(): void;
+  /** No verified piece for the progress deadline: re-announce, or (`origin`) read the origin if the fallback admits it. */
+  stalled(step: 'reannounce' | 'origin'): void;
 }

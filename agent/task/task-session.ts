@@ -114,6 +114,7 @@ export class TaskSession {
       events: {
         piece: (index, bytes, fromOrigin) => options.events.piece(this, index, bytes, fromOrigin),
         starved: () => this.starved(),
+        stalled: (step) => this.stalled(step),
       },
     });
     if (direct) {
@@ -289,6 +290,12 @@ export class TaskSession {
       await announcer.announce('finished').catch((error) => this.options.log.warn('finished announce failed', { error }));
     }
     this.options.events.complete(this);
+  }
+
+  /** The progress deadline passed (the downloader dropped its idle parents): ask again, then read the origin. */
+  private stalled(step: 'reannounce' | 'origin'): void {
+    if (step === 'reannounce') this.announcer?.poke();
+    else if (this.options.fallback.admits(this.options.location)) this.downloader.fallBackToOrigin();
   }
 
   private starved(): void {

@@ -1,0 +1,54 @@
+/**
+ * What a stuck pull does next:
+ * - `wait`: progress is recent enough;
+ * - `reannounce`: no verified piece for one deadline: drop the parents that
+ *   delivered nothing and ask the scheduler again (they go out as unreachable);
+ * - `origin`: still nothing half a deadline later: read the origin without
+ *   waiting for a grant (the direct fallback).
+ */
+export type DeadlineStep = 'wait' | 'reannounce' | 'origin';
+
+/**
+ * The progress deadline of one pull (ms clock passed in, so it is pure): every
+ * verified piece restarts it. Each step is taken once per stall; the `origin`
+ * step holds until the pull ends (restart()).
+ */
+export class ProgressDeadline {
+  private lastProgress: number;
+  private step: DeadlineStep = 'wait';
+
+  /** `deadlineMs`: how long a pull may go without a verified piece before it re-announces. */
+  constructor(private readonly deadlineMs: number, now: number) {
+    this.lastProgress = now;
+  }
+
+  /** When the pull last verified a piece (or started waiting), epoch ms. */
+  get since(): number {
+    return this.lastProgress;
+  }
+
+  /** The direct fallback was taken and still holds. */
+  get fallingBack(): boolean {
+    return this.step === 'origin';
+  }
+
+  /** A piece was verified: the clock starts again (a fallback already taken stays). */
+  progress(now: number): void {
+    this.lastProgress = now;
+    if (this.step === 'reannounce') this.step = 'wait';
+  }
+
+  /** A new run of the pull: nothing is stuck yet. */
+  restart(now: number): void {
+    this.lastProgress = now;
+    this.step = 'wait';
+  }
+
+  /** The step to take now, or `wait` when there is none (a step already taken is not returned again). */
+  check(now: number): DeadlineStep {
+    const idle = now - this.lastProgress;
+    if (this.step === 'wait' && idle >= this.deadlineMs) return (this.step = 'reannounce');
+    if (this.step === 'reannounce' && idle >= this.deadlineMs * 1.5) return (this.step = 'origin');
+    return 'wait';
+  }
+}
