@@ -74,6 +74,7 @@ export class RegistryMirror {
     const method = req.method ?? 'GET';
     if (method !== 'GET' && method !== 'HEAD') return sendRegistryError(res, 405, 'UNSUPPORTED', 'this mirror serves pulls only (GET and HEAD)');
     const url = new URL(req.url ?? '/', 'http://mirror');
+    if (url.pathname === '/v1/health') return sendHealth(res);
     const upstream = this.options.upstreams.resolve(url.searchParams.get('ns'));
     if (!upstream) return sendRegistryError(res, 404, 'NAME_UNKNOWN', 'no registry named: send ?ns=<registry host> or configure a _default --registry-upstream');
     if (url.pathname === '/v2' || url.pathname === '/v2/') return this.passThrough(req, res, `${upstream}/v2/`);
@@ -141,6 +142,11 @@ export class RegistryMirror {
 function headerOf(req: IncomingMessage, name: string): string | undefined {
   const value = req.headers[name];
   return Array.isArray(value) ? value.join(', ') : value;
+}
+
+function sendHealth(res: ServerResponse): void {
+  res.writeHead(200, { 'content-type': 'application/json' });
+  res.end('{"ok":true}');
 }
 
 /** The OCI distribution error body. */
