@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentProcess } from '../local/agent-process.ts';
 import { LocalStack } from '../local/local-stack.ts';
-import { ContainerdHost, writeHostsToml } from './fixtures/containerd-host.ts';
+import { ContainerdHost } from './fixtures/containerd-host.ts';
+import { runMayfly } from './fixtures/mayfly-cli.ts';
 import { EcrStandIn } from './fixtures/ecr-standin.ts';
 import type { OciImage } from './fixtures/oci-image.ts';
 import { waitUntil } from './fixtures/wait-until.ts';
@@ -39,7 +40,14 @@ describe('registry mirror', () => {
   let imageBytes = 0;
   let ecrRoot = '';
 
-  const hostsFor = (agent: AgentProcess) => writeHostsToml(join(stack.root, `hosts-${agent.name}`), REGISTRY_NAME, agent.registryUrl);
+  /** Each containerd is configured only by `mayfly setup containerd` (its fallback server a closed loopback port). */
+  const hostsFor = async (agent: AgentProcess) => {
+    const dir = join(stack.root, `hosts-${agent.name}`);
+    const args = ['setup', 'containerd', '--registry', REGISTRY_NAME, '--mirror', agent.registryUrl, '--config-dir', dir, '--server', 'http://127.0.0.1:9'];
+    const result = await runMayfly(args, { PATH: process.env.PATH });
+    if (result.code !== 0) throw new Error(`mayfly setup containerd failed: ${result.stderr}`);
+    return dir;
+  };
   const runtime = async (name: string) => {
     const host = await ContainerdHost.start(join(stack.root, `containerd-${name}`));
     runtimes.push(host);

@@ -10,6 +10,7 @@ Commands:
   stat     show an object's swarm: peers, their progress, bytes from S3 and from peers
   cache    list, remove or garbage-collect the local agent's cache
   console  open a deployed Mayfly's console on this machine (signs its calls with your AWS credentials)
+  setup    point containerd, CRI-O or podman at this host's agent as their registry mirror (--undo restores)
 
 Run 'mayfly <command> --help' for a command's options; 'mayfly --version' prints the version.`;
 
@@ -22,6 +23,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   stat: async () => (await import('./stat-command.ts')).statCommand,
   cache: async () => (await import('./cache-command.ts')).cacheCommand,
   console: async () => (await import('./console-command.ts')).consoleCommand,
+  setup: async () => (await import('./setup-command.ts')).setupCommand,
 };
 
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
