@@ -10,7 +10,9 @@ import { PieceStore } from './cache/piece-store.ts';
 import { ChildViews } from './peer/child-view.ts';
 import { PeerAuth } from './peer/peer-auth.ts';
 import { FallbackOrigins } from './origin/fallback-origins.ts';
-import { SchedulerClient } from './control/scheduler-client.ts';
+import { RegistryMirror } from './registry/registry-mirror.ts';
+import { ProvingSchedulerClient, RegistryProofs } from './registry/registry-proofs.ts';
+import { RegistryUpstreams } from './registry/registry-upstreams.ts';
 import { createSigV4Signer } from './control/sigv4-signer.ts';
 import type { TaskManager } from './task/task-manager.ts';
 import { HostHeartbeat } from './control/host-heartbeat.ts';
@@ -31,6 +33,8 @@ export interface RunningAgent {
   readonly apiPort: number;
   /** The S3-compatible read endpoint (GetObject, HeadObject). */
   readonly s3Port: number;
+  /** The container registry mirror's port (0 when off). */
+  readonly registryPort: number;
   readonly tasks: TaskManager;
   readonly peerServer: PeerServer;
   readonly metrics: AgentMetrics;
@@ -74,7 +78,10 @@ export async function startAgent(config: AgentConfig, overrides: AgentOverrides 
     maxAttempts: 3,
   });
   const metrics = new AgentMetrics({ peerId: config.peerId, site: config.site, cluster: config.cluster, seed: config.seed });
-  const scheduler = new SchedulerClient({
+  const proofs = new RegistryProofs();
+  const upstreams = RegistryUpstreams.parse(config.registryUpstreams);
+  // Announces of a registry blob carry this host's proof (agent/registry/registry-proofs.ts).
+  const scheduler = new ProvingSchedulerClient(proofs, {
     baseUrl: config.schedulerUrl,
     token: config.token,
     // In AWS the scheduler's Function URL checks SigV4 (AWS_IAM auth) instead of a token.
@@ -99,6 +106,8 @@ export async function startAgent(config: AgentConfig, overrides: AgentOverrides 
   const apiPort = await api.start();
   const s3Endpoint = new S3Endpoint({ tasks, log, host: config.apiHost, port: config.s3Port });
   const s3Port = await s3Endpoint.start();
+  const mirror = config.registryPort === undefined ? undefined : new RegistryMirror({ tasks, proofs, upstreams, log, host: config.apiHost, port: config.registryPort });
+  const registryPort = (await mirror?.start()) ?? 0;
   metrics.attach({
     activeTasks: () => tasks.activeTasks,
     cacheBytes: () => cache.usedBytes(),
@@ -126,13 +135,14 @@ export async function startAgent(config: AgentConfig, overrides: AgentOverrides 
   let stopping = false;
   // Pieces damaged while the agent was down are found before peers ask for them (local reads check every piece anyway).
   void sweepCache(store, log, () => stopping).catch((error) => log.warn('cache check failed', { error }));
-  log.info('agent ready', { peerPort, apiPort, s3Port, dataDir: config.dataDir });
+  log.info('agent ready', { peerPort, apiPort, s3Port, registryPort, dataDir: config.dataDir });
 
   return {
     peerId: config.peerId,
     peerPort,
     apiPort,
     s3Port,
+    registryPort,
     tasks,
     peerServer,
     metrics,
@@ -144,6 +154,7 @@ export async function startAgent(config: AgentConfig, overrides: AgentOverrides 
       preheat.stop();
       await tasks.shutdown();
       await s3Endpoint.stop();
+      await mirror?.stop();
       await api.stop();
       await peerServer.stop();
       await store.closeAll();

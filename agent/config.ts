@@ -29,6 +29,10 @@ export interface AgentConfig {
   readonly apiPort: number;
   /** The S3-compatible read endpoint (GetObject, HeadObject) listens on apiHost too. */
   readonly s3Port: number;
+  /** The container registry mirror (agent/registry/) listens on apiHost too; undefined: off. */
+  readonly registryPort?: number;
+  /** `NAME=URL,…` registries the mirror serves (agent/registry/registry-upstreams.ts). */
+  readonly registryUpstreams?: string;
   readonly uploadConcurrency: number;
   /** Ranged origin reads in flight while this agent holds the back-to-source grant. */
   readonly originConcurrency: number;
@@ -59,6 +63,7 @@ export interface AgentConfig {
 
 export const DEFAULT_API_PORT = 7401;
 export const DEFAULT_S3_PORT = 7403;
+export const DEFAULT_REGISTRY_PORT = 7405;
 export { DEFAULT_PEER_PORT };
 
 export type AgentAuth = 'token' | 'sigv4';
@@ -105,6 +110,8 @@ export function loadAgentConfig(flags: Record<string, string | boolean | undefin
     apiHost: pick('api-host', 'MAYFLY_API_HOST') ?? '127.0.0.1',
     apiPort: port('api-port', 'MAYFLY_API_PORT', DEFAULT_API_PORT),
     s3Port: port('s3-port', 'MAYFLY_S3_PORT', DEFAULT_S3_PORT),
+    registryPort: pick('registry-port', 'MAYFLY_REGISTRY_PORT') === 'off' ? undefined : port('registry-port', 'MAYFLY_REGISTRY_PORT', DEFAULT_REGISTRY_PORT),
+    registryUpstreams: pick('registry-upstream', 'MAYFLY_REGISTRY_UPSTREAMS'),
     uploadConcurrency: count('upload-concurrency', 'MAYFLY_UPLOAD_CONCURRENCY', 4),
     originConcurrency: count('origin-concurrency', 'MAYFLY_ORIGIN_CONCURRENCY', DEFAULT_DOWNLOAD_LIMITS.originInflight),
     uploadLimit: size(pick('upload-limit', 'MAYFLY_UPLOAD_LIMIT'), 'upload-limit'),

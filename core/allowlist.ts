@@ -1,4 +1,5 @@
 import { originAllowedBy, type OriginLocation } from './origin-url.ts';
+import { admittedRegistryBlob } from './registry-blob.ts';
 
 /**
  * The one allowlist rule, used by the scheduler for every announce and lookup
@@ -9,5 +10,5 @@ import { originAllowedBy, type OriginLocation } from './origin-url.ts';
  */
 export function originAllowed(location: OriginLocation, entries: readonly string[] | undefined): boolean {
   if (entries === undefined) return location.kind === 's3';
-  return entries.some((entry) => originAllowedBy(entry, location));
+  return entries.some((entry) => originAllowedBy(entry, location)) || admittedRegistryBlob(location, entries) !== undefined;
 }

@@ -20,6 +20,8 @@ export class AgentProcess {
   apiPort = 0;
   /** The agent's S3-compatible endpoint (GetObject, HeadObject). */
   s3Port = 0;
+  /** The container registry mirror (0 when off). */
+  registryPort = 0;
   private child?: ChildProcess;
 
   constructor(readonly options: AgentProcessOptions) {}
@@ -35,6 +37,11 @@ export class AgentProcess {
   /** For an S3 client: `new S3Client({ endpoint: agent.s3Url, forcePathStyle: true, … })`. */
   get s3Url(): string {
     return `http://127.0.0.1:${this.s3Port}`;
+  }
+
+  /** The registry mirror's base URL (for hosts.toml or a registries.conf mirror). */
+  get registryUrl(): string {
+    return `http://127.0.0.1:${this.registryPort}`;
   }
 
   get pid(): number | undefined {
@@ -57,7 +64,7 @@ export class AgentProcess {
       if (logs.length > 50) logs.shift();
       this.options.onLog?.(line);
     });
-    const ready = await new Promise<{ peerPort: number; apiPort: number; s3Port: number }>((resolve, reject) => {
+    const ready = await new Promise<{ peerPort: number; apiPort: number; s3Port: number; registryPort?: number }>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`agent ${this.name} did not start in 30 s:\n${logs.join('\n')}`)), 30_000);
       createInterface({ input: child.stdout! }).once('line', (line) => {
         clearTimeout(timer);
@@ -75,6 +82,7 @@ export class AgentProcess {
     this.peerPort = ready.peerPort;
     this.apiPort = ready.apiPort;
     this.s3Port = ready.s3Port;
+    this.registryPort = ready.registryPort ?? 0;
   }
 
   /** Graceful stop (SIGTERM), or SIGKILL to simulate a crash. */

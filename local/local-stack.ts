@@ -248,6 +248,7 @@ export class LocalStack {
       MAYFLY_PEER_PORT: '0',
       MAYFLY_API_PORT: '0',
       MAYFLY_S3_PORT: '0',
+      MAYFLY_REGISTRY_PORT: '0',
       ...extra,
     };
   }

@@ -52,7 +52,8 @@ describe(`fuzz (seed ${SEED}; replay with MAYFLY_FUZZ_SEED=${SEED})`, () => {
   beforeAll(async () => {
     stack = await LocalStack.start();
     artifact = await stack.putArtifact('fuzz/object.bin', 5 * 1024 * 1024);
-    agent = await stack.startAgent('fuzz-agent');
+    // The mirror's "registry" is the manager: any request reaching it gets a 404 with a reason, never the network.
+    agent = await stack.startAgent('fuzz-agent', { MAYFLY_REGISTRY_UPSTREAMS: `_default=${stack.manager.url}` });
     taskId = ((await pullThrough(agent, artifact.url, `${stack.root}/fuzz.bin`)) as unknown as { taskId: string }).taskId;
     fuzzerToken = await stack.agentToken('fuzzer');
   });
@@ -104,6 +105,15 @@ describe(`fuzz (seed ${SEED}; replay with MAYFLY_FUZZ_SEED=${SEED})`, () => {
         // What a web page would send: refused whatever the body (403).
         { method: 'POST', path: '/v1/pulls', body: { url: artifact.url }, headers: { origin: 'http://evil.example' } },
         { method: 'GET', path: `/v1/objects?url=${encodeURIComponent('s3://no')}` },
+      ],
+    },
+    {
+      name: 'agent registry mirror',
+      base: () => agent.registryUrl,
+      endpoints: () => [
+        { method: 'GET', path: `/v2/demo/app/blobs/sha256:${'a'.repeat(64)}` },
+        { method: 'GET', path: '/v2/demo/app/manifests/latest' },
+        { method: 'GET', path: `/v2/demo/app/blobs/sha256:${'b'.repeat(64)}?ns=registry.test`, headers: { origin: 'http://evil.example' } },
       ],
     },
   ];

@@ -13,8 +13,9 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** Agent rooms, outermost first; each may import the rooms listed for it (and core/). */
 const AGENT_ALLOWED: Readonly<Record<string, readonly string[]>> = {
   cli: ['root', 'local', 'task', 'peer', 'origin', 'control', 'cache', 'http'],
-  root: ['cli', 'local', 'task', 'peer', 'origin', 'control', 'cache', 'http'],
+  root: ['cli', 'local', 'registry', 'task', 'peer', 'origin', 'control', 'cache', 'http'],
   local: ['task', 'peer', 'origin', 'control', 'cache', 'http'],
+  registry: ['task', 'peer', 'origin', 'control', 'cache', 'http'],
   task: ['peer', 'origin', 'control', 'cache', 'http'],
   peer: ['cache', 'http'],
   origin: ['cache', 'http'],

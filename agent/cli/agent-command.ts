@@ -23,6 +23,9 @@ Options (each also as an environment variable):
   --api-host ADDR          local API bind address (MAYFLY_API_HOST, default 127.0.0.1)
   --api-port N             local API port (MAYFLY_API_PORT, default 7401, 0 = any)
   --s3-port N              S3-compatible GetObject/HeadObject endpoint on --api-host (MAYFLY_S3_PORT, default 7403, 0 = any)
+  --registry-port N        container registry mirror on --api-host (MAYFLY_REGISTRY_PORT, default 7405, 0 = any, off = none)
+  --registry-upstream L    NAME=URL,… registries the mirror serves: NAME a registry host as containerd's ?ns= names it, or
+                           _default for clients that send none (MAYFLY_REGISTRY_UPSTREAMS; an unknown ns is used over HTTPS)
   --upload-concurrency N   uploads served at once (MAYFLY_UPLOAD_CONCURRENCY, default 4)
   --origin-concurrency N   ranged S3 reads in flight when this agent reads the origin (MAYFLY_ORIGIN_CONCURRENCY, default 4)
   --upload-limit RATE      upload bandwidth, e.g. 50MiB or 400Mbit (MAYFLY_UPLOAD_LIMIT, default unlimited)
@@ -46,7 +49,7 @@ Options (each also as an environment variable):
 
 export async function agentCommand(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
   const { positionals, flags } = parseArgs(argv, {
-    strings: ['scheduler', 'token', 'auth', 'peer-auth', 'data-dir', 'cluster', 'site', 'peer-id', 'peer-host', 'peer-port', 'advertise', 'api-host', 'api-port', 's3-port', 'upload-concurrency', 'origin-concurrency', 'upload-limit', 'download-limit', 'cache-quota', 's3-endpoint', 'origin-access', 'log-level', 'progress-deadline', 'upload-floor', 'upload-stall', 'peer-max-connections', 'peer-max-connections-per-addr', 'open-files'],
+    strings: ['scheduler', 'token', 'auth', 'peer-auth', 'data-dir', 'cluster', 'site', 'peer-id', 'peer-host', 'peer-port', 'advertise', 'api-host', 'api-port', 's3-port', 'registry-port', 'registry-upstream', 'upload-concurrency', 'origin-concurrency', 'upload-limit', 'download-limit', 'cache-quota', 's3-endpoint', 'origin-access', 'log-level', 'progress-deadline', 'upload-floor', 'upload-stall', 'peer-max-connections', 'peer-max-connections-per-addr', 'open-files'],
     booleans: ['seed', 'help'],
     aliases: { h: 'help' },
   });
@@ -60,7 +63,7 @@ export async function agentCommand(argv: readonly string[], env: NodeJS.ProcessE
   }
   const agent = await startAgent(loadAgentConfig(flags, env));
   // One machine-readable line on stdout so supervisors and tests learn the ports.
-  process.stdout.write(`${JSON.stringify({ ready: true, peerId: agent.peerId, peerPort: agent.peerPort, apiPort: agent.apiPort, s3Port: agent.s3Port })}\n`);
+  process.stdout.write(`${JSON.stringify({ ready: true, peerId: agent.peerId, peerPort: agent.peerPort, apiPort: agent.apiPort, s3Port: agent.s3Port, registryPort: agent.registryPort })}\n`);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);

@@ -13,6 +13,7 @@ Commands:
   console  open a deployed Mayfly's console on this machine (signs its calls with your AWS credentials)
   scheduler  run the scheduler on Node against any DynamoDB and S3 endpoints (self-hosted control plane)
   manager    run the manager on Node against any DynamoDB and S3 endpoints (self-hosted control plane)
+  setup    point containerd, CRI-O or podman at this host's agent as their registry mirror (--undo restores)
 
 Run 'mayfly <command> --help' for a command's options; 'mayfly --version' prints the version.`;
 
@@ -25,6 +26,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   stat: async () => (await import('./stat-command.ts')).statCommand,
   cache: async () => (await import('./cache-command.ts')).cacheCommand,
   console: async () => (await import('./console-command.ts')).consoleCommand,
+  setup: async () => (await import('./setup-command.ts')).setupCommand,
 };
 
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {

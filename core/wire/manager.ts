@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { LIMITS } from '../constants.ts';
 import { clusterNameSchema, hexIdSchema, jobIdSchema, peerIdSchema, siteSchema } from '../ids.ts';
 import { peerAddrSchema } from './scheduler.ts';
+import { isRegistryEntry } from '../registry-blob.ts';
 
 /**
  * Wire schemas of the operator's side: the manager API (clusters, preheat
@@ -20,7 +21,10 @@ const S3_PREFIX = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/[^\u0000-\u001f]*)?$/;
 export const allowedOriginSchema = z
   .string()
   .max(1024)
-  .refine((entry) => S3_PREFIX.test(entry) || isHttpPrefix(entry), 'must be bucket or bucket/prefix, or http(s)://host[:port]/prefix');
+  .refine(
+    (entry) => S3_PREFIX.test(entry) || isHttpPrefix(entry) || (isRegistryEntry(entry) && isHttpPrefix(entry.slice(entry.indexOf('+') + 1))),
+    'must be bucket or bucket/prefix, http(s)://host[:port]/prefix, or registry+ / registry-storage+ http(s)://host[:port]/prefix',
+  );
 
 function isHttpPrefix(entry: string): boolean {
   if (!/^https?:\/\/[^\s#?@]+$/i.test(entry)) return false;

@@ -42,6 +42,8 @@ export const announceRequestSchema = z.strictObject({
   badParents: z.array(peerIdSchema).max(32).optional(),
   /** Parents this agent cannot reach (dead or partitioned); not handed back to it. */
   unreachable: z.array(peerIdSchema).max(32).optional(),
+  /** For a registry blob URL (core/registry-blob.ts): the 307 Location the registry gave this host's own request. */
+  registryProof: z.string().url().max(8192).optional(),
 });
 export type AnnounceRequest = z.infer<typeof announceRequestSchema>;
 

@@ -163,6 +163,7 @@ async function answer(deps: AnnounceDeps, at: Announcing, parents: readonly Peer
     // A lookup reads metadata only: it gets no credential, so it can never fetch pieces from peers.
     peerAuth: request.event === 'lookup' ? undefined : peerAuthFor(deps.signing, task.id, request.peerId, now),
     httpOrigins: httpOriginsOf(at.settings.allowedOrigins),
-    origin: source ? await sourceOriginFor(at.location, deps.origin, now) : undefined,
+    // A registry blob is read where the asker's own proof points (the registry signed it for that host).
+    origin: source ? (at.sourceUrl ? { url: at.sourceUrl, expiresAt: now + 60_000 } : await sourceOriginFor(at.location, deps.origin, now)) : undefined,
   };
 }

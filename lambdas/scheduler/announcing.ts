@@ -19,7 +19,7 @@ export interface Announcing extends Resolved {
 
 /** Resolves the announced URL to its task for the agent's cluster, and derives what the rest of the announce needs. */
 export async function resolveAnnounce(resolver: TaskResolver, request: AnnounceRequest, clock: () => number): Promise<Announcing> {
-  const resolved = await resolver.resolve(request.url, request.cluster ?? DEFAULTS.site, request.taskId);
+  const resolved = await resolver.resolve(request.url, request.cluster ?? DEFAULTS.site, request.taskId, request.registryProof);
   const { task, settings } = resolved;
   const completed = Math.min(request.completed ?? 0, task.pieceCount);
   const finished = request.event === 'finished' || completed === task.pieceCount;

@@ -24,6 +24,7 @@ import { digestSourceOf, toDigestMap, toTaskInfo } from './answers.ts';
 import { BackToSource } from './back-to-source.ts';
 import { DEFAULT_SCHEDULER_SETTINGS, settingsFor, type SchedulerSettings } from './settings.ts';
 import { TaskResolver } from './task-resolver.ts';
+import type { RegistryProofReader } from '../domain/registry.ts';
 
 export interface SchedulerServiceOptions {
   readonly tasks: TaskStore;
@@ -33,6 +34,8 @@ export interface SchedulerServiceOptions {
   readonly origin: OriginReader;
   /** HEAD of HTTP(S) origins; absent, HTTP(S) URLs are refused. */
   readonly httpOrigin?: HttpHeadReader;
+  /** Checks registry proofs; absent, registry blob URLs are refused. */
+  readonly registryProofs?: RegistryProofReader;
   readonly log: Logger;
   readonly settings?: Partial<SchedulerSettings>;
   /** Operator-set per-cluster settings; they override `settings`. */

@@ -7,12 +7,16 @@ import type { HttpHeadReader, ObjectHead, OriginReader } from '../domain/origin.
 import type { TaskRecord, TaskStore } from '../domain/task.ts';
 import { digestTaskOf, planDigestJobs, type DigestDispatcher } from '../domain/digest.ts';
 import { settingsFor, type EffectiveSettings, type SchedulerSettings } from './settings.ts';
+import type { RegistryProofReader } from '../domain/registry.ts';
+import { checkRegistryProof } from './registry-proof.ts';
 
 export interface TaskResolverOptions {
   readonly tasks: TaskStore;
   readonly origin: OriginReader;
   /** HEAD of HTTP(S) origins; absent, HTTP(S) URLs are refused. */
   readonly httpOrigin?: HttpHeadReader;
+  /** Checks registry proofs (core/registry-blob.ts); absent, registry blob URLs are refused. */
+  readonly registryProofs?: RegistryProofReader;
   readonly settings: SchedulerSettings;
   /** Operator-set per-cluster settings; they override `settings`. */
   readonly clusters?: ClusterSettingsSource;
@@ -26,6 +30,8 @@ export interface Resolved {
   readonly location: OriginLocation;
   readonly settings: EffectiveSettings;
   readonly task: TaskRecord;
+  /** A registry blob: the asker's own checked proof, where it reads the blob if it gets the grant. */
+  readonly sourceUrl?: string;
 }
 
 /**
@@ -46,10 +52,17 @@ export class TaskResolver {
   constructor(private readonly deps: TaskResolverOptions) {}
 
   /** BadRequestError for a malformed URL or a taskId of another URL; ForbiddenError outside the allowlist; origin errors as the origin reader throws them. */
-  async resolve(rawUrl: string, cluster: string, knownTaskId?: string): Promise<Resolved> {
+  async resolve(rawUrl: string, cluster: string, knownTaskId?: string, registryProof?: string): Promise<Resolved> {
     const named = parseOriginUrl(rawUrl);
     const settings = await settingsFor(this.deps.settings, this.deps.clusters, cluster);
     if (!originAllowed(named, settings.allowedOrigins)) throw outsideAllowlist(named);
+    const proven = await checkRegistryProof(this.deps.registryProofs, named, settings.allowedOrigins, registryProof);
+    if (proven) {
+      // Every announce shows its proof: the task is pinned by what the proof names, never by a remembered task id.
+      const task = await this.current(canonicalOriginUrl(named), named, proven);
+      if (knownTaskId && knownTaskId !== task.id) throw new BadRequestError('taskId does not belong to this blob', { context: { taskId: knownTaskId } });
+      return { location: named, settings, task, sourceUrl: registryProof };
+    }
     const location = await this.unpinCurrent(named);
     const task = await this.taskOf(canonicalOriginUrl(location), location, knownTaskId);
     return { location, settings, task };
@@ -100,7 +113,7 @@ export class TaskResolver {
   }
 
   /** The task of the object's current version: one HEAD, and writes only when the version is new. */
-  private async current(url: string, location: OriginLocation): Promise<TaskRecord> {
+  private async current(url: string, location: OriginLocation, proven?: ObjectHead): Promise<TaskRecord> {
     const { tasks } = this.deps;
     const pinned = location.kind === 's3' && location.versionId !== undefined;
     const cached = await tasks.getUrl(url);
@@ -108,7 +121,7 @@ export class TaskResolver {
       const task = await tasks.getTask(cached.taskId);
       if (task) return task;
     }
-    const head = await this.headOf(location);
+    const head = proven ?? (await this.headOf(location));
     const info = taskInfoOf(url, head, location.kind === 's3' ? location.versionId : undefined);
     const now = this.deps.now();
     if (cached?.taskId === info.id) {

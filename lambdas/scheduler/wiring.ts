@@ -14,6 +14,7 @@ import { DynamoRegistrationCounter } from '../stores/registration-counter.ts';
 import { DynamoTokenStore } from '../stores/token-store.ts';
 import { parseAgentRoles, type AgentRoles } from '../domain/iam-identity.ts';
 import type { IdentityResolver } from '../domain/identity.ts';
+import { HttpRegistryProofReader } from '../stores/registry-proof-reader.ts';
 import { IamIdentityResolver, TokenIdentityResolver } from './identity-resolvers.ts';
 import type { HostDirectory } from '../domain/host-directory.ts';
 import { CloudHostDirectory } from '../stores/cloud-host-directory.ts';
@@ -97,6 +98,8 @@ export function createScheduler(options: SchedulerWiringOptions) {
     origin: new S3OriginReader(s3),
     // Only ever asked about URLs an allowedOrigins entry admits (see TaskResolver.resolve).
     httpOrigin: new HttpOriginReader(),
+    // Only ever asked about proofs a registry-storage+ entry admits (see registry-proof.ts).
+    registryProofs: new HttpRegistryProofReader(),
     log,
     peerSecret: options.peerSecret,
     settings: options.settings,
