@@ -167,7 +167,7 @@ describe('mayfly get -o - / --range, and mayfly stat', () => {
     expect(stat.code).toBe(0);
     expect(stat.stdout.toString()).toMatch(/Usage: mayfly stat/);
     expect(get.stdout.toString()).toMatch(/--range START-END/);
-    expect(get.stdout.toString()).toMatch(/-o, --output FILE\|-/);
+    expect(get.stdout.toString()).toMatch(/-o, --output FILE\|DIR\/\|-/);
     expect(top.stdout.toString()).toMatch(/stat\s+show an object's swarm/);
   });
 });

@@ -74,10 +74,13 @@ export class ProgressBar {
   private lastDraw = 0;
   private meter?: { rate: number; bytes: number; at: number };
   private shown = 0;
+  private finished = false;
 
   constructor(private readonly stream: NodeJS.WriteStream, private readonly label: string, private readonly originName = 'S3') {}
 
   update(progress: { done: number; total?: number; fromPeers?: number; fromOrigin?: number; waiting?: string }): void {
+    // The pull's last progress lines may come after the bytes are written: the summary line owns the terminal then.
+    if (this.finished) return;
     const now = Date.now();
     // Never backwards: a piece that failed midway is fetched again, its bytes are not un-received.
     this.shown = Math.max(this.shown, progress.done);
@@ -98,6 +101,7 @@ export class ProgressBar {
   }
 
   done(): void {
+    this.finished = true;
     this.stream.write('\r\x1b[K');
   }
 }
