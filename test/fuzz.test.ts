@@ -106,6 +106,7 @@ describe(`fuzz (seed ${SEED}; replay with MAYFLY_FUZZ_SEED=${SEED})`, () => {
         // What a web page would send: refused whatever the body (403).
         { method: 'POST', path: '/v1/pulls', body: { url: artifact.url }, headers: { origin: 'http://evil.example' } },
         { method: 'GET', path: `/v1/objects?url=${encodeURIComponent('s3://no')}` },
+        { method: 'GET', path: `/v1/listings?url=${encodeURIComponent('s3://no/prefix/')}` },
       ],
     },
   ];
