@@ -107,7 +107,11 @@ async function pullTree(run: TreeRun): Promise<number> {
   const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
   const onSignal = (signal: NodeJS.Signals) => cancel.abort(signal);
   for (const signal of signals) process.on(signal, onSignal);
-  const todo = run.items.filter((item) => !run.kept.has(item.path));
+  // Each host starts at a random point of the tree, so hosts pulling one tree at once start on
+  // different objects and serve them to each other instead of all asking S3 for the first.
+  const pending = run.items.filter((item) => !run.kept.has(item.path));
+  const offset = Math.floor(Math.random() * pending.length);
+  const todo = [...pending.slice(offset), ...pending.slice(0, offset)];
   const keptBytes = run.items.filter((item) => run.kept.has(item.path)).reduce((sum, item) => sum + item.size, 0);
   const progress = new TreeProgress(process.stderr.isTTY && !run.quiet && !run.json ? process.stderr : undefined, todo.length, todo.reduce((sum, item) => sum + item.size, 0));
   const failures: { key: string; code: number; message: string }[] = [];
