@@ -20,6 +20,7 @@ import { MeteredOriginFetcher, MeteredPeerClient, MeteredTaskManager } from './m
 import { AgentMetrics } from './metrics.ts';
 import { PreheatWorker } from './task/preheat-worker.ts';
 import { S3Endpoint } from './local/s3-endpoint.ts';
+import { listTree } from './local/tree-listing.ts';
 import { Throttle } from './http/throttle.ts';
 import { CacheJanitor } from './task/cache-janitor.ts';
 import { sweepCache } from './cache/piece-check.ts';
@@ -102,9 +103,9 @@ export async function startAgent(config: AgentConfig, overrides: AgentOverrides 
   });
   const cache = new CacheJanitor({ store, tasks, log, quotaBytes: config.cacheQuota });
   cache.start();
-  const api = new LocalApi({ tasks, store, log, host: config.apiHost, port: config.apiPort, metrics, cache, swarm: (url) => scheduler.swarm(url, config.cluster) });
+  const api = new LocalApi({ tasks, store, log, host: config.apiHost, port: config.apiPort, metrics, cache, swarm: (url) => scheduler.swarm(url, config.cluster), listTree: (url) => listTree((query) => scheduler.listPage(query), url) });
   const apiPort = await api.start();
-  const s3Endpoint = new S3Endpoint({ tasks, log, host: config.apiHost, port: config.s3Port });
+  const s3Endpoint = new S3Endpoint({ tasks, log, host: config.apiHost, port: config.s3Port, listPage: (query) => scheduler.listPage(query), region: config.s3.region });
   const s3Port = await s3Endpoint.start();
   const mirror = config.registryPort === undefined ? undefined : new RegistryMirror({ tasks, proofs, upstreams, log, host: config.apiHost, port: config.registryPort });
   const registryPort = (await mirror?.start()) ?? 0;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { originAllowed } from './allowlist.ts';
+import { originAllowed, prefixListingAllowed } from './allowlist.ts';
 import { parseOriginUrl } from './origin-url.ts';
 
 const at = (url: string) => parseOriginUrl(url);
@@ -54,5 +54,23 @@ describe('originAllowed', () => {
       expect(() => at(url), url).toThrow(/segment/);
     }
     expect(at('s3://mayfly-demo/public/a..b/.hidden/folder/')).toMatchObject({ key: 'public/a..b/.hidden/folder/' });
+  });
+});
+
+describe('prefixListingAllowed', () => {
+  it('admits every prefix without a list, and a bucket entry admits that bucket only', () => {
+    expect(prefixListingAllowed('any-bucket', '', undefined)).toBe(true);
+    expect(prefixListingAllowed('models', '', ['models'])).toBe(true);
+    expect(prefixListingAllowed('models-private', '', ['models'])).toBe(false);
+  });
+
+  it('admits a prefix only when every key under it falls under an entry', () => {
+    const entries = ['models/llm/', 'https://releases.example.com/'];
+    expect(prefixListingAllowed('models', 'llm/', entries)).toBe(true);
+    expect(prefixListingAllowed('models', 'llm/7b/', entries)).toBe(true);
+    expect(prefixListingAllowed('models', 'll', entries)).toBe(false);
+    expect(prefixListingAllowed('models', '', entries)).toBe(false);
+    expect(prefixListingAllowed('models', 'other/', entries)).toBe(false);
+    expect(prefixListingAllowed('models', 'llm/', [])).toBe(false);
   });
 });

@@ -14,6 +14,7 @@ const require = createRequire(import.meta.url);
 
 /** s3rver: an S3-compatible server on 127.0.0.1, storing under `directory`, behind a guard for keys it cannot store (s3-key-guard.ts). */
 export async function startS3Server(directory: string, buckets: readonly string[]): Promise<S3Server> {
+  allowContinuationTokens();
   const S3rver = require('s3rver') as new (options: object) => { run(): Promise<{ port: number }>; close(): Promise<void> };
   const server = new S3rver({
     address: '127.0.0.1',
@@ -43,4 +44,22 @@ export function localS3Client(endpoint: string): S3Client {
     // Otherwise streamed uploads are stored with aws-chunked framing.
     requestChecksumCalculation: 'WHEN_REQUIRED',
   });
+}
+
+/**
+ * s3rver seals ListObjectsV2 continuation tokens with DES, which Node 20's OpenSSL 3
+ * no longer offers, so every truncated listing answered InternalError. Clients treat
+ * the token as opaque, so for this local server a DES "cipher" that passes bytes
+ * through is enough. Only the `des` algorithm is touched; nothing in Mayfly uses it.
+ */
+function allowContinuationTokens(): void {
+  const crypto = require('node:crypto') as typeof import('node:crypto') & { mayflyDesShim?: boolean };
+  if (crypto.mayflyDesShim) return;
+  const passThrough = () => ({ update: (data: Buffer | string, encoding?: BufferEncoding) => Buffer.from(data as string, encoding), final: () => Buffer.alloc(0) });
+  const { createCipheriv, createDecipheriv } = crypto;
+  crypto.createCipheriv = ((algorithm: string, ...rest: unknown[]) =>
+    algorithm === 'des' ? passThrough() : (createCipheriv as (...args: unknown[]) => unknown)(algorithm, ...rest)) as typeof createCipheriv;
+  crypto.createDecipheriv = ((algorithm: string, ...rest: unknown[]) =>
+    algorithm === 'des' ? passThrough() : (createDecipheriv as (...args: unknown[]) => unknown)(algorithm, ...rest)) as typeof createDecipheriv;
+  crypto.mayflyDesShim = true;
 }

@@ -3,7 +3,9 @@
  * puts a generated artifact in the demo bucket, has every agent pull it at
  * once, prints the swarm report, then keeps running until Ctrl-C.
  *
- *   npm start -- [--agents N] [--size MiB] [--once] [--json]
+ *   npm start -- [--agents N] [--size MiB] [--once] [--json] [--tree]
+ *
+ * With --tree, a small model tree instead, pulled by every agent with `mayfly get -r`.
  */
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -14,6 +16,7 @@ import { LocalStack } from './local-stack.ts';
 import { swarmPull, type SwarmReport } from './swarm-pull.ts';
 import { MAYFLY_BIN } from './agent-process.ts';
 import { LOCAL_S3_CREDENTIALS } from './s3-server.ts';
+import { printTreeReport, treeDemo } from './tree-demo.ts';
 
 // Node 20 is a supported target here; the SDK's notice about its future plans is noise in a demo.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -25,11 +28,12 @@ const { values } = parseArgs({
     once: { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
+    tree: { type: 'boolean', default: false },
   },
 });
 
 if (values.help) {
-  console.log('Usage: npm start -- [--agents N] [--size MiB] [--once] [--json]');
+  console.log('Usage: npm start -- [--agents N] [--size MiB] [--once] [--json] [--tree]');
   process.exit(0);
 }
 const agentCount = Number(values.agents);
@@ -57,6 +61,17 @@ try {
   say(`S3-compatible server (s3rver) ${stack.s3Endpoint}, access key ${LOCAL_S3_CREDENTIALS.accessKeyId}, secret ${LOCAL_S3_CREDENTIALS.secretAccessKey}, region us-east-1`);
   say(`  agents read it through a byte-counting proxy at ${stack.origin.endpoint}`);
   say(`scheduler ${stack.scheduler.url}   manager ${stack.manager.url}`);
+  if (values.tree) {
+    const agents = await stack.startAgents(agentCount);
+    say(`all ${agentCount} agents pull a model tree with mayfly get -r at once ...\n`);
+    const report = await treeDemo(stack, agents);
+    if (values.json) console.log(JSON.stringify(report, null, 2));
+    else printTreeReport(report);
+    const ok = report.agents.every((agent) => agent.verified);
+    if (values.once) await shutdown(ok ? 0 : 1);
+    say(`\nThe stack keeps running; press Ctrl-C to stop.`);
+    await new Promise(() => {});
+  }
   const size = Math.round(sizeMiB * 1024 * 1024);
   say(`uploading a ${sizeMiB} MiB artifact to s3://${stack.bucket}/ ...`);
   const artifact = await stack.putArtifact(`artifacts/demo-${sizeMiB}MiB.bin`, size);

@@ -76,6 +76,8 @@ describe(`fuzz (seed ${SEED}; replay with MAYFLY_FUZZ_SEED=${SEED})`, () => {
         { method: 'POST', path: `/v1/tasks/${taskId}/incidents`, body: { peerId: 'fuzzer', piece: 0, digest: 'a'.repeat(64) }, headers: agentAuth() },
         { method: 'POST', path: '/v1/hosts/heartbeat', body: { peerId: 'fuzzer', addr: 'http://127.0.0.1:9' }, headers: agentAuth() },
         { method: 'GET', path: `/v1/tasks/${taskId}/digests`, headers: agentAuth() },
+        // maxKeys last: a fuzzed value replaces it (the other fields would take many strings).
+        { method: 'GET', path: '/v1/listings?bucket=mayfly-demo&prefix=fuzz/&maxKeys=1000', headers: agentAuth() },
       ],
     },
     {
@@ -105,6 +107,7 @@ describe(`fuzz (seed ${SEED}; replay with MAYFLY_FUZZ_SEED=${SEED})`, () => {
         // What a web page would send: refused whatever the body (403).
         { method: 'POST', path: '/v1/pulls', body: { url: artifact.url }, headers: { origin: 'http://evil.example' } },
         { method: 'GET', path: `/v1/objects?url=${encodeURIComponent('s3://no')}` },
+        { method: 'GET', path: `/v1/listings?url=${encodeURIComponent('s3://no/prefix/')}` },
       ],
     },
     {

@@ -31,6 +31,8 @@ Options:
                          everything after s3://BUCKET/ is the key, literally
       --api URL          the local agent's API (default http://127.0.0.1:${DEFAULT_API_PORT}, or MAYFLY_API)
   -q, --quiet            no progress bar or summary
+  -r, --recursive        pull every object under s3://BUCKET/PREFIX/ into a folder
+                         (mayfly get -r --help)
   -h, --help             this help
 
 Examples:
@@ -42,6 +44,8 @@ Exit codes: 0 ok, 2 usage, 3 not found, 4 access denied, 5 integrity failure,
 6 unavailable, 7 local storage error, 1 other failure.`;
 
 export async function getCommand(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  // A prefix (`-r`) is its own command: tree-command.ts.
+  if (argv.some((arg) => arg === '-r' || arg === '--recursive')) return (await import('./tree-command.ts')).treeCommand(argv, env);
   const { positionals, flags } = parseArgs(argv, {
     strings: ['output', 'digest', 'api', 'range', 'version-id'],
     booleans: ['quiet', 'help'],

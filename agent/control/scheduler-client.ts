@@ -2,7 +2,7 @@ import { UnavailableError, errorFromWire } from '../../core/errors.ts';
 import { announceResponseSchema, incidentResponseSchema, manifestResponseSchema, publishDigestsResponseSchema, type AnnounceRequest, type AnnounceResponse, type DigestMap, type IncidentRequest, type ManifestResponse } from '../../core/wire/scheduler.ts';
 import { parseWith } from '../../core/wire/parse.ts';
 import type { z } from 'zod';
-import { swarmResponseSchema, type SwarmResponse } from '../../core/wire/scheduler.ts';
+import { listingResponseSchema, swarmResponseSchema, type ListingResponse, type SwarmResponse } from '../../core/wire/scheduler.ts';
 import { jitteredBackoff, sleep } from '../http/retry.ts';
 import { heartbeatResponseSchema, type HeartbeatRequest, type HeartbeatResponse } from '../../core/wire/manager.ts';
 import type { RequestSigner } from './sigv4-signer.ts';
@@ -15,6 +15,16 @@ export interface SchedulerClientOptions {
   readonly timeoutMs?: number;
   /** Attempts for 5xx and network errors; 4xx answers are final. */
   readonly attempts?: number;
+}
+
+/** The parameters of one listing page (see core/wire/scheduler.ts, listingQuerySchema). */
+export interface ListingPageQuery {
+  readonly bucket: string;
+  readonly prefix?: string;
+  readonly delimiter?: string;
+  readonly continuationToken?: string;
+  readonly startAfter?: string;
+  readonly maxKeys?: number;
 }
 
 /** The agent's side of the control-plane protocol. */
@@ -43,6 +53,13 @@ export class SchedulerClient {
   swarm(url: string, cluster?: string): Promise<SwarmResponse> {
     const query = new URLSearchParams({ url, ...(cluster ? { cluster } : {}) });
     return this.call('GET', `/v1/tasks?${query}`, undefined, swarmResponseSchema);
+  }
+
+  /** One page of a prefix listing, made by the scheduler inside this agent's allowlist (GET /v1/listings). */
+  listPage(request: ListingPageQuery): Promise<ListingResponse> {
+    const query = new URLSearchParams();
+    for (const [name, value] of Object.entries(request)) if (value !== undefined && value !== '') query.set(name, String(value));
+    return this.call('GET', `/v1/listings?${query}`, undefined, listingResponseSchema);
   }
 
   async leave(taskId: string, peerId: string, site: string): Promise<void> {

@@ -15,6 +15,7 @@ import type { PieceStore } from '../cache/piece-store.ts';
 import type { PullProgress, TaskManager } from '../task/task-manager.ts';
 import type { CacheJanitor } from '../task/cache-janitor.ts';
 import { assertTaskId } from '../../core/task-id.ts';
+import type { TreeListing } from './tree-listing.ts';
 
 const pullRequestSchema = z.strictObject({
   url: z.string().min(1).max(2048),
@@ -46,6 +47,8 @@ export interface LocalApiOptions {
   readonly cache?: CacheJanitor;
   /** The scheduler's view of a URL's swarm, for GET /v1/stat (`mayfly stat`). */
   readonly swarm?: (url: string) => Promise<SwarmResponse>;
+  /** A whole prefix listed through the control plane, for GET /v1/listings (`mayfly get -r`). */
+  readonly listTree?: (url: string) => Promise<TreeListing>;
 }
 
 /**
@@ -62,6 +65,7 @@ export interface LocalApiOptions {
  * (foreign Host or Origin, non-JSON bodies) are refused (local-request-guard.ts).
  *   GET  /v1/stat?url=…       the URL's swarm as the scheduler sees it, plus this cache
  *   GET  /v1/tasks            what the cache holds
+ *   GET  /v1/listings?url=s3://bucket/prefix/   every object under a prefix (tree-listing.ts)
  */
 export class LocalApi {
   private listener?: HttpListener;
@@ -112,6 +116,12 @@ export class LocalApi {
         return this.streamLatest(url, req, res);
       case 'GET /v1/stat':
         return this.stat(url, res);
+      case 'GET /v1/listings': {
+        const target = url.searchParams.get('url');
+        if (!target) throw new BadRequestError('query parameter url is required');
+        if (!this.options.listTree) throw new NotFoundError('listings are not available on this agent');
+        return sendJson(res, 200, await this.options.listTree(target));
+      }
       case 'GET /v1/tasks':
         return sendJson(res, 200, {
           tasks: this.options.store.list().map((files) => ({

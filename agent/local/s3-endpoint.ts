@@ -9,12 +9,17 @@ import { parseByteRange, type ByteRange } from '../../core/piece-math.ts';
 import { sendRange } from './range-reader.ts';
 import { S3Error, S3_ERRORS, newRequestId, sendS3Error, toS3Error } from './s3-xml.ts';
 import type { TaskManager } from '../task/task-manager.ts';
+import { S3BucketReads, type ListPage } from './s3-list.ts';
 
 export interface S3EndpointOptions {
   readonly tasks: Pick<TaskManager, 'open' | 'lookup' | 'counted'>;
   readonly log: Logger;
   readonly host: string;
   readonly port: number;
+  /** Listings from the control plane (ListObjects, HeadBucket); absent, bucket operations answer NotImplemented. */
+  readonly listPage?: ListPage;
+  /** What GetBucketLocation and HeadBucket answer (default us-east-1). */
+  readonly region?: string;
 }
 
 /**
@@ -36,6 +41,9 @@ const RESPONSE_OVERRIDES: Record<string, string> = {
 
 interface ObjectRequest {
   readonly bucket: string;
+  /** A bucket-level read (ListObjects, HeadBucket, GetBucketLocation), for S3BucketReads. */
+  readonly bucketOnly?: boolean;
+  readonly query: URLSearchParams;
   readonly key: string;
   readonly versionId?: string;
   readonly overrides: Record<string, string>;
@@ -55,8 +63,11 @@ interface ObjectRequest {
 export class S3Endpoint {
   private listener?: HttpListener;
   private readonly lastModified = new Map<string, Date>();
+  private readonly bucketReads?: S3BucketReads;
 
-  constructor(private readonly options: S3EndpointOptions) {}
+  constructor(private readonly options: S3EndpointOptions) {
+    if (options.listPage) this.bucketReads = new S3BucketReads({ listPage: options.listPage, region: options.region });
+  }
 
   async start(): Promise<number> {
     let port = this.options.port;
@@ -84,6 +95,7 @@ export class S3Endpoint {
     try {
       const request = this.parse(req);
       key = request.key;
+      if (request.bucketOnly) return await this.bucketReads!.handle(req, res, request.bucket, request.query, requestId);
       for (let attempt = 1; ; attempt++) {
         try {
           await this.getObject(req, res, request, requestId, head);
@@ -127,6 +139,7 @@ export class S3Endpoint {
     } catch {
       throw new S3Error(S3_ERRORS.InvalidBucketName, 'The specified bucket is not valid.', { BucketName: bucket });
     }
+    if (key === '' && this.bucketReads) return { bucket, key, query, overrides: {}, bucketOnly: true };
     if (key === '') throw new S3Error(S3_ERRORS.NotImplemented, 'Bucket operations (ListObjects, HeadBucket, …) are not implemented by the Mayfly agent; only GetObject and HeadObject are');
     const overrides: Record<string, string> = {};
     let versionId: string | undefined;
@@ -138,7 +151,7 @@ export class S3Endpoint {
       }
     }
     if (versionId === '') throw new S3Error(S3_ERRORS.InvalidArgument, 'Version id cannot be the empty string', { ArgumentName: 'versionId', ArgumentValue: '' });
-    return { bucket, key, versionId, overrides };
+    return { bucket, key, versionId, overrides, query };
   }
 
   private getObject(req: IncomingMessage, res: ServerResponse, request: ObjectRequest, requestId: string, head: boolean): Promise<void> {

@@ -163,3 +163,46 @@ export const swarmResponseSchema = z.object({
   blocked: z.array(z.string()),
 });
 export type SwarmResponse = z.infer<typeof swarmResponseSchema>;
+
+/**
+ * One page of a prefix listing (GET /v1/listings?bucket=…&prefix=…), made by the
+ * scheduler with its own S3 role inside the caller's allowlist, so agents need no
+ * S3 list permission. Query: `bucket`, `prefix`, `delimiter`, `continuationToken`
+ * (S3's, opaque), `startAfter`, `maxKeys` (1–1000, default 1000).
+ */
+export const LISTING_PAGE_MAX = 1000;
+
+export const listedObjectSchema = z.object({
+  key: z.string().max(1024),
+  /** Bytes. */
+  size: countSchema,
+  /** S3's ETag, quoted as S3 sends it. */
+  etag: z.string().max(256),
+  /** S3's LastModified, ISO 8601. */
+  lastModified: z.string().max(64),
+});
+export type ListedObjectInfo = z.infer<typeof listedObjectSchema>;
+
+export const listingResponseSchema = z.object({
+  bucket: z.string(),
+  prefix: z.string(),
+  objects: z.array(listedObjectSchema).max(LISTING_PAGE_MAX),
+  /** With a delimiter: the "folders" rolled up (each ends with the delimiter). */
+  commonPrefixes: z.array(z.string().max(1024)).max(LISTING_PAGE_MAX),
+  truncated: z.boolean(),
+  nextContinuationToken: z.string().max(4096).optional(),
+});
+export type ListingResponse = z.infer<typeof listingResponseSchema>;
+
+export const listingQuerySchema = z.strictObject({
+  bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name'),
+  // eslint-disable-next-line no-control-regex
+  prefix: z.string().max(1024).regex(/^[^\u0000-\u001f]*$/, 'must hold no control characters').default(''),
+  delimiter: z.string().min(1).max(16).optional(),
+  continuationToken: z.string().min(1).max(4096).optional(),
+  startAfter: z.string().max(1024).optional(),
+  maxKeys: z.coerce.number().int().min(1).max(LISTING_PAGE_MAX).default(LISTING_PAGE_MAX),
+  /** Operator only: whose allowlist applies (an agent's is its own). */
+  cluster: siteSchema.optional(),
+});
+export type ListingQuery = z.infer<typeof listingQuerySchema>;

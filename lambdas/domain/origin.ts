@@ -38,3 +38,35 @@ export interface PrefixLister {
   /** Objects under `prefix`; BadRequestError past `max`, NotFoundError / ForbiddenError / UnavailableError as S3 answers. */
   list(bucket: string, prefix: string, max: number): Promise<ListedObject[]>;
 }
+
+/** One object of a listing page, with S3's own metadata. */
+export interface ListedObjectRecord {
+  readonly key: string;
+  /** Bytes. */
+  readonly size: number;
+  readonly etag: string;
+  readonly lastModified: Date;
+}
+
+export interface ListingPageRequest {
+  readonly bucket: string;
+  readonly prefix: string;
+  readonly delimiter?: string;
+  readonly continuationToken?: string;
+  readonly startAfter?: string;
+  /** 1–1000. */
+  readonly maxKeys: number;
+}
+
+export interface ListingPage {
+  readonly objects: readonly ListedObjectRecord[];
+  readonly commonPrefixes: readonly string[];
+  readonly truncated: boolean;
+  readonly nextContinuationToken?: string;
+}
+
+/** The scheduler's listing of a prefix, one S3 page (ListObjectsV2) per call. */
+export interface ObjectLister {
+  /** NotFoundError (no such bucket) / ForbiddenError / UnavailableError as S3 answers; BadRequestError for a bad token. */
+  listPage(request: ListingPageRequest): Promise<ListingPage>;
+}

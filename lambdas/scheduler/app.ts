@@ -2,7 +2,7 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { LIMITS } from '../../core/constants.ts';
 import type { Logger } from '../../core/log.ts';
-import { announceRequestSchema, incidentRequestSchema, leaveRequestSchema, publishDigestsRequestSchema } from '../../core/wire/scheduler.ts';
+import { announceRequestSchema, incidentRequestSchema, leaveRequestSchema, listingQuerySchema, publishDigestsRequestSchema } from '../../core/wire/scheduler.ts';
 import { parseWith } from '../../core/wire/parse.ts';
 import { siteSchema } from '../../core/ids.ts';
 import { BadRequestError } from '../../core/errors.ts';
@@ -14,6 +14,7 @@ import { heartbeatRequestSchema } from '../../core/wire/manager.ts';
 import { announceMetrics, errorMetrics, type MetricEmitter } from '../shared/metrics.ts';
 import { callerAuth, callerOf } from './caller-auth.ts';
 import type { HeartbeatService } from './heartbeat.ts';
+import type { ListingService } from './listing-service.ts';
 import type { SchedulerService } from './service.ts';
 
 export interface SchedulerAppOptions {
@@ -25,6 +26,8 @@ export interface SchedulerAppOptions {
   readonly heartbeat?: HeartbeatService;
   /** CloudWatch embedded metrics (announces, latency, grants, bytes, errors). */
   readonly metrics?: MetricEmitter;
+  /** Prefix listings inside the caller's allowlist (GET /v1/listings); the route is absent without it. */
+  readonly listings?: ListingService;
 }
 
 /** Routes only translate HTTP to service calls. */
@@ -66,6 +69,15 @@ export function createSchedulerApp(options: SchedulerAppOptions): Hono {
     if (cluster !== undefined) parseWith(siteSchema, cluster, 'cluster');
     return c.json(await service.swarmOf(url, cluster, callerOf(c)));
   });
+
+  // GET /v1/listings?bucket=…&prefix=…: one page of a prefix listing (core/wire/scheduler.ts, listingQuerySchema).
+  const listings = options.listings;
+  if (listings) {
+    app.get('/v1/listings', async (c) => {
+      const query = parseWith(listingQuerySchema, c.req.query(), 'listing query');
+      return c.json(await listings.list(query, callerOf(c)));
+    });
+  }
 
   app.get('/v1/tasks/:taskId', async (c) => {
     const { task, peers, blocked } = await service.task(assertTaskId(c.req.param('taskId')), callerOf(c));

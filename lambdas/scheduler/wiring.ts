@@ -4,6 +4,7 @@ import { createDynamoClient, type DynamoClientOptions } from '../stores/dynamo-c
 import { DynamoManifestStore } from '../stores/manifest-store.ts';
 import { DynamoPeerStore } from '../stores/peer-store.ts';
 import { S3OriginReader } from '../stores/s3-origin.ts';
+import { S3ObjectLister } from '../stores/s3-object-lister.ts';
 import { HttpOriginReader } from '../stores/http-origin.ts';
 import { DynamoSourceGrantStore } from '../stores/source-grant-store.ts';
 import { DynamoTaskStore } from '../stores/task-store.ts';
@@ -25,11 +26,12 @@ import { DEFAULT_HEARTBEAT_INTERVAL_MS, HeartbeatService } from './heartbeat.ts'
 import { DynamoSeederStore } from '../stores/seeder-store.ts';
 import { SeedTrigger } from './heartbeat-seeds.ts';
 import { SchedulerService } from './service.ts';
+import { ListingService } from './listing-service.ts';
 import type { DigestDispatcher } from '../domain/digest.ts';
 import { InProcessDigestDispatcher } from '../digest/in-process-dispatcher.ts';
 import { LambdaDigestDispatcher } from '../digest/lambda-dispatcher.ts';
 import { createDigestService } from '../digest/wiring.ts';
-import type { SchedulerSettings } from './settings.ts';
+import { DEFAULT_SCHEDULER_SETTINGS, type SchedulerSettings } from './settings.ts';
 
 /** Creates the single table if it is missing (`mayfly scheduler --create-table`). */
 export { ensureTable } from '../stores/table-schema.ts';
@@ -90,6 +92,8 @@ export function createScheduler(options: SchedulerWiringOptions) {
   if (!options.peerSecret) log.warn('no peer secret: no peer credentials are issued; agents must run with --peer-auth off (a local stack only)');
   const metrics = new MetricEmitter(options.metricsSink ?? (options.log ? () => {} : (line) => console.log(line)), 'scheduler');
   const digests = digestDispatcherFor(options, log, metrics);
+  const clusters = new CachedClusterSettings(new DynamoClusterStore(dynamo, options.tableName));
+  const listings = new ListingService({ lister: new S3ObjectLister(s3), settings: { ...DEFAULT_SCHEDULER_SETTINGS, ...options.settings }, clusters });
   const service = new SchedulerService({
     tasks: new DynamoTaskStore(dynamo, options.tableName),
     peers: new DynamoPeerStore(dynamo, options.tableName),
@@ -103,7 +107,7 @@ export function createScheduler(options: SchedulerWiringOptions) {
     log,
     peerSecret: options.peerSecret,
     settings: options.settings,
-    clusters: new CachedClusterSettings(new DynamoClusterStore(dynamo, options.tableName)),
+    clusters,
     seeds,
     registrations: new DynamoRegistrationCounter(dynamo, options.tableName),
     registrationsPerMinute: options.registrationsPerMinute,
@@ -112,7 +116,7 @@ export function createScheduler(options: SchedulerWiringOptions) {
     attestedQuarantineMs: options.attestedQuarantineMs,
   });
   const identities = identityResolver(options, new TokenIdentityResolver(options.token, new DynamoTokenStore(dynamo, options.tableName)));
-  return { app: createSchedulerApp({ service, log, identities, heartbeat, metrics }), service, dynamo, s3, digests };
+  return { app: createSchedulerApp({ service, log, identities, heartbeat, metrics, listings }), service, dynamo, s3, digests };
 }
 
 /** A signed Function URL request's IAM caller first (only Lambda's IAM auth sets it), else the bearer token. */
