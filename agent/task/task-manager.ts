@@ -8,33 +8,15 @@ import type { TaskFiles } from '../cache/task-files.ts';
 import type { TaskEvents } from './task-events.ts';
 import { enterSwarm } from './swarm-entry.ts';
 import { TaskSession, type OpeningAnswer, type SessionDeps } from './task-session.ts';
+import { progressOf, type PullProgress, type PullResult } from './pull-progress.ts';
+
+export type { PullProgress, PullResult } from './pull-progress.ts';
 
 /** Pulls of one URL in a row that may meet a changed object before the pull gives up (exit 6). */
 const ORIGIN_CHANGE_RETRIES = 3;
 
-export interface PullProgress {
-  readonly taskId: string;
-  readonly size: number;
-  readonly completedBytes: number;
-  readonly bytesFromPeers: number;
-  readonly bytesFromOrigin: number;
-  /** Bytes received of pieces still being checked: a bar moves within a piece. */
-  readonly receivingBytes?: number;
-  /** Before the first byte: what the pull waits for ("waiting for the seed"). */
-  readonly waiting?: string;
-}
-
 /** How often a running pull reports progress between pieces (bytes received within pieces). */
 const PROGRESS_TICK_MS = 250;
-
-export interface PullResult extends PullProgress {
-  readonly url: string;
-  readonly seconds: number;
-  /** Served entirely from this agent's cache. */
-  readonly cached: boolean;
-  /** The scheduler could not be reached; the agent read S3 directly. */
-  readonly direct: boolean;
-}
 
 export interface TaskManagerOptions extends SessionDeps {
   readonly store: PieceStore;
@@ -122,7 +104,7 @@ export class TaskManager {
     const listeners = this.listenersOf(task.id);
     if (onProgress) listeners.add(onProgress);
     const release = session.use();
-    const ticker = onProgress ? setInterval(() => onProgress(this.progress(session)), PROGRESS_TICK_MS) : undefined;
+    const ticker = onProgress ? setInterval(() => onProgress(progressOf(session)), PROGRESS_TICK_MS) : undefined;
     try {
       const all = session.ensure(Array.from({ length: task.pieceCount }, (_, i) => i));
       await (signal ? raceAbort(all, signal) : all);
@@ -134,7 +116,7 @@ export class TaskManager {
     }
     files.touch();
     const progress = {
-      ...this.progress(session),
+      ...progressOf(session),
       // Bytes this pull moved; a cached or shared task reports only what arrived meanwhile.
       bytesFromPeers: session.downloader.bytesFromPeers - peersBefore,
       bytesFromOrigin: session.downloader.bytesFromOrigin - originBefore,
@@ -231,7 +213,7 @@ export class TaskManager {
     piece: (session) => {
       const listeners = this.progressListeners.get(session.task.id);
       if (!listeners?.size) return;
-      const progress = this.progress(session);
+      const progress = progressOf(session);
       for (const listener of listeners) listener(progress);
     },
     complete: (session) => {
@@ -270,21 +252,6 @@ export class TaskManager {
       this.progressListeners.set(taskId, listeners);
     }
     return listeners;
-  }
-
-  private progress(session: TaskSession): PullProgress {
-    const { files, downloader } = session;
-    const completedBytes = files.completedBytes;
-    const receivingBytes = Math.min(files.receivingBytes, session.task.size - completedBytes);
-    return {
-      taskId: session.task.id,
-      size: session.task.size,
-      completedBytes,
-      bytesFromPeers: downloader.bytesFromPeers,
-      bytesFromOrigin: downloader.bytesFromOrigin,
-      receivingBytes,
-      ...(completedBytes + receivingBytes === 0 && session.task.size > 0 ? { waiting: downloader.waitingFor } : {}),
-    };
   }
 
   /** Task identity computed locally, exactly as the scheduler would (only for a location the fallback admits). */

@@ -1,4 +1,3 @@
-import { ForbiddenError } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
 import type { OriginLocation } from '../../core/origin-url.ts';
 import type { AnnounceResponse, TaskInfo } from '../../core/wire/scheduler.ts';
@@ -10,8 +9,7 @@ import type { OriginFetcher } from '../origin/origin-fetcher.ts';
 import type { ChildViews } from '../peer/child-view.ts';
 import type { PeerAuth } from '../peer/peer-auth.ts';
 import type { PeerClient } from '../peer/peer-client.ts';
-import { DigestPublisher, type DigestSink } from './digest-publisher.ts';
-import { DigestVoucher } from './digest-voucher.ts';
+import { digestSinkFor } from './digest-sink-for.ts';
 import { Downloader, type DownloadLimits } from './downloader.ts';
 import { Manifest } from './manifest.ts';
 import { drawPatience, OUTAGE_GRACE_MS } from './swarm-entry.ts';
@@ -84,21 +82,10 @@ export class TaskSession {
     const direct = mode === 'direct';
     this.manifest = new Manifest(async () => (direct ? {} : (await scheduler.manifest(task.id)).digests));
     for (const [index, digest] of files.digests) this.manifest.set(index, digest);
-    // S3 tasks' digests come from the control plane: what this agent reads is checked against them, never published.
-    const publisher: DigestSink = !direct && options.location.kind === 's3'
-      ? new DigestVoucher({
-        fetchVouched: async () => (await scheduler.manifest(task.id)).digests,
-        known: (index) => this.manifest.get(index),
-        merge: (digests) => this.manifest.merge(digests),
-        report: (piece, digest) => scheduler.reportIncident(task.id, { peerId: identity.peerId, site: identity.site, piece, digest }),
-        mismatch: (index) => this.downloader.readAgain(index),
-        log,
-      })
-      : new DigestPublisher(
-        // In direct mode nothing is published, so those pieces are never served to peers.
-        (digests) => (direct ? Promise.reject(new ForbiddenError('direct pull: digests not published')) : scheduler.publishDigests(task.id, identity.peerId, identity.site, digests)),
-        log,
-      );
+    const publisher = digestSinkFor({
+      task, location: options.location, direct, scheduler, identity, manifest: this.manifest, log,
+      readAgain: (index) => this.downloader.readAgain(index),
+    });
     this.downloader = new Downloader({
       task,
       location: options.location,
