@@ -73,7 +73,7 @@ describe('costs that do not grow with the cache', () => {
     expect(await openDescriptors(agent.pid)).toBeLessThan(before + OPEN_FILES + 30);
   }, 480_000);
 
-  it(`an idle agent seeding ${PULLS} tasks costs the scheduler O(1) requests per heartbeat interval', async () => {
+  it(`an idle agent seeding ${PULLS} tasks costs the scheduler O(1) requests per heartbeat interval`, async () => {
     // Let the pulls' finishing announces settle, then count everything the agent sends the scheduler.
     await new Promise((resolve) => setTimeout(resolve, 3_000));
     const windowMs = 20_000;
