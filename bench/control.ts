@@ -6,8 +6,7 @@
  * a 1 GiB object. A middleware on its DynamoDBClient asks for
  * ReturnConsumedCapacity on every command and sums the units; the stores are
  * untouched. 10,000 simulated peers announce for one task like agents do:
- * register, progress rounds, finished, a seeding heartbeat round, then a round
- * of holdings refreshes (what seeding costs: see scheduler/heartbeat.ts). From
+ * register, progress rounds, finished, seeding heartbeat, holdings refresh. From
  * the measured units per announce, a cost model prices distributing 1 GiB to
  * 1,000 hosts next to the same pull straight from S3 by an edge site.
  *
@@ -22,7 +21,6 @@ import { createLogger } from '../core/log.ts';
 import { choosePieceLength, pieceCountOf } from '../core/piece-math.ts';
 import type { AnnounceRequest, AnnounceResponse } from '../core/wire/scheduler.ts';
 import { announceIntervalFor } from '../lambdas/scheduler/intervals.ts';
-import { DEFAULT_HOLDINGS_INTERVAL_MS } from '../lambdas/scheduler/heartbeat.ts';
 import { DynamoSeederStore } from '../lambdas/stores/seeder-store.ts';
 import { createScheduler } from '../lambdas/scheduler/wiring.ts';
 import { ensureTable } from '../lambdas/stores/table-schema.ts';
@@ -207,9 +205,7 @@ try {
   );
   phases.push(await runPhase('finished', concurrency, roundPeers, (i) => announce(peers[i], 'finished', pieceCount)));
   phases.push(await runPhase('seeding heartbeat', concurrency, roundPeers, (i) => announce(peers[i], 'progress', pieceCount)));
-  // What seeding costs now: the host heartbeat carries the held task ids and the scheduler refreshes their finished records in a batch.
-  const seeders = new DynamoSeederStore(scheduler.dynamo, 'mayfly');
-  phases.push(await runPhase('holdings refresh (per task)', concurrency, roundPeers, (i) => seeders.refresh({ peerId: peers[i].peerId, addr: peers[i].addr, uploads: 0, updatedAt: Date.now(), intervalMs: DEFAULT_HOLDINGS_INTERVAL_MS }, [taskId], 3600)));
+  phases.push(await runPhase('holdings refresh (per task)', concurrency, roundPeers, (i) => new DynamoSeederStore(scheduler.dynamo, 'mayfly').refresh({ peerId: peers[i].peerId, addr: peers[i].addr, uploads: 0, updatedAt: Date.now(), intervalMs: 30_000 }, [taskId], 3600)));
 
   // ---- derived figures ----
   const byName = (name: string) => phases.find((phase) => phase.name === name)!;
@@ -217,8 +213,7 @@ try {
   const progress = byName('progress round 2');
   const sequential = byName('progress, one at a time');
   const finished = byName('finished');
-  const heartbeat = byName('seeding heartbeat');
-  const refresh = byName('holdings refresh (per task)');
+  const [heartbeat, refresh] = [byName('seeding heartbeat'), byName('holdings refresh (per task)')];
   const publish = byName('digests stored (per piece)');
   const interval10k = announceIntervalFor(peerCount);
   const hottest = progress.busiestWriteKey;
@@ -230,10 +225,9 @@ try {
   const hosts = 1000;
   const interval1k = announceIntervalFor(hosts) / 1000;
   const pullSeconds = 60; // a 1 GiB pull at ~150 Mbit/s per host, near the fluid bound for such hosts
-  const seedingSeconds = 600; // finished agents keep seeding while the rollout lasts
+  const seedingSeconds = 600; // finished agents keep seeding while the rollout lasts; their heartbeat refreshes the holdings every 30 s
   const progressPerHost = Math.ceil(pullSeconds / interval1k);
-  // Seeding rides on the host heartbeat: its holdings are refreshed once per holdings interval (one batch for all held tasks).
-  const heartbeatsPerHost = Math.ceil(seedingSeconds / (DEFAULT_HOLDINGS_INTERVAL_MS / 1000));
+  const heartbeatsPerHost = Math.ceil(seedingSeconds / 30); // holdings refreshes (heartbeat.ts DEFAULT_HOLDINGS_INTERVAL_MS)
   // Real DynamoDB answers in ~5 ms per call in-region; DynamoDB Local on loopback is faster
   // for a single caller, so bill the larger of the two (plus ~3 ms of handler time).
   const lambdaSeconds = Math.max(sequential.latencyMs.p50, sequential.dynamoRequestsPerAnnounce * 5 + 3) / 1000;
