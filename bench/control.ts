@@ -6,7 +6,7 @@
  * a 1 GiB object. A middleware on its DynamoDBClient asks for
  * ReturnConsumedCapacity on every command and sums the units; the stores are
  * untouched. 10,000 simulated peers announce for one task like agents do:
- * register, progress rounds, finished, then a seeding heartbeat round. From
+ * register, progress rounds, finished, seeding heartbeat, holdings refresh. From
  * the measured units per announce, a cost model prices distributing 1 GiB to
  * 1,000 hosts next to the same pull straight from S3 by an edge site.
  *
@@ -20,7 +20,8 @@ import { parseArgs } from 'node:util';
 import { createLogger } from '../core/log.ts';
 import { choosePieceLength, pieceCountOf } from '../core/piece-math.ts';
 import type { AnnounceRequest, AnnounceResponse } from '../core/wire/scheduler.ts';
-import { announceIntervalFor, heartbeatIntervalFor } from '../lambdas/scheduler/intervals.ts';
+import { announceIntervalFor } from '../lambdas/scheduler/intervals.ts';
+import { DynamoSeederStore } from '../lambdas/stores/seeder-store.ts';
 import { createScheduler } from '../lambdas/scheduler/wiring.ts';
 import { ensureTable } from '../lambdas/stores/table-schema.ts';
 import { DynamoManifestStore } from '../lambdas/stores/manifest-store.ts';
@@ -204,6 +205,7 @@ try {
   );
   phases.push(await runPhase('finished', concurrency, roundPeers, (i) => announce(peers[i], 'finished', pieceCount)));
   phases.push(await runPhase('seeding heartbeat', concurrency, roundPeers, (i) => announce(peers[i], 'progress', pieceCount)));
+  phases.push(await runPhase('holdings refresh (per task)', concurrency, roundPeers, (i) => new DynamoSeederStore(scheduler.dynamo, 'mayfly').refresh({ peerId: peers[i].peerId, addr: peers[i].addr, uploads: 0, updatedAt: Date.now(), intervalMs: 30_000 }, [taskId], 3600)));
 
   // ---- derived figures ----
   const byName = (name: string) => phases.find((phase) => phase.name === name)!;
@@ -211,7 +213,7 @@ try {
   const progress = byName('progress round 2');
   const sequential = byName('progress, one at a time');
   const finished = byName('finished');
-  const heartbeat = byName('seeding heartbeat');
+  const [heartbeat, refresh] = [byName('seeding heartbeat'), byName('holdings refresh (per task)')];
   const publish = byName('digests stored (per piece)');
   const interval10k = announceIntervalFor(peerCount);
   const hottest = progress.busiestWriteKey;
@@ -223,10 +225,9 @@ try {
   const hosts = 1000;
   const interval1k = announceIntervalFor(hosts) / 1000;
   const pullSeconds = 60; // a 1 GiB pull at ~150 Mbit/s per host, near the fluid bound for such hosts
-  const seedingSeconds = 600; // finished agents keep heartbeating while the rollout lasts
+  const seedingSeconds = 600; // finished agents keep seeding while the rollout lasts; their heartbeat refreshes the holdings every 30 s
   const progressPerHost = Math.ceil(pullSeconds / interval1k);
-  // Finished agents heartbeat at the scheduler's longer interval for them, not the swarm's.
-  const heartbeatsPerHost = Math.ceil(seedingSeconds / (heartbeatIntervalFor(announceIntervalFor(hosts)) / 1000));
+  const heartbeatsPerHost = Math.ceil(seedingSeconds / 30); // holdings refreshes (heartbeat.ts DEFAULT_HOLDINGS_INTERVAL_MS)
   // Real DynamoDB answers in ~5 ms per call in-region; DynamoDB Local on loopback is faster
   // for a single caller, so bill the larger of the two (plus ~3 ms of handler time).
   const lambdaSeconds = Math.max(sequential.latencyMs.p50, sequential.dynamoRequestsPerAnnounce * 5 + 3) / 1000;
@@ -234,10 +235,10 @@ try {
     announces: hosts * (1 + progressPerHost + 1 + (withHeartbeats ? heartbeatsPerHost : 0)),
     otherRequests: 0, // digests are stored by the digest function (its cost: digestService)
     readUnits:
-      hosts * (register.rruPerAnnounce + progressPerHost * progress.rruPerAnnounce + finished.rruPerAnnounce + (withHeartbeats ? heartbeatsPerHost * heartbeat.rruPerAnnounce : 0)) +
+      hosts * (register.rruPerAnnounce + progressPerHost * progress.rruPerAnnounce + finished.rruPerAnnounce + (withHeartbeats ? heartbeatsPerHost * refresh.rruPerAnnounce : 0)) +
       publish.totals.readUnits,
     writeUnits:
-      hosts * (register.wruPerAnnounce + progressPerHost * progress.wruPerAnnounce + finished.wruPerAnnounce + (withHeartbeats ? heartbeatsPerHost * heartbeat.wruPerAnnounce : 0)) +
+      hosts * (register.wruPerAnnounce + progressPerHost * progress.wruPerAnnounce + finished.wruPerAnnounce + (withHeartbeats ? heartbeatsPerHost * refresh.wruPerAnnounce : 0)) +
       publish.totals.writeUnits,
     lambdaSeconds,
     lambdaMemoryGb: 1,
@@ -280,7 +281,7 @@ try {
   };
 
   log(`\n==== summary ====`);
-  log(`DynamoDB request units per announce: register ${register.ruPerAnnounce}, progress ${progress.ruPerAnnounce}, finished ${finished.ruPerAnnounce}, heartbeat ${heartbeat.ruPerAnnounce} (target ≤ 5 for the steady announce: ${summary.targets.ruPerAnnounceLe5 ? 'met' : 'MISSED'})`);
+  log(`DynamoDB request units per announce: register ${register.ruPerAnnounce}, progress ${progress.ruPerAnnounce}, finished ${finished.ruPerAnnounce}, heartbeat ${heartbeat.ruPerAnnounce}, holdings refresh ${refresh.ruPerAnnounce} per held task (target ≤ 5 for the steady announce: ${summary.targets.ruPerAnnounceLe5 ? 'met' : 'MISSED'})`);
   if (summary.busiestWriteKey) {
     log(`busiest partition key in a progress round: ${summary.busiestWriteKey.key} with ${summary.busiestWriteKey.writesPerFullRound} writes per round of all peers → ${summary.busiestWriteKey.writesPerSecondAtDefaultInterval} writes/s at the ${interval10k / 1000} s interval for ${peerCount} peers (limit 1,000/s)`);
   }
@@ -288,7 +289,7 @@ try {
   log(`announce latency in-process: one at a time p50 ${sequential.latencyMs.p50} ms, p99 ${sequential.latencyMs.p99} ms; ${concurrency} in flight p50 ${progress.latencyMs.p50} ms, p99 ${progress.latencyMs.p99} ms`);
   log(`cost, 1 GiB to ${hosts} hosts (${progressPerHost} progress announces per host at ${interval1k} s, Lambda ${Math.round(lambdaSeconds * 1000)} ms × 1 GB):`);
   log(`  control plane for the pull: $${pullCost.controlPlane.toFixed(4)} (Lambda requests $${pullCost.lambdaRequests.toFixed(4)}, compute $${pullCost.lambdaCompute.toFixed(4)}, DynamoDB writes $${pullCost.dynamoWrites.toFixed(4)}, reads $${pullCost.dynamoReads.toFixed(4)}, S3 requests $${pullCost.s3Requests.toFixed(5)}) (target ≤ $0.05: ${summary.targets.controlPlaneLe5Cents ? 'met' : 'MISSED'})`);
-  log(`  with 10 minutes of seeding heartbeats: $${rolloutCost.controlPlane.toFixed(4)}`);
+  log(`  with 10 minutes of seeding (${heartbeatsPerHost} holdings refreshes per host, ${refresh.ruPerAnnounce} RU per held task each): $${rolloutCost.controlPlane.toFixed(4)}`);
   log(`  plus one copy from S3 to the site: $${mayflyEgress.toFixed(3)}; the same pull straight from S3: $${direct.total.toFixed(2)} (egress $${direct.egress.toFixed(2)})`);
   log(`digest service: ${digestCost.jobs} jobs, ${digestCost.endToEndMiBps} MiB/s here end to end (in-memory SHA-256 ${digestCost.inMemorySha256MiBps} MiB/s); $${digestCost.dollarsPerGiBAtMeasuredRate.total} per GiB at that rate ($${digestCost.dollarsPerGiBAtHashRate.total} at the hash rate), ${digestCost.lambdaMemoryGb} GB Lambda; first digest ${digestCost.firstDigestMsAfterRegister} ms after a register`);
   if (values.json) await writeFile(values.json, `${JSON.stringify(summary, null, 2)}\n`);

@@ -12,7 +12,7 @@ export interface HeartbeatServiceOptions {
   readonly log: Logger;
   /** Refreshes seeders' finished peer records from their holdings; absent, holdings are not asked for. */
   readonly seeders?: SeederStore;
-  /** How often agents are told to send their holdings (default 20 s); their records are stale after three missed. */
+  /** How often agents are told to send their holdings (default 30 s); their records are stale after three missed. */
   readonly holdingsIntervalMs?: number;
   /** How often agents are told to heartbeat. */
   readonly intervalMs?: number;
@@ -22,7 +22,7 @@ export interface HeartbeatServiceOptions {
 }
 
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 5_000;
-export const DEFAULT_HOLDINGS_INTERVAL_MS = 20_000;
+export const DEFAULT_HOLDINGS_INTERVAL_MS = 30_000;
 
 /**
  * Host heartbeats: records the host (site, role, load) for the manager, takes
