@@ -132,9 +132,9 @@ describe('mayfly get -o - / --range, and mayfly stat', () => {
       local: { complete: boolean };
     };
     expect(answer.task.size).toBe(artifact.size);
-    expect(answer.local.complete).toBe(true);
+    expect(answer.local.complete, JSON.stringify(answer)).toBe(true);
     expect(answer.peers.map((peer) => peer.peerId).sort()).toEqual(['cli-a', 'cli-b']);
-    expect(answer.peers.every((peer) => peer.finished)).toBe(true);
+    expect(answer.peers.every((peer) => peer.finished), JSON.stringify(answer.peers)).toBe(true);
     // The bytes are accounted for: S3 gave the object (about once; test/swarm.test.ts holds that
     // line), and the other agent got its share from its peer.
     expect(answer.peers.reduce((sum, peer) => sum + peer.bytesFromOrigin, 0)).toBeGreaterThanOrEqual(artifact.size);

@@ -1,7 +1,6 @@
 import { mkdir, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { BadRequestError, StorageError, UnavailableError, errorFromWire } from '../../core/errors.ts';
-import { canonicalS3Url } from '../../core/origin-url.ts';
 import { DEFAULT_API_PORT } from '../config.ts';
 import { parseArgs } from './args.ts';
 import { EXIT } from './exit-codes.ts';
@@ -121,7 +120,8 @@ async function pullTree(run: TreeRun): Promise<number> {
   const worker = async () => {
     while (next < todo.length && !cancel.signal.aborted) {
       const item = todo[next++];
-      const url = canonicalS3Url({ kind: 's3', bucket: new URL(run.url).host, key: item.key });
+      // The key as S3 spells it: the local API reads s3:// URLs literally.
+      const url = `s3://${new URL(run.url).host}/${item.key}`;
       const target = join(run.dir, item.path);
       let outcome: ItemOutcome;
       try {

@@ -14,17 +14,12 @@ export interface TreeListing {
   readonly objects: ListedObjectInfo[];
 }
 
-/** `s3://bucket/prefix` (the prefix may be empty; percent-escapes decoded as in object URLs). BadRequestError otherwise. */
+/** `s3://bucket/prefix` (the prefix may be empty; everything after the bucket is the prefix, literally, as for keys). BadRequestError otherwise. */
 export function parsePrefixUrl(url: string): { bucket: string; prefix: string } {
-  const match = /^s3:\/\/([^/?#]+)\/?([^?#]*)$/.exec(url);
+  const match = /^s3:\/\/([^/?#]+)(?:\/([\s\S]*))?$/.exec(url);
   if (!match) throw new BadRequestError(`not an S3 prefix: ${JSON.stringify(url.slice(0, 200))}; expected s3://bucket/prefix/`);
   parseS3Url(`s3://${match[1]}/k`);
-  let prefix: string;
-  try {
-    prefix = decodeURIComponent(match[2]);
-  } catch (cause) {
-    throw new BadRequestError(`invalid percent-encoding in ${JSON.stringify(url.slice(0, 200))}`, { cause });
-  }
+  const prefix = match[2] ?? '';
   // eslint-disable-next-line no-control-regex
   if (prefix.length > 1024 || /[\u0000-\u001f]/.test(prefix) || url.length > LIMITS.maxUrlLength) {
     throw new BadRequestError('prefix is longer than 1024 characters or holds control characters');

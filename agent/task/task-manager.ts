@@ -174,10 +174,12 @@ export class TaskManager {
 
   private async start(location: OriginLocation, url: string, intent: 'pull' | 'lookup'): Promise<TaskSession> {
     const { scheduler, identity } = this.options;
-    const event = intent === 'lookup' ? 'lookup' : this.hasSessionFor(url) ? 'progress' : 'register';
+    const joined = intent === 'lookup' ? undefined : this.joinedSessionFor(url);
+    const event = intent === 'lookup' ? 'lookup' : joined ? 'progress' : 'register';
     let opening: OpeningAnswer | undefined;
     // Without a fallback the first failure is final; with one, a slow or failing register is retried first (swarm-entry.ts).
-    const request = announceRequest(identity, url, undefined, event, idleState(this.options.uploads()));
+    // A joined session's own progress: an idle state would tell the scheduler a seed holds nothing.
+    const request = announceRequest(identity, url, undefined, event, joined?.announceState() ?? idleState(this.options.uploads()));
     if (!this.options.fallback.admits(location)) {
       try {
         const sentAt = Date.now();
@@ -198,7 +200,10 @@ export class TaskManager {
       return existing;
     }
     const files = await this.options.store.open(task);
-    return this.register(task, location, files, opening ? 'swarm' : 'direct', opening);
+    const session = this.register(task, location, files, opening ? 'swarm' : 'direct', opening);
+    // Already whole in the cache: the register said nothing of it, so say 'finished' now and seed.
+    if (files.complete && opening?.joined) session.seedCached();
+    return session;
   }
 
   /** Starts a session and registers it: every session, so forget() and shutdown() reach each one. */
@@ -231,7 +236,7 @@ export class TaskManager {
     abandoned: (session) => {
       this.options.log.info('download cancelled: nobody wants the task any more', { taskId: session.task.id, completedBytes: session.files.completedBytes });
       this.drop(session);
-      void session.cancel(new UnavailableError('the pull was cancelled')).catch(() => {});
+      void session.cancel(new UnavailableError('the pull was cancelled'), () => this.sessions.has(session.task.id)).catch(() => {});
     },
   };
 
@@ -240,9 +245,9 @@ export class TaskManager {
   }
 
   /** A session that announced itself to the swarm (not only looked the task up). */
-  private hasSessionFor(url: string): boolean {
-    for (const session of this.sessions.values()) if (session.task.url === url && session.joined) return true;
-    return false;
+  private joinedSessionFor(url: string): TaskSession | undefined {
+    for (const session of this.sessions.values()) if (session.task.url === url && session.joined) return session;
+    return undefined;
   }
 
   private listenersOf(taskId: string): Set<(progress: PullProgress) => void> {

@@ -114,7 +114,7 @@ export class TaskSession {
       url: task.url,
       taskId: task.id,
       log,
-      state: () => this.state(),
+      state: () => this.announceState(),
       onAnswer: (answer) => this.onAnswer(answer),
     });
     if (options.opening) this.join(options.opening);
@@ -123,16 +123,13 @@ export class TaskSession {
   get direct(): boolean {
     return !this.announcer;
   }
-
   /** Stopped by cancel(): nobody wanted the rest of the task. */
   get cancelled(): boolean {
     return this.isCancelled;
   }
-
   get failed(): boolean {
     return this.downloader.failed !== undefined;
   }
-
   /** Announced to the swarm (registered), not only looked up. */
   get joined(): boolean {
     return this.isJoined;
@@ -158,11 +155,11 @@ export class TaskSession {
   }
 
   /** Stops downloading for good and leaves the swarm; the verified pieces stay in the cache for a later pull. */
-  async cancel(reason: unknown): Promise<void> {
+  async cancel(reason: unknown, stillHeld: () => boolean = () => false): Promise<void> {
     this.isCancelled = true;
     this.stop();
     this.downloader.abort(reason);
-    await this.leave();
+    await this.leave(stillHeld);
   }
 
   /** Resolves when every piece in `pieces` is verified on disk. */
@@ -175,16 +172,18 @@ export class TaskSession {
     }
   }
 
-  /**
-   * Seeds the finished task: no announces of its own from now on. The host
-   * heartbeat carries the task among its holdings (see `seeding`), which keeps
-   * this agent's finished record fresh, and announces it once (reannounce())
-   * when the scheduler has no record of it, e.g. after a restart.
-   */
+  /** Seeds the finished task with no announces of its own: the host heartbeat carries it (see `seeding`); reannounce() when the scheduler lost it. */
   seed(): void {
     if (!this.announcer) return;
     this.isJoined = true;
     this.isSeeding = true;
+  }
+
+  /** A session opened on a task already complete in the cache: tells the swarm, then seeds. */
+  seedCached(): void {
+    if (!this.announcer || !this.files.complete) return;
+    this.seed();
+    void this.announcer.announce('finished').catch((error) => this.options.log.warn('finished announce failed', { error }));
   }
 
   /** Held, complete and still in the swarm: the heartbeat lists it among the host's holdings. */
@@ -204,11 +203,13 @@ export class TaskSession {
     this.announcing = false;
   }
 
-  /** Stops, then tells the scheduler this agent left the task's swarm (best effort: errors are swallowed). */
-  async leave(): Promise<void> {
+  /** Stops, then tells the scheduler this agent left the task's swarm, unless `stillHeld()` (best effort: errors are swallowed). */
+  async leave(stillHeld: () => boolean = () => false): Promise<void> {
     this.stop();
     if (!this.announcer) return;
     await this.announcer.settled();
+    // A newer session of the task on this agent owns the swarm record now: leaving would remove it.
+    if (stillHeld()) return;
     const { scheduler, identity } = this.options;
     await scheduler.leave(this.task.id, identity.peerId, identity.site).catch(() => {});
   }
@@ -223,7 +224,8 @@ export class TaskSession {
     this.downloader.allowOrigin(answer.backToSource, answer.origin?.url);
   }
 
-  private state(): AnnounceState {
+  /** What this agent's announces of the task report (progress, digests known, bytes, bad parents). */
+  announceState(): AnnounceState {
     return {
       completed: this.files.bitfield.count,
       digestsKnown: this.manifest.size,
