@@ -16,17 +16,29 @@ const require = createRequire(import.meta.url);
 export async function startDynalite(): Promise<DynamoServer> {
   const dynalite = require('dynalite') as (options: object) => import('node:net').Server;
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  // dynalite closes its database when the server closes: a request still being handled then
+  // throws "Database is closed" from a callback, uncaught. Stop lets those finish first.
+  let handling = 0;
+  server.on('request', (_req: unknown, res: import('node:http').ServerResponse) => {
+    handling++;
+    res.once('close', () => handling--);
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
+  const http = server as unknown as { closeAllConnections?: () => void; closeIdleConnections?: () => void };
   return {
     kind: 'dynalite',
     endpoint: `http://127.0.0.1:${port}`,
-    stop: () =>
-      new Promise((resolve) => {
-        // Drop keep-alive connections too, so clients see the server as really gone.
-        (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
-        server.close(() => resolve());
-      }),
+    stop: async () => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const deadline = Date.now() + 5_000; handling > 0 && Date.now() < deadline; ) {
+        http.closeIdleConnections?.();
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      // Drop keep-alive connections too, so clients see the server as really gone.
+      http.closeAllConnections?.();
+      await closed;
+    },
   };
 }
 
