@@ -1,3 +1,4 @@
+import { stopChild } from './stop-child.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -87,15 +88,7 @@ export class AgentProcess {
 
   /** Graceful stop (SIGTERM), or SIGKILL to simulate a crash. */
   stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-    const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-      child.once('exit', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      child.kill(signal);
-    });
+    return stopChild(this.child, signal);
   }
+
 }

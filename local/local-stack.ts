@@ -16,6 +16,16 @@ import { startDynalite, startDynamoDbLocal, type DynamoServer } from './dynamo-s
 import { LOCAL_S3_CREDENTIALS, localS3Client, startS3Server, type S3Server } from './s3-server.ts';
 import { ServerProcess } from './server-process.ts';
 
+/** What every process of the local stack runs with: the local S3 server's credentials and region. */
+const LOCAL_PROCESS_ENV = {
+  PATH: process.env.PATH,
+  HOME: process.env.HOME,
+  AWS_ACCESS_KEY_ID: LOCAL_S3_CREDENTIALS.accessKeyId,
+  AWS_SECRET_ACCESS_KEY: LOCAL_S3_CREDENTIALS.secretAccessKey,
+  AWS_REGION: 'us-east-1',
+  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+};
+
 /** What an agent token binds (POST /v1/tokens, scope agent); unset fields take the manager's defaults. */
 export interface AgentEnrolment {
   readonly cluster?: string;
@@ -173,12 +183,7 @@ export class LocalStack {
       args: ['--create-table'],
       onLine: this.options.onSchedulerLine,
       env: {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
-        AWS_ACCESS_KEY_ID: LOCAL_S3_CREDENTIALS.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: LOCAL_S3_CREDENTIALS.secretAccessKey,
-        AWS_REGION: 'us-east-1',
-        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+        ...LOCAL_PROCESS_ENV,
         MAYFLY_TABLE: this.tableName,
         MAYFLY_DYNAMODB_ENDPOINT: this.dynamo.endpoint,
         // Through the counting proxy, as in-process: agents follow the presigned URLs it makes.
@@ -233,12 +238,7 @@ export class LocalStack {
   /** Environment for an agent process of this stack; its token must have been enrolled (agentToken). */
   agentEnv(name: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
     return {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      AWS_ACCESS_KEY_ID: LOCAL_S3_CREDENTIALS.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: LOCAL_S3_CREDENTIALS.secretAccessKey,
-      AWS_REGION: 'us-east-1',
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      ...LOCAL_PROCESS_ENV,
       MAYFLY_SCHEDULER_URL: this.schedulerProxy.endpoint,
       MAYFLY_TOKEN: this.agentTokens.get(extra.MAYFLY_PEER_ID ?? name) ?? '',
       MAYFLY_S3_ENDPOINT: this.origin.endpoint,

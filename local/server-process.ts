@@ -1,3 +1,4 @@
+import { stopChild } from './stop-child.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { MAYFLY_BIN } from './agent-process.ts';
@@ -60,17 +61,7 @@ export class ServerProcess {
   }
 
   stop(): Promise<void> {
-    const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-      child.once('exit', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      // A frozen process must wake up to hear SIGTERM.
-      child.kill('SIGCONT');
-      child.kill('SIGTERM');
-    });
+    return stopChild(this.child);
   }
+
 }

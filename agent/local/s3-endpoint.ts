@@ -163,7 +163,7 @@ export class S3Endpoint {
   private async answer(req: IncomingMessage, res: ServerResponse, request: ObjectRequest, requestId: string, url: string, head: boolean): Promise<void> {
     // Resolves the URL's current task through the scheduler (or S3 directly when it is down).
     // A HEAD only looks the task up: no session, no cache entry, no file handle (the scheduler records no peer either).
-    const session = head ? undefined : await this.options.tasks.open(url, 'pull');
+    const session = head ? undefined : await this.options.tasks.open(url);
     const { task, files } = session ?? (await this.options.tasks.lookup(url));
     const lastModified = await this.lastModifiedOf(task.id, files?.dataPath);
     const headers: Record<string, string | number> = {

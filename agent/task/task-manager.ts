@@ -39,18 +39,16 @@ export class TaskManager {
   constructor(private readonly options: TaskManagerOptions) {}
 
   /**
-   * Resolves the URL to its task (one announce) and returns the task's session. A lookup
-   * (metadata only, e.g. a HEAD) joins no swarm: the scheduler records no peer and grants
-   * no back-to-source, so a host that only looks never holds up one that pulls.
+   * Resolves the URL to its task (one announce) and returns the task's session, joining
+   * the swarm (metadata-only lookups go through lookup(), which starts no session).
    */
-  open(url: string, intent: 'pull' | 'lookup' = 'pull'): Promise<TaskSession> {
+  open(url: string): Promise<TaskSession> {
     const location = parseOriginUrl(url);
     const canonical = canonicalOriginUrl(location);
-    const key = `${intent} ${canonical}`;
-    let pending = this.opening.get(key);
+    let pending = this.opening.get(canonical);
     if (!pending) {
-      pending = this.start(location, canonical, intent).finally(() => this.opening.delete(key));
-      this.opening.set(key, pending);
+      pending = this.start(location, canonical).finally(() => this.opening.delete(canonical));
+      this.opening.set(canonical, pending);
     }
     return pending;
   }
@@ -172,10 +170,10 @@ export class TaskManager {
     await Promise.race([Promise.all(leaving), new Promise((resolve) => setTimeout(resolve, 1000))]);
   }
 
-  private async start(location: OriginLocation, url: string, intent: 'pull' | 'lookup'): Promise<TaskSession> {
+  private async start(location: OriginLocation, url: string): Promise<TaskSession> {
     const { scheduler, identity } = this.options;
-    const joined = intent === 'lookup' ? undefined : this.joinedSessionFor(url);
-    const event = intent === 'lookup' ? 'lookup' : joined ? 'progress' : 'register';
+    const joined = this.joinedSessionFor(url);
+    const event = joined ? 'progress' : 'register';
     let opening: OpeningAnswer | undefined;
     // Without a fallback the first failure is final; with one, a slow or failing register is retried first (swarm-entry.ts).
     // A joined session's own progress: an idle state would tell the scheduler a seed holds nothing.
@@ -183,26 +181,24 @@ export class TaskManager {
     if (!this.options.fallback.admits(location)) {
       try {
         const sentAt = Date.now();
-        opening = { answer: await scheduler.announce(request), sentAt, joined: intent === 'pull' };
+        opening = { answer: await scheduler.announce(request), sentAt };
       } catch (error) {
         throw error instanceof UnavailableError ? notAdmittedInOutage(url, error) : error;
       }
     } else {
-      const entered = await enterSwarm({ announce: (timeoutMs) => scheduler.announce(request, { timeoutMs }), log: this.options.log.child({ url }), patienceMs: this.options.entryPatienceMs });
-      if (entered) opening = { ...entered, joined: intent === 'pull' };
+      opening = await enterSwarm({ announce: (timeoutMs) => scheduler.announce(request, { timeoutMs }), log: this.options.log.child({ url }), patienceMs: this.options.entryPatienceMs });
     }
     const task = opening?.answer.task ?? (await this.directTask(location, url));
     const existing = this.sessions.get(task.id);
     if (existing && !existing.failed) {
       // A direct session keeps going without the swarm; it is dropped when done.
-      // A lookup's answer carries no parents and no grant: it must not withdraw a running pull's.
-      if (opening?.joined) existing.join(opening);
+      if (opening) existing.join(opening);
       return existing;
     }
     const files = await this.options.store.open(task);
     const session = this.register(task, location, files, opening ? 'swarm' : 'direct', opening);
     // Already whole in the cache: the register said nothing of it, so say 'finished' now and seed.
-    if (files.complete && opening?.joined) session.seedCached();
+    if (files.complete && opening) session.seedCached();
     return session;
   }
 

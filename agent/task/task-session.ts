@@ -39,8 +39,6 @@ export interface SessionDeps {
 export interface OpeningAnswer {
   readonly answer: AnnounceResponse;
   readonly sentAt: number;
-  /** It was a pull's (registered the agent in the swarm), not a lookup's. */
-  readonly joined: boolean;
 }
 
 export interface TaskSessionOptions extends SessionDeps {
@@ -138,7 +136,7 @@ export class TaskSession {
   /** A pull's (or lookup's) opening answer for this task: handled like any answer; a pull's joins the swarm. */
   join(opening: OpeningAnswer): void {
     this.announcer?.adopt(opening.answer, opening.sentAt);
-    if (opening.joined && this.announcer) this.isJoined = true;
+    if (this.announcer) this.isJoined = true;
   }
 
   /**
