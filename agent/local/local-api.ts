@@ -1,12 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HttpListener } from '../http/http-server.ts';
 import { z } from 'zod';
-import { BadRequestError, MayflyError, NotFoundError, OriginChangedError } from '../../core/errors.ts';
+import { BadRequestError, ForbiddenError, MayflyError, NotFoundError, OriginChangedError } from '../../core/errors.ts';
 import { localRequestGuard } from '../http/local-request-guard.ts';
 import { errorAnswer } from '../../core/http-answer.ts';
 import type { Logger } from '../../core/log.ts';
 import { parseWith } from '../../core/wire/parse.ts';
 import { canonicalOriginUrl, parseUserUrl } from '../../core/origin-url.ts';
+import { registryBlobOf } from '../../core/registry-blob.ts';
 import { parseByteRange, type ByteRange } from '../../core/piece-math.ts';
 import { SwarmResponse } from '../../core/wire/scheduler.ts';
 import { sendRange } from './range-reader.ts';
@@ -23,9 +24,17 @@ const pullRequestSchema = z.strictObject({
   versionId: z.string().min(1).max(1024).optional(),
 });
 
-/** The canonical URL of what a caller names: `s3://` keys literally, plus an optional versionId. */
+/**
+ * The canonical URL of what a caller names: `s3://` keys literally, plus an optional versionId.
+ * ForbiddenError for a registry blob: any local user may call this API, and a blob is served only
+ * to a caller the registry lets in, which the mirror asks with the caller's credentials each time.
+ */
 function targetOf(url: string, versionId: string | undefined): string {
-  return canonicalOriginUrl(parseUserUrl(url, versionId));
+  const target = canonicalOriginUrl(parseUserUrl(url, versionId));
+  if (registryBlobOf(target)) {
+    throw new ForbiddenError('registry blobs are served only through the registry mirror, which asks the registry with your credentials for each request');
+  }
+  return target;
 }
 
 /** The `url` (and `versionId`) query parameters of GET /v1/objects and /v1/stat. */

@@ -20,11 +20,12 @@ export interface BlobRead {
 }
 
 /**
- * A registry blob served from the swarm. A whole-blob GET pulls every piece, then checks the
- * blob against its digest (each piece was already checked against its own) before the first
- * byte leaves: a blob that fails is dropped and never served. A `Range` read fetches only the
- * pieces it overlaps (containerd resumes an interrupted pull with `bytes=N-`).
- * Any failure before the status line is thrown, so the mirror can answer from the registry.
+ * A registry blob served from the swarm. Every read, whole or `Range` (containerd resumes an
+ * interrupted pull with `bytes=N-`), first pulls every piece and checks the blob against its
+ * digest before the first byte leaves: a blob's piece digests are attested by a fleet host
+ * (its lease holder), so only the blob digest vouches for any byte. A blob that fails is
+ * dropped and never served. Any failure before the status line is thrown, so the mirror can
+ * answer from the registry.
  */
 export class BlobReads {
   /** Task ids whose whole blob matched its digest. */
@@ -34,16 +35,14 @@ export class BlobReads {
 
   async serve(taskUrl: string, digest: string, rangeHeader: string | undefined, method: 'GET' | 'HEAD', res: ServerResponse): Promise<BlobRead> {
     const { tasks } = this.options;
-    let pull: PullResult | undefined;
-    if (!rangeHeader) pull = (await tasks.pull(taskUrl)).result;
+    const pull = (await tasks.pull(taskUrl)).result;
     const session = await tasks.open(taskUrl);
     const { task } = session;
     const range = parseByteRange(rangeHeader, task.size) ?? { start: 0, end: task.size };
     const release = session.use();
     try {
       const pieces = piecesForRange(range, task.size, task.pieceLength);
-      if (range.end > range.start) await session.ensure(pieces);
-      if (!rangeHeader) await this.check(session, digest);
+      await this.check(session, digest);
       const partial = rangeHeader !== undefined;
       res.writeHead(partial ? 206 : 200, {
         'content-type': 'application/octet-stream',

@@ -1,0 +1,104 @@
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AgentProcess } from '../local/agent-process.ts';
+import { LocalStack } from '../local/local-stack.ts';
+import { EcrStandIn } from './fixtures/ecr-standin.ts';
+import { runMayfly } from './fixtures/mayfly-cli.ts';
+import { startRogueAttester } from './fixtures/rogue-attester.ts';
+
+const MiB = 1024 * 1024;
+const REGISTRY_NAME = 'registry.test';
+
+const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+
+/**
+ * Registry blobs under attack (issue 19, "Authorisation"): a local user without registry
+ * credentials, and a fleet host with credentials that holds a blob's lease and attests bytes
+ * of its own. The ECR stand-in (docker-registry on S3, 307 redirects, Basic auth), the real
+ * scheduler and manager, real agents, and a rogue process speaking the scheduler and peer wire.
+ */
+describe('registry trust', () => {
+  let stack: LocalStack;
+  let ecr: EcrStandIn;
+  let ecrRoot = '';
+  const upstreams = () => ({ MAYFLY_REGISTRY_UPSTREAMS: `${REGISTRY_NAME}=${ecr.registryUrl}` });
+  const basic = () => `Basic ${Buffer.from(ecr.credentials!).toString('base64')}`;
+  const mirrorBlob = (agent: AgentProcess, repository: string, digest: string) => `${agent.registryUrl}/v2/${repository}/blobs/${digest}?ns=${REGISTRY_NAME}`;
+
+  beforeAll(async () => {
+    ecrRoot = await mkdtemp(join(tmpdir(), 'mayfly-ecr-trust-'));
+    ecr = await EcrStandIn.start(ecrRoot, { token: 'ecr-token-456' });
+    stack = await LocalStack.start({
+      schedulerSettings: { allowedOrigins: ['mayfly-demo', `registry+${ecr.registryUrl}/demo/`, `registry-storage+${ecr.s3.endpoint}/`] },
+    });
+  }, 240_000);
+
+  afterAll(async () => {
+    await stack?.stop();
+    await ecr?.stop();
+    if (ecrRoot) await rm(ecrRoot, { recursive: true, force: true });
+  }, 60_000);
+
+  it('a local user without registry credentials gets no blob through the local API or `mayfly get`, even one the agent holds', async () => {
+    const image = await ecr.pushImage('demo/private', 'v1', [6 * MiB]);
+    const layer = image.layers[0];
+    const agent = await stack.startAgent('reg-local', upstreams());
+    // A user with the registry's credentials pulls the layer through the mirror: the agent now holds it.
+    const allowed = await fetch(mirrorBlob(agent, 'demo/private', layer.digest), { headers: { authorization: basic() } });
+    expect(allowed.status).toBe(200);
+    expect(`sha256:${sha256(Buffer.from(await allowed.arrayBuffer()))}`).toBe(layer.digest);
+
+    // Another local user, with no credentials: the mirror asks the registry, which says 401.
+    expect((await fetch(mirrorBlob(agent, 'demo/private', layer.digest))).status).toBe(401);
+    // The same blob by its task URL through the local API and the CLI.
+    const blobUrl = `${ecr.registryUrl}/v2/demo/private/blobs/${layer.digest}`;
+    const viaApi = await fetch(`${agent.apiUrl}/v1/objects?url=${encodeURIComponent(blobUrl)}`);
+    const body = Buffer.from(await viaApi.arrayBuffer());
+    expect(viaApi.status).toBe(403);
+    expect(body.toString()).toMatch(/registry mirror/);
+    const output = join(stack.root, 'stolen-layer.bin');
+    const cli = await runMayfly(['get', blobUrl, '-o', output, '-q'], { PATH: process.env.PATH, MAYFLY_API: agent.apiUrl });
+    expect(cli.code).not.toBe(0);
+    expect(cli.stderr).toMatch(/registry mirror/);
+    await expect(stat(output)).rejects.toThrow(/ENOENT/);
+  }, 180_000);
+
+  it('a Range read of a blob whose lease holder attested bytes of its own is never answered with those bytes', async () => {
+    const image = await ecr.pushImage('demo/poisoned', 'v1', [9 * MiB]);
+    const layer = image.layers[0];
+    const real = await readFile(join(image.dir, 'blobs', 'sha256', layer.digest.slice('sha256:'.length)));
+    const blobUrl = `${ecr.registryUrl}/v2/demo/poisoned/blobs/${layer.digest}`;
+    // The rogue host may pull the image (it has the registry's credentials): its proof is genuine.
+    const redirect = await fetch(blobUrl, { headers: { authorization: basic() }, redirect: 'manual' });
+    expect(redirect.status).toBe(307);
+    const proof = new URL(redirect.headers.get('location')!, blobUrl).href;
+    const rogue = await startRogueAttester({
+      peerId: 'rogue-registry',
+      schedulerUrl: stack.scheduler.url,
+      token: await stack.agentToken('rogue-registry'),
+      url: blobUrl,
+      leaseSite: 'default',
+      site: 'default',
+      registryProof: proof,
+    });
+    try {
+      // It holds the lease and is the first to attest: its digests are taken (the blob's digest is the root).
+      expect(rogue.granted).toBe(true);
+      expect(rogue.publishStatus).toBe(200);
+      const honest = await stack.startAgent('reg-honest', upstreams());
+      // containerd resuming from the start; redirects followed, as a runtime follows the registry's 307.
+      const offset = 1 * MiB + 7;
+      const ranged = await fetch(mirrorBlob(honest, 'demo/poisoned', layer.digest), { headers: { authorization: basic(), range: `bytes=${offset}-` } });
+      const bytes = Buffer.from(await ranged.arrayBuffer());
+      expect(ranged.status).toBe(206);
+      expect(sha256(bytes)).toBe(sha256(real.subarray(offset)));
+      const whole = await fetch(mirrorBlob(honest, 'demo/poisoned', layer.digest), { headers: { authorization: basic() } });
+      expect(`sha256:${sha256(Buffer.from(await whole.arrayBuffer()))}`).toBe(layer.digest);
+    } finally {
+      await rogue.stop();
+    }
+  }, 180_000);
+});
