@@ -53,4 +53,21 @@ describe('CloudHostDirectory (EC2 and ECS records)', () => {
       cloud.throttle = false;
     }
   });
+
+  it('turns an answer that is not the API\'s (a proxy\'s HTML page, a cut-off body) into UnavailableError (503), never a 500', async () => {
+    const answers = [
+      { status: 502, body: '<html><body><h1>502 Bad Gateway</h1></body>' },
+      { status: 200, body: '<?xml version="1.0"?><DescribeInstancesResponse><reservationSet><item>' },
+      { status: 200, body: '' },
+    ];
+    try {
+      for (const answer of answers) {
+        cloud.garble = answer;
+        await expect(directory.lookup({ peerId: 'i-0123456789abcdef0' })).rejects.toBeInstanceOf(UnavailableError);
+        await expect(directory.lookup({ peerId: '0123456789abcdef0123456789abcdef', ecsCluster: CLUSTER })).rejects.toBeInstanceOf(UnavailableError);
+      }
+    } finally {
+      cloud.garble = undefined;
+    }
+  });
 });

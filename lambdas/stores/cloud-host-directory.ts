@@ -44,7 +44,9 @@ export class CloudHostDirectory implements HostDirectory {
   }
 
   private async ecsTask(cluster: string, taskId: string): Promise<HostRecord | undefined> {
-    const { tasks } = await cloudCall('ecs:DescribeTasks', () => this.ecs.send(new DescribeTasksCommand({ cluster, tasks: [taskId] })));
+    const { tasks, failures } = await cloudCall('ecs:DescribeTasks', () => this.ecs.send(new DescribeTasksCommand({ cluster, tasks: [taskId] })));
+    // ECS names a task it does not know in `failures`; an answer with neither list is no answer.
+    if (!tasks && !failures) throw new UnavailableError('cannot look up the caller\'s host (ecs:DescribeTasks: an empty answer)', { context: { retryAfterMs: 2000 } });
     const task = tasks?.[0];
     if (!task?.availabilityZone || !task.containerInstanceArn || !LIVE_STATES.has((task.lastStatus ?? '').toLowerCase())) return undefined;
     const { containerInstances } = await cloudCall('ecs:DescribeContainerInstances', () =>

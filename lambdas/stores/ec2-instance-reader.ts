@@ -61,7 +61,11 @@ export class Ec2InstanceReader {
     } catch (error) {
       throw new UnavailableError(`cannot look up the caller's host (ec2:DescribeInstances: ${(error as Error).message})`, { cause: error, context: { retryAfterMs: 2000 } });
     }
-    const document = parseXML(text) as Record<string, any>;
+    const document = xmlOf(text);
+    if (!document) {
+      // Not EC2's XML (a proxy's error page, a cut-off answer): an outage, never a 500 nor "unknown host".
+      throw new UnavailableError(`cannot look up the caller's host (ec2:DescribeInstances: HTTP ${status}, not EC2's XML)`, { context: { retryAfterMs: 2000 } });
+    }
     if (status !== 200) {
       const code = String(document?.Response?.Errors?.Error?.Code ?? `HTTP ${status}`);
       if (NOT_FOUND.has(code)) return undefined;
@@ -70,6 +74,15 @@ export class Ec2InstanceReader {
     const instance = listOf(document?.DescribeInstancesResponse?.reservationSet?.item).flatMap((reservation) => listOf(reservation?.instancesSet?.item))[0];
     const zone = instance?.placement?.availabilityZone;
     return instance && zone ? { state: String(instance.instanceState?.name ?? ''), zone: String(zone), addrs: addressesOf(instance) } : undefined;
+  }
+}
+
+function xmlOf(text: string): Record<string, any> | undefined {
+  try {
+    const document = parseXML(text) as unknown;
+    return typeof document === 'object' && document !== null ? (document as Record<string, any>) : undefined;
+  } catch {
+    return undefined;
   }
 }
 
