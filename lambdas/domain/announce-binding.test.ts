@@ -43,6 +43,16 @@ describe('addrBelongs', () => {
     expect(addrBelongs(iam, 'http://172.32.0.1:7000', undefined)).toBe(false);
     expect(addrBelongs(iam, 'http://8.8.8.8:7000', '8.8.8.8')).toBe(false);
   });
+
+  it('refuses an IAM caller\'s private-looking address that peers would read as another (octal parts)', () => {
+    const iam: AgentIdentity = { kind: 'agent', peerId: 'i-1', cluster: 'c', seed: false, addrs: [], addrCheck: 'private' };
+    // What every agent's URL parser makes of them: 8.0.0.1, 122.16.0.1, 10.0.0.1 spelled another way.
+    expect(new URL('http://010.0.0.1:7000').hostname).toBe('8.0.0.1');
+    for (const addr of ['http://010.0.0.1:7000', 'http://0172.16.0.1:7000', 'http://0192.168.0.1:7000', 'http://10.00.0.1:7000']) {
+      expect(addrBelongs(iam, addr, undefined)).toBe(false);
+    }
+    expect(addrBelongs(iam, 'http://10.0.0.1:7000', undefined)).toBe(true);
+  });
 });
 
 describe('helpers', () => {

@@ -65,9 +65,12 @@ function hostOf(addr: string): string | undefined {
   return match ? normaliseHost(match[1]) : undefined;
 }
 
-/** RFC 1918 IPv4 and IPv6 unique-local addresses: where a host in a VPC is reached from its peers. */
+/**
+ * RFC 1918 IPv4 and IPv6 unique-local addresses: where a host in a VPC is reached from its peers.
+ * IPv4 only in plain dotted decimal: URL parsers read a leading zero as octal (`010.0.0.1` is 8.0.0.1).
+ */
 export function isPrivateAddress(host: string): boolean {
-  const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(host);
+  const v4 = /^(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})$/.exec(host);
   if (v4) {
     const [a, b] = [Number(v4[1]), Number(v4[2])];
     if (v4.slice(1).some((part) => Number(part) > 255)) return false;
