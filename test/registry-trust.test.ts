@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { chmod, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -45,7 +46,11 @@ describe('registry trust', () => {
   it('a local user without registry credentials gets no blob through the local API or `mayfly get`, even one the agent holds', async () => {
     const image = await ecr.pushImage('demo/private', 'v1', [6 * MiB]);
     const layer = image.layers[0];
-    const agent = await stack.startAgent('reg-local', upstreams());
+    // The data directory where a packaged agent keeps it (under a folder every user may enter, like /var/lib).
+    const shared = await mkdtemp(join(tmpdir(), 'mayfly-var-lib-'));
+    await chmod(shared, 0o755);
+    const dataDir = join(shared, 'mayfly');
+    const agent = await stack.startAgent('reg-local', { ...upstreams(), MAYFLY_DATA_DIR: dataDir });
     // A user with the registry's credentials pulls the layer through the mirror: the agent now holds it.
     const allowed = await fetch(mirrorBlob(agent, 'demo/private', layer.digest), { headers: { authorization: basic() } });
     expect(allowed.status).toBe(200);
@@ -64,6 +69,16 @@ describe('registry trust', () => {
     expect(cli.code).not.toBe(0);
     expect(cli.stderr).toMatch(/registry mirror/);
     await expect(stat(output)).rejects.toThrow(/ENOENT/);
+
+    // Nor from the agent's cache on disk: the agent runs as root, the other user as nobody.
+    if (process.getuid?.() === 0) {
+      const [taskId] = await readdir(join(dataDir, 'tasks'));
+      const read = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'head', '-c', '64', join(dataDir, 'tasks', taskId, 'data')]);
+      expect(read.status).not.toBe(0);
+      expect(read.stderr.toString()).toMatch(/Permission denied/);
+      expect(read.stdout.length).toBe(0);
+    }
+    await rm(shared, { recursive: true, force: true });
   }, 180_000);
 
   it('a Range read of a blob whose lease holder attested bytes of its own is never answered with those bytes', async () => {

@@ -1,4 +1,4 @@
-import { mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { chmod, mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Bitfield } from '../../core/bitfield.ts';
 import { NotFoundError } from '../../core/errors.ts';
@@ -31,7 +31,12 @@ export class PieceStore {
   async load(): Promise<StoreRepair[]> {
     const dir = join(this.root, 'tasks');
     const repairs: StoreRepair[] = [];
-    await guard(dir, () => mkdir(dir, { recursive: true }));
+    // Owner only, also when a previous run made it: cached objects (a registry blob, an S3 object
+    // the host's grant admits) are served through the mirror and APIs, never to whoever can read the disk.
+    await guard(dir, async () => {
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      await chmod(dir, 0o700);
+    });
     for (const name of await readdir(dir)) {
       if (!isHexId(name)) continue;
       const taskDir = join(dir, name);
