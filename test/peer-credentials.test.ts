@@ -87,6 +87,15 @@ describe('peer credentials', () => {
     expect(await askPiece(parent, own15)).toBe(200);
   });
 
+  it('a peer without a credential cannot tell which tasks a parent holds: a cached and an unknown task both answer 401', async () => {
+    const unknown = 'f'.repeat(64);
+    for (const path of [`/v1/tasks/${taskId}/bitfield`, `/v1/tasks/${unknown}/bitfield`, `/v1/tasks/${taskId}/pieces/0`, `/v1/tasks/${unknown}/pieces/0`]) {
+      const answer = await fetch(`http://127.0.0.1:${parent.peerPort}${path}`);
+      await answer.arrayBuffer();
+      expect({ path, status: answer.status }).toEqual({ path, status: 401 });
+    }
+  });
+
   it('a restarted agent with no marker file refuses unauthenticated peers before it announces again', async () => {
     await parent.stop();
     // The old "auth required" latch was a best-effort marker; it is gone, and the scheduler is down.

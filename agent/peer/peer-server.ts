@@ -112,10 +112,11 @@ export class PeerServer {
    */
   private authorize(req: IncomingMessage, taskId: string): { view: ChildView; child: string | undefined } {
     if (!isHexId(taskId)) throw new NotFoundError('task id must be 64 hex characters');
-    const files = this.options.store.get(taskId);
-    if (!files) throw new NotFoundError(`task ${taskId} is not here`);
+    // The credential first: without one, no answer tells which tasks this host holds.
     const header = req.headers[PEER_CREDENTIAL_HEADER];
     const child = this.options.auth.check(taskId, typeof header === 'string' ? header : undefined);
+    const files = this.options.store.get(taskId);
+    if (!files) throw new NotFoundError(`task ${taskId} is not here`);
     return { view: this.options.views.of(files), child };
   }
 
