@@ -70,7 +70,9 @@ describe('registry trust', () => {
     expect(cli.stderr).toMatch(/registry mirror/);
     await expect(stat(output)).rejects.toThrow(/ENOENT/);
 
-    // Nor from the agent's cache on disk: the agent runs as root, the other user as nobody.
+    // Nor from the agent's cache on disk: its tasks folder is the agent user's only.
+    expect((await stat(join(dataDir, 'tasks'))).mode & 0o077).toBe(0);
+    // Where the test runs as root (CI does), also as another user: the agent runs as root, the user as nobody.
     if (process.getuid?.() === 0) {
       const [taskId] = await readdir(join(dataDir, 'tasks'));
       const read = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'head', '-c', '64', join(dataDir, 'tasks', taskId, 'data')]);
