@@ -36,7 +36,8 @@ export class HttpRegistryProofReader implements RegistryProofReader {
 
   async read(proofUrl: string): Promise<ObjectHead> {
     const cached = this.checked.get(proofUrl);
-    if (cached && this.now() - cached.at < this.cacheMs) return cached.head;
+    // Remembered no longer than the proof is valid: an expired proof admits no one.
+    if (cached && this.now() - cached.at < this.cacheMs && this.now() < (presignedExpiry(proofUrl) ?? Infinity)) return cached.head;
     const head = await this.fetchHead(proofUrl);
     if (this.checked.size >= CACHE_ENTRIES) this.checked.delete(this.checked.keys().next().value as string);
     this.checked.set(proofUrl, { head, at: this.now() });
@@ -67,4 +68,26 @@ export class HttpRegistryProofReader implements RegistryProofReader {
     if (!etag) throw new BadRequestError('registry proof: storage gave no strong ETag to pin the blob to');
     return { size, etag };
   }
+}
+
+/**
+ * When a presigned URL stops working, in ms since the epoch: SigV4's `X-Amz-Date` plus
+ * `X-Amz-Expires`, or SigV2's `Expires`. Undefined when the URL says neither.
+ */
+export function presignedExpiry(url: string): number | undefined {
+  let query: URLSearchParams;
+  try {
+    query = new URL(url).searchParams;
+  } catch {
+    return undefined;
+  }
+  const param = (name: string) => [...query].find(([key]) => key.toLowerCase() === name)?.[1];
+  const date = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(param('x-amz-date') ?? '');
+  const expires = Number(param('x-amz-expires'));
+  if (date && Number.isSafeInteger(expires)) {
+    const [, y, mo, d, h, mi, sec] = date.map(Number);
+    return Date.UTC(y, mo - 1, d, h, mi, sec) + expires * 1000;
+  }
+  const v2 = Number(param('expires'));
+  return param('expires') !== undefined && Number.isSafeInteger(v2) ? v2 * 1000 : undefined;
 }
