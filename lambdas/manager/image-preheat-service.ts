@@ -43,9 +43,11 @@ export class ImagePreheatService {
     const registry = this.deps.upstreams.resolve(ref.registry);
     if (!registry) throw new BadRequestError(`no registry URL for ${ref.registry}`);
     const entries = (await this.deps.clusters.get(cluster))?.settings.allowedOrigins;
-    // The scheduler's rule: only blobs a registry+ entry admits are tasks at all.
+    // The scheduler's rule: only blobs a registry+ entry admits are tasks at all. Without a
+    // cluster allowlist the deployment's (which the manager does not hold) decides at announce.
     const probe = registryBlobOf(`${registry}/v2/${ref.repository}/blobs/sha256:${'0'.repeat(64)}`);
-    if (!probe || !admittedRegistryBlob({ kind: 'http', url: registryBlobUrl(probe) }, entries)) {
+    if (!probe) throw new BadRequestError(`${registry}/${ref.repository} names no registry repository`);
+    if (entries && !admittedRegistryBlob({ kind: 'http', url: registryBlobUrl(probe) }, entries)) {
       throw new ForbiddenError(`${registry}/${ref.repository} is outside the allowed origins of cluster ${cluster} (add a registry+ entry)`);
     }
     const { digest: manifest, blobs } = await this.resolve(registry, ref, platform);
