@@ -76,9 +76,13 @@ export async function runImageWorkload(options: ImageWorkloadOptions): Promise<I
           const conf = join(dir, 'registries.conf');
           const mirror = new URL(agent.registryUrl).host;
           await writeFile(conf, `unqualified-search-registries = []\n[[registry]]\nprefix = "${REGISTRY_NAME}"\nlocation = "${registryHost}"\ninsecure = true\n[[registry.mirror]]\nlocation = "${mirror}"\ninsecure = true\n`);
+          // skopeo sends --src-creds to neither a mirror nor a rewritten location; an auth file names each host.
+          const auth = Buffer.from(ecr!.credentials!).toString('base64');
+          const authFile = join(dir, 'auth.json');
+          await writeFile(authFile, JSON.stringify({ auths: { [REGISTRY_NAME]: { auth }, [registryHost]: { auth }, [mirror]: { auth } } }));
           const source = phase === 'mayfly' ? `docker://${REGISTRY_NAME}/demo/big:v1` : `docker://${registryHost}/demo/big:v1`;
           const started = Date.now();
-          await run('skopeo', ['--registries-conf', conf, 'copy', '-q', '--src-tls-verify=false', '--src-creds', ecr!.credentials!, source, `dir:${join(dir, 'image')}`], { maxBuffer: 16 * MiB });
+          await run('skopeo', ['--registries-conf', conf, 'copy', '-q', '--src-tls-verify=false', '--src-authfile', authFile, source, `dir:${join(dir, 'image')}`], { maxBuffer: 16 * MiB });
           return (Date.now() - started) / 1000;
         }),
       );
