@@ -11,6 +11,8 @@ import { ChildViews } from './peer/child-view.ts';
 import { PeerAuth } from './peer/peer-auth.ts';
 import { FallbackOrigins } from './origin/fallback-origins.ts';
 import { RegistryMirror } from './registry/registry-mirror.ts';
+import { registryAwarePull } from './registry/blob-preheat.ts';
+import { registryAuthorizations } from './registry/registry-credentials.ts';
 import { ProvingSchedulerClient, RegistryProofs } from './registry/registry-proofs.ts';
 import { RegistryUpstreams } from './registry/registry-upstreams.ts';
 import { createSigV4Signer } from './control/sigv4-signer.ts';
@@ -118,7 +120,9 @@ export async function startAgent(config: AgentConfig, overrides: AgentOverrides 
   // Held tasks the scheduler has no record of (after a restart) are announced one at a time, not in a burst.
   const resumer = new SeedResumer({ announce: async (taskId) => tasks.session(taskId)?.reannounce(), log });
   // Heartbeat: the manager's host list, preheat jobs for seeds, and the tasks this host seeds.
-  const preheat = new PreheatWorker({ pull: (url) => tasks.pull(url), log, onReport: () => heartbeat.poke() });
+  // A registry blob's preheat first asks the registry with this seed's own credentials (agent/registry/blob-preheat.ts).
+  const pull = registryAwarePull({ pull: (url) => tasks.pull(url), proofs, authorizations: registryAuthorizations(config.registryCredentials), log });
+  const preheat = new PreheatWorker({ pull, log, onReport: () => heartbeat.poke() });
   const heartbeat: HostHeartbeat = new HostHeartbeat({
     scheduler,
     identity: { peerId: config.peerId, cluster: config.cluster, site: config.site, seed: config.seed, addr: `http://${config.advertiseHost}:${peerPort}` },

@@ -33,6 +33,8 @@ export interface AgentConfig {
   readonly registryPort?: number;
   /** `NAME=URL,…` registries the mirror serves (agent/registry/registry-upstreams.ts). */
   readonly registryUpstreams?: string;
+  /** `host=user:password,…` this seed's own registry credentials for image preheats (env only: MAYFLY_REGISTRY_CREDENTIALS). */
+  readonly registryCredentials?: string;
   readonly uploadConcurrency: number;
   /** Ranged origin reads in flight while this agent holds the back-to-source grant. */
   readonly originConcurrency: number;
@@ -112,6 +114,7 @@ export function loadAgentConfig(flags: Record<string, string | boolean | undefin
     s3Port: port('s3-port', 'MAYFLY_S3_PORT', DEFAULT_S3_PORT),
     registryPort: pick('registry-port', 'MAYFLY_REGISTRY_PORT') === 'off' ? undefined : port('registry-port', 'MAYFLY_REGISTRY_PORT', DEFAULT_REGISTRY_PORT),
     registryUpstreams: pick('registry-upstream', 'MAYFLY_REGISTRY_UPSTREAMS'),
+    registryCredentials: env.MAYFLY_REGISTRY_CREDENTIALS || undefined,
     uploadConcurrency: count('upload-concurrency', 'MAYFLY_UPLOAD_CONCURRENCY', 4),
     originConcurrency: count('origin-concurrency', 'MAYFLY_ORIGIN_CONCURRENCY', DEFAULT_DOWNLOAD_LIMITS.originInflight),
     uploadLimit: size(pick('upload-limit', 'MAYFLY_UPLOAD_LIMIT'), 'upload-limit'),

@@ -50,13 +50,17 @@ const { values } = parseArgs({
     'infra-nice': { type: 'string', default: '-10' },
     dynamo: { type: 'string', default: 'dynalite' },
     'agent-env': { type: 'string' },
+    workload: { type: 'string', default: 'file' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
 if (values.help) {
-  console.log('Usage: npm run bench:swarm -- [--hosts 16] [--size-mib 256] [--host-mbit 100] [--origin-mbit 100] [--inter-site-mbit 50] [--mtu 9000] [--phases mayfly,direct | two-site] [--json FILE] [--svg FILE] [--agent-node-args="--cpu-prof --cpu-prof-dir=DIR"] [--agent-log-level debug --keep-logs DIR] [--agent-env MAYFLY_X=1,MAYFLY_Y=2] [--dynamo dynalite|dynamodb-local] [--infra-nice -10]');
+  console.log('Usage: npm run bench:swarm -- [--hosts 16] [--size-mib 256] [--host-mbit 100] [--origin-mbit 100] [--inter-site-mbit 50] [--mtu 9000] [--phases mayfly,direct | two-site] [--json FILE] [--svg FILE] [--agent-node-args="--cpu-prof --cpu-prof-dir=DIR"] [--agent-log-level debug --keep-logs DIR] [--agent-env MAYFLY_X=1,MAYFLY_Y=2] [--dynamo dynalite|dynamodb-local] [--infra-nice -10] [--workload file|image]');
   process.exit(0);
 }
+
+// `--workload image`: container image pulls through the agents' mirrors (bench/workload-image.ts); exits when done.
+if (values.workload === 'image') await (await import('./workload-image.ts')).imageWorkloadMain(values);
 
 const unsupported = netnsUnsupportedReason();
 if (unsupported) {

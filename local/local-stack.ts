@@ -60,6 +60,8 @@ export interface LocalStackOptions {
   readonly schedulerProcess?: boolean;
   /** Every line the scheduler process prints (with `schedulerProcess`). */
   readonly onSchedulerLine?: (line: string) => void;
+  /** The manager's registries for image preheat (upstreams `name=url,…`, credentials `host=user:password,…`). */
+  readonly managerRegistries?: { readonly upstreams?: string; readonly credentials?: string };
 }
 
 /**
@@ -149,6 +151,7 @@ export class LocalStack {
       log: log.child({ service: 'manager' }),
       heartbeatIntervalMs: this.heartbeatIntervalMs,
       metricsSink: (line) => this.recordMetric(line),
+      registries: this.options.managerRegistries,
     });
     this.managerHandle = manager;
     this.manager = await serveApp(manager.app);

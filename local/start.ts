@@ -3,9 +3,10 @@
  * puts a generated artifact in the demo bucket, has every agent pull it at
  * once, prints the swarm report, then keeps running until Ctrl-C.
  *
- *   npm start -- [--agents N] [--size MiB] [--once] [--json] [--tree]
+ *   npm start -- [--agents N] [--size MiB] [--once] [--json] [--tree] [--image]
  *
  * With --tree, a small model tree instead, pulled by every agent with `mayfly get -r`.
+ * With --image, a container image from an ECR stand-in, pulled by containerd through two agents' mirrors.
  */
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -17,6 +18,7 @@ import { swarmPull, type SwarmReport } from './swarm-pull.ts';
 import { MAYFLY_BIN } from './agent-process.ts';
 import { LOCAL_S3_CREDENTIALS } from './s3-server.ts';
 import { printTreeReport, treeDemo } from './tree-demo.ts';
+import { imageDemo, missingImageTools, printImageReport } from './image-demo.ts';
 
 // Node 20 is a supported target here; the SDK's notice about its future plans is noise in a demo.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -29,11 +31,12 @@ const { values } = parseArgs({
     json: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
     tree: { type: 'boolean', default: false },
+    image: { type: 'boolean', default: false },
   },
 });
 
 if (values.help) {
-  console.log('Usage: npm start -- [--agents N] [--size MiB] [--once] [--json] [--tree]');
+  console.log('Usage: npm start -- [--agents N] [--size MiB] [--once] [--json] [--tree] [--image]');
   process.exit(0);
 }
 const agentCount = Number(values.agents);
@@ -44,6 +47,8 @@ if (!Number.isFinite(sizeMiB) || sizeMiB <= 0 || sizeMiB > 16384) fail('--size m
 const say = (line: string) => {
   if (!values.json) console.log(line);
 };
+
+if (values.image) await runImageDemo();
 
 const stack = await LocalStack.start();
 let stopping = false;
@@ -138,6 +143,30 @@ async function portsFree(ports: readonly number[]): Promise<boolean> {
 
 function relative(path: string): string {
   return path.startsWith(process.cwd()) ? path.slice(process.cwd().length + 1) : path;
+}
+
+/** `--image`: its own stack beside the ECR stand-in (local/image-demo.ts); exits when done with --once. */
+async function runImageDemo(): Promise<never> {
+  const missing = missingImageTools();
+  if (missing) fail(`--image needs the container tools: ${missing}`);
+  try {
+    const { report, stop } = await imageDemo(say);
+    if (values.json) console.log(JSON.stringify(report, null, 2));
+    else printImageReport(report);
+    const ok = report.agents.every((agent) => agent.verified);
+    const shutdown = async (code: number) => {
+      await stop();
+      process.exit(code);
+    };
+    if (values.once) return await shutdown(ok ? 0 : 1);
+    process.on('SIGINT', () => void shutdown(0));
+    process.on('SIGTERM', () => void shutdown(0));
+    say(`\nThe stand-in and the stack keep running; press Ctrl-C to stop.`);
+    return await new Promise<never>(() => {});
+  } catch (error) {
+    console.error(`mayfly start: ${(error as Error).message}`);
+    process.exit(1);
+  }
 }
 
 function fail(message: string): never {

@@ -88,6 +88,8 @@ describe(`fuzz (seed ${SEED}; replay with MAYFLY_FUZZ_SEED=${SEED})`, () => {
         { method: 'GET', path: '/v1/tasks', headers: auth() },
         // Agent-token fields only, each of which refuses every odd value (a name field would take 'NaN').
         { method: 'POST', path: '/v1/tokens', body: { scope: 'agent', seed: false, addrs: ['10.0.0.1'], expiresInDays: 1 }, headers: auth() },
+        // An image preheat: every field is a string the fuzzer replaces with a non-string (or adds an unknown one).
+        { method: 'POST', path: '/v1/preheats', body: { kind: 'image', ref: 'registry.test/demo/app:v1', platform: 'linux/arm64' }, headers: auth() },
       ],
     },
     {

@@ -26,6 +26,8 @@ Options (each also as an environment variable):
   --registry-port N        container registry mirror on --api-host (MAYFLY_REGISTRY_PORT, default 7405, 0 = any, off = none)
   --registry-upstream L    NAME=URL,… registries the mirror serves: NAME a registry host as containerd's ?ns= names it, or
                            _default for clients that send none (MAYFLY_REGISTRY_UPSTREAMS; an unknown ns is used over HTTPS)
+                           A seed's own registry credentials for image preheats: MAYFLY_REGISTRY_CREDENTIALS=host=user:password,…
+                           (environment only; ECR hosts without an entry use the host role's ecr:GetAuthorizationToken)
   --upload-concurrency N   uploads served at once (MAYFLY_UPLOAD_CONCURRENCY, default 4)
   --origin-concurrency N   ranged S3 reads in flight when this agent reads the origin (MAYFLY_ORIGIN_CONCURRENCY, default 4)
   --upload-limit RATE      upload bandwidth, e.g. 50MiB or 400Mbit (MAYFLY_UPLOAD_LIMIT, default unlimited)

@@ -7,6 +7,7 @@ import { Asset } from 'aws-cdk-lib/aws-s3-assets';
 import { Construct } from 'constructs';
 import { DEFAULT_PEER_PORT } from '../../core/constants.ts';
 import { agentInstallCommands } from './agent-user-data.ts';
+import { grantRegistryPulls, type ContainerRuntime } from './registry-mirrors.ts';
 import type { IMayflyScheduler } from './control-plane.ts';
 import { agentBundleSha256, bundleAssetOptions } from './local-bundle.ts';
 import { acknowledge } from './nag-acknowledgments.ts';
@@ -105,6 +106,15 @@ export interface MayflyAgentFleetProps {
    * @default Duration.minutes(15)
    */
   readonly signalTimeout?: Duration;
+  /**
+   * Registries (`host[:port]`, e.g. `123456789012.dkr.ecr.eu-west-1.amazonaws.com`) whose pulls go
+   * through each host's agent mirror (user data runs `mayfly setup`); seeds may pull ECR ones
+   * with their role for image preheats.
+   * @default - none
+   */
+  readonly registryMirrors?: readonly string[];
+  /** @default 'containerd' */
+  readonly containerRuntime?: ContainerRuntime;
 }
 
 /**
@@ -159,6 +169,8 @@ export class MayflyAgentFleet extends Construct implements ec2.IConnectable {
         cacheDir: props.cacheDir ?? '/var/cache/mayfly',
         seed,
         logGroupName: this.logGroup?.logGroupName,
+        registryMirrors: props.registryMirrors,
+        containerRuntime: props.containerRuntime,
         environment: {
           ...(props.mayflyCluster ? { MAYFLY_CLUSTER: props.mayflyCluster } : {}),
           ...(props.scheduler.peerAuth ? {} : { MAYFLY_PEER_AUTH: 'off' }),
@@ -181,6 +193,8 @@ export class MayflyAgentFleet extends Construct implements ec2.IConnectable {
 
   private grantHost(role: iam.IRole, props: MayflyAgentFleetProps, seed: boolean): void {
     props.scheduler.grantAnnounce(role, { cluster: props.mayflyCluster ?? 'default', seed });
+    // Image preheats: a seed asks the registry for each blob with its own role (ecr:GetAuthorizationToken).
+    if (seed) grantRegistryPulls(role, props.registryMirrors ?? []);
     if (props.originFallback ?? true) props.scheduler.grantOriginRead(role);
     // Only the bundle object, not the whole asset bucket.
     role.addToPrincipalPolicy(

@@ -1,4 +1,5 @@
 import { AGENT_NODE_OPTIONS, DEFAULT_PEER_PORT } from '../../core/constants.ts';
+import { runtimeSetupCommand, type ContainerRuntime } from './registry-mirrors.ts';
 
 /** Where the agent lives on an EC2 host; shared by the user data and the systemd units. */
 export const AGENT_PATHS = {
@@ -82,6 +83,14 @@ export interface AgentInstallOptions {
   readonly logGroupName?: string;
   /** Extra MAYFLY_* settings written to the environment file. */
   readonly environment?: Readonly<Record<string, string>>;
+  /**
+   * Registries (`host[:port]`) the host's container runtime pulls through the agent's mirror:
+   * user data runs `mayfly setup <containerRuntime> --registry …`.
+   * @default - none (the runtime is left as it is)
+   */
+  readonly registryMirrors?: readonly string[];
+  /** @default 'containerd' */
+  readonly containerRuntime?: ContainerRuntime;
 }
 
 /** Single-quotes `value` for the shell. */
@@ -136,6 +145,7 @@ export function agentInstallCommands(options: AgentInstallOptions): string[] {
     ...AGENT_SYSTEMD_UNIT.trimEnd().split('\n'),
     'EOF',
     ...(options.logGroupName === undefined ? [] : journalShippingCommands(options.logGroupName)),
+    ...(options.registryMirrors?.length ? [runtimeSetupCommand(`${AGENT_PATHS.node} ${AGENT_PATHS.bundle}`, options.containerRuntime ?? 'containerd', options.registryMirrors)] : []),
     'systemctl daemon-reload',
     `systemctl enable --now ${AGENT_SERVICE}`,
     ...(options.logGroupName === undefined ? [] : ['systemctl enable --now mayfly-journal.service']),

@@ -9,6 +9,7 @@ import { DEFAULT_PEER_PORT } from '../../core/constants.ts';
 import { AGENT_IMAGE_CACHE, AGENT_IMAGE_USER, agentImageContext } from './agent-image.ts';
 import type { IMayflyScheduler } from './control-plane.ts';
 import { acknowledge } from './nag-acknowledgments.ts';
+import { addRuntimeSetupContainer, grantRegistryPulls, type ContainerRuntime } from './registry-mirrors.ts';
 
 export interface MayflyEcsDaemonProps {
   /** An ECS cluster with EC2 capacity; one agent runs on every container instance. */
@@ -72,6 +73,15 @@ export interface MayflyEcsDaemonProps {
   readonly cpu?: number;
   /** @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * Registries (`host[:port]`) the host's container runtime pulls through the agent's mirror:
+   * a setup container runs `mayfly setup` on the host's configuration first. ECS task images
+   * are pulled by Docker, which does not use it (see README, Container images).
+   * @default - none
+   */
+  readonly registryMirrors?: readonly string[];
+  /** @default 'containerd' */
+  readonly containerRuntime?: ContainerRuntime;
 }
 
 const CACHE_VOLUME = 'mayfly-cache';
@@ -102,8 +112,9 @@ export class MayflyEcsDaemon extends Construct {
     // The root filesystem is read-only; Node and the agent get a small scratch /tmp.
     linuxParameters.addTmpfs({ containerPath: '/tmp', size: 64, mountOptions: [ecs.TmpfsMountOption.NOSUID, ecs.TmpfsMountOption.NODEV] });
 
+    const image = props.image ?? this.buildImage(props);
     const container = this.taskDefinition.addContainer('Agent', {
-      image: props.image ?? this.buildImage(props),
+      image,
       memoryLimitMiB: props.memoryLimitMiB ?? 512,
       cpu: props.cpu ?? 256,
       user: AGENT_IMAGE_USER,
@@ -132,6 +143,8 @@ export class MayflyEcsDaemon extends Construct {
       portMappings: [{ containerPort: DEFAULT_PEER_PORT, hostPort: DEFAULT_PEER_PORT, protocol: ecs.Protocol.TCP }],
     });
     container.addMountPoints({ sourceVolume: CACHE_VOLUME, containerPath: AGENT_IMAGE_CACHE, readOnly: false });
+    if (props.registryMirrors?.length) addRuntimeSetupContainer(this.taskDefinition, image, container, props.containerRuntime ?? 'containerd', props.registryMirrors);
+    if (props.seed) grantRegistryPulls(this.taskRole, props.registryMirrors ?? []);
     acknowledge(
       this.taskDefinition,
       'AwsSolutions-ECS2',

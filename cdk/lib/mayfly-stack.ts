@@ -13,6 +13,7 @@ import { MayflyEcsDaemon } from './ecs-daemon.ts';
 import { acknowledge } from './nag-acknowledgments.ts';
 import type { MayflyOrigin } from './origin.ts';
 import { MayflyOriginEvents } from './origin-events.ts';
+import { grantRegistryPulls, MayflyImageEvents } from './registry-mirrors.ts';
 import { StackConfigError, type MayflyStackConfig } from './stack-config.ts';
 
 export interface MayflyStackProps extends StackProps {
@@ -36,6 +37,9 @@ export class MayflyStack extends Stack {
 
     this.controlPlane = new MayflyControlPlane(this, 'ControlPlane', { origins });
     new MayflyOriginEvents(this, 'OriginEvents', { origins, handler: this.controlPlane.preheatFunction });
+    // ECR pushes → image preheats; the manager and the preheat function resolve manifests with their role.
+    new MayflyImageEvents(this, 'ImageEvents', { handler: this.controlPlane.preheatFunction });
+    for (const fn of [this.controlPlane.managerFunction, this.controlPlane.preheatFunction]) grantRegistryPulls(fn, config.registryMirrors ?? []);
     const { schedulerFunction, managerFunction, preheatFunction, preheatDeadLetterQueue } = this.controlPlane;
     this.dashboard = new MayflyDashboard(this, 'Dashboard', {
       functions: [schedulerFunction, managerFunction, preheatFunction],
@@ -61,6 +65,8 @@ export class MayflyStack extends Stack {
         seeds: config.seeds ?? vpc.availabilityZones.length,
         originFallback: config.originFallback,
         sessionManager: config.sessionManager,
+        registryMirrors: config.registryMirrors,
+        containerRuntime: config.containerRuntime,
       });
       if (this.fleet.logGroup) new CfnOutput(this, 'AgentLogGroup', { value: this.fleet.logGroup.logGroupName, description: 'Agent journals, one stream per instance' });
     }
@@ -75,6 +81,8 @@ export class MayflyStack extends Stack {
         platform: config.ecsPlatform === 'linux/arm64' ? Platform.LINUX_ARM64 : Platform.LINUX_AMD64,
         hostSecurityGroup,
         originFallback: config.originFallback,
+        registryMirrors: config.registryMirrors,
+        containerRuntime: config.containerRuntime,
       });
       // Both kinds of agent share sites (availability zones), so they share pieces: with the
       // cluster's group known, EC2 agents and seeds and ECS agents reach each other's peer port.

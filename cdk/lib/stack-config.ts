@@ -27,6 +27,10 @@ export interface MayflyStackConfig {
   readonly ecsPlatform: 'linux/amd64' | 'linux/arm64';
   /** `ecsHostSecurityGroup=sg-…`: the container instances' group; the peer port is opened on it to itself. */
   readonly ecsHostSecurityGroupId?: string;
+  /** `registryMirrors=123456789012.dkr.ecr.eu-west-1.amazonaws.com,…`: hosts' runtimes pull these through the agent's mirror. Absent: none. */
+  readonly registryMirrors?: readonly string[];
+  /** `containerRuntime=containerd|crio|podman` that `mayfly setup` configures. Absent: containerd. */
+  readonly containerRuntime?: 'containerd' | 'crio' | 'podman';
 }
 
 export class StackConfigError extends Error {
@@ -71,6 +75,10 @@ export function readStackConfig(node: Node): MayflyStackConfig {
   }
   if (origins.length === 0 && text('originKeys')) throw new StackConfigError('originKeys needs origins');
   const ecsPlatform = text('ecsPlatform') ?? 'linux/amd64';
+  const registryMirrors = text('registryMirrors')?.split(',').map((host) => host.trim()).filter(Boolean);
+  for (const host of registryMirrors ?? []) if (!/^[a-z0-9.-]{1,253}(?::\d{1,5})?$/.test(host)) throw new StackConfigError(`registryMirrors entry ${JSON.stringify(host)} is not a registry host[:port]`);
+  const containerRuntime = text('containerRuntime');
+  if (containerRuntime !== undefined && containerRuntime !== 'containerd' && containerRuntime !== 'crio' && containerRuntime !== 'podman') throw new StackConfigError('containerRuntime must be containerd, crio or podman');
   if (ecsPlatform !== 'linux/amd64' && ecsPlatform !== 'linux/arm64') throw new StackConfigError('ecsPlatform must be linux/amd64 or linux/arm64');
   return {
     origins,
@@ -85,5 +93,7 @@ export function readStackConfig(node: Node): MayflyStackConfig {
     ecsBaseImage: matching('ecsBaseImage', /^[^\s@]+@sha256:[0-9a-f]{64}$/, 'an image pinned by digest (name:tag@sha256:<64 hex>)'),
     ecsPlatform,
     ecsHostSecurityGroupId: matching('ecsHostSecurityGroup', /^sg-[0-9a-f]{8,17}$/, 'a security group id'),
+    ...(registryMirrors?.length ? { registryMirrors } : {}),
+    ...(containerRuntime ? { containerRuntime } : {}),
   };
 }

@@ -36,14 +36,23 @@ function isHttpPrefix(entry: string): boolean {
   }
 }
 
+/** `registry+http(s)://host[:port]/<repository-prefix>`: images pushed there are preheated. */
+const registryPreheatEntrySchema = z
+  .string()
+  .max(1024)
+  .refine((entry) => entry.startsWith('registry+') && isHttpPrefix(entry.slice('registry+'.length)), 'must be registry+http(s)://host[:port]/prefix');
+
 export const clusterSettingsSchema = z.strictObject({
   /** S3 task URLs must start with one of these (absent: every bucket); HTTP(S) URLs need a matching http(s):// entry. */
   allowedOrigins: z.array(allowedOriginSchema).max(100).optional(),
   parentLimit: z.number().int().min(1).max(32).optional(),
   backToSourceLimit: z.number().int().min(1).max(64).optional(),
   minAnnounceIntervalMs: z.number().int().min(0).max(300_000).optional(),
-  /** New objects under these prefixes (S3 ObjectCreated events) are preheated on this cluster's seeds. */
-  preheatOrigins: z.array(originPrefixSchema).max(100).optional(),
+  /**
+   * New objects under these prefixes (S3 ObjectCreated events) are preheated on this cluster's seeds;
+   * `registry+https://host/<repository-prefix>` entries do the same for images pushed to ECR.
+   */
+  preheatOrigins: z.array(z.union([originPrefixSchema, registryPreheatEntrySchema])).max(100).optional(),
 });
 export type ClusterSettingsInput = z.infer<typeof clusterSettingsSchema>;
 

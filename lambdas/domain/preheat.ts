@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { PreheatState } from '../../core/wire/manager.ts';
 
-export type PreheatSource = 'api' | 's3-event' | 'seed-trigger';
+export type PreheatSource = 'api' | 's3-event' | 'seed-trigger' | 'ecr-event';
 
 /** A preheat job: put one object on the seeds of some sites before anyone asks for it. */
 export interface PreheatJob {

@@ -14,6 +14,8 @@ import type { ClusterService } from './cluster-service.ts';
 import { installConsole } from './console/routes.ts';
 import type { HostService } from './host-service.ts';
 import type { PreheatService } from './preheat-service.ts';
+import type { ImagePreheatService } from './image-preheat-service.ts';
+import { imagePreheatRequestSchema } from '../../core/wire/image-preheat.ts';
 import type { ManagerService } from './service.ts';
 import { managerAuth } from './token-auth.ts';
 import type { TokenService } from './token-service.ts';
@@ -23,6 +25,8 @@ export interface ManagerAppOptions {
   readonly clusters: ClusterService;
   readonly hosts: HostService;
   readonly preheat: PreheatService;
+  /** `kind: "image"` preheats (absent: refused as an unknown kind). */
+  readonly imagePreheat?: ImagePreheatService;
   readonly tokens: TokenService;
   readonly log: Logger;
   readonly token?: string;
@@ -58,7 +62,11 @@ export function createManagerApp(options: ManagerAppOptions): Hono {
   app.get('/v1/tasks/:taskId', async (c) => c.json(await service.swarm(assertTaskId(c.req.param('taskId')))));
 
   app.post('/v1/preheats', async (c) => {
-    const jobs = await preheat.create(parseWith(createPreheatRequestSchema, await readJson(c), 'preheat'));
+    const body = await readJson(c);
+    if (options.imagePreheat && (body as { kind?: unknown } | null)?.kind === 'image') {
+      return c.json(await options.imagePreheat.create(parseWith(imagePreheatRequestSchema, body, 'image preheat')), 201);
+    }
+    const jobs = await preheat.create(parseWith(createPreheatRequestSchema, body, 'preheat'));
     return c.json({ jobs }, 201);
   });
   app.get('/v1/preheats', async (c) => c.json({ jobs: await preheat.list(clusterQuery(c), limitQuery(c)) }));

@@ -16,6 +16,10 @@ import { ClusterService } from './cluster-service.ts';
 import { HostService } from './host-service.ts';
 import { PreheatService } from './preheat-service.ts';
 import { handleS3Event } from './s3-events.ts';
+import { handleEcrEvent } from './ecr-events.ts';
+import { ImagePreheatService } from './image-preheat-service.ts';
+import { RegistryUpstreams } from '../../core/registry-upstreams.ts';
+import { RegistryManifestReader } from '../stores/registry-manifest-reader.ts';
 import { ManagerService } from './service.ts';
 import { TokenService } from './token-service.ts';
 
@@ -33,6 +37,8 @@ export interface ManagerWiringOptions {
   readonly heartbeatIntervalMs?: number;
   /** Embedded-metric lines; default stdout when no `log` is given either, else none. */
   readonly metricsSink?: (line: string) => void;
+  /** Image preheat: registry host → URL as the agents' `--registry-upstream` (`name=url,…`), and `host=user:password,…` credentials. */
+  readonly registries?: { readonly upstreams?: string; readonly credentials?: string };
 }
 
 export function createManager(options: ManagerWiringOptions) {
@@ -57,12 +63,23 @@ export function createManager(options: ManagerWiringOptions) {
     log,
     seedLiveMs: liveMs,
   });
+  const imagePreheat = new ImagePreheatService({
+    jobs: new DynamoPreheatStore(dynamo, options.tableName),
+    hosts: hostStore,
+    clusters: clusterStore,
+    registry: new RegistryManifestReader(options.registries?.credentials),
+    upstreams: RegistryUpstreams.parse(options.registries?.upstreams),
+    log,
+    seedLiveMs: liveMs,
+  });
   const tokens = new TokenService(new DynamoTokenStore(dynamo, options.tableName));
   const metrics = new MetricEmitter(options.metricsSink ?? (options.log ? () => {} : (line) => console.log(line)), 'manager');
-  const app = createManagerApp({ service, clusters, hosts, preheat, tokens, log, token: options.token, metrics });
+  const app = createManagerApp({ service, clusters, hosts, preheat, imagePreheat, tokens, log, token: options.token, metrics });
   /** S3 event notifications (ObjectCreated) → preheat jobs. */
   const onS3Event = (event: unknown) => handleS3Event(event, preheat, log);
-  return { app, service, clusters, hosts, preheat, tokens, onS3Event, dynamo, s3 };
+  /** EventBridge `ECR Image Action` (PUSH) → image preheat jobs. */
+  const onEcrEvent = (event: unknown) => handleEcrEvent(event, imagePreheat, log);
+  return { app, service, clusters, hosts, preheat, imagePreheat, tokens, onS3Event, onEcrEvent, dynamo, s3 };
 }
 
 export function managerOptionsFromEnv(env: NodeJS.ProcessEnv): ManagerWiringOptions {
@@ -70,5 +87,6 @@ export function managerOptionsFromEnv(env: NodeJS.ProcessEnv): ManagerWiringOpti
     ...storeEnvironment(env),
     token: env.MAYFLY_TOKEN || undefined,
     heartbeatIntervalMs: env.MAYFLY_HEARTBEAT_INTERVAL_MS ? Number(env.MAYFLY_HEARTBEAT_INTERVAL_MS) : undefined,
+    registries: { upstreams: env.MAYFLY_REGISTRY_UPSTREAMS || undefined, credentials: env.MAYFLY_REGISTRY_CREDENTIALS || undefined },
   };
 }
