@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startCountingProxy, type CountingProxy } from '../local/counting-proxy.ts';
 import { LocalStack } from '../local/local-stack.ts';
-import { EcrStandIn } from '../test/fixtures/ecr-standin.ts';
+import { EcrStandIn } from '../local/registry/ecr-standin.ts';
 
 const run = promisify(execFile);
 const MiB = 1024 * 1024;

@@ -3,8 +3,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { ContainerdHost } from '../test/fixtures/containerd-host.ts';
-import { EcrStandIn, requireImageTools } from '../test/fixtures/ecr-standin.ts';
+import { ContainerdHost } from './registry/containerd-host.ts';
+import { EcrStandIn, requireImageTools } from './registry/ecr-standin.ts';
 import { MAYFLY_BIN } from './agent-process.ts';
 import { LocalStack } from './local-stack.ts';
 

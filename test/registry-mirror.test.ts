@@ -5,10 +5,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentProcess } from '../local/agent-process.ts';
 import { LocalStack } from '../local/local-stack.ts';
-import { ContainerdHost } from './fixtures/containerd-host.ts';
+import { ContainerdHost } from '../local/registry/containerd-host.ts';
 import { runMayfly } from './fixtures/mayfly-cli.ts';
-import { EcrStandIn } from './fixtures/ecr-standin.ts';
-import type { OciImage } from './fixtures/oci-image.ts';
+import { EcrStandIn } from '../local/registry/ecr-standin.ts';
+import type { OciImage } from '../local/registry/oci-image.ts';
 import { waitUntil } from './fixtures/wait-until.ts';
 
 const MiB = 1024 * 1024;

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentProcess } from '../local/agent-process.ts';
 import { LocalStack } from '../local/local-stack.ts';
-import { EcrStandIn } from './fixtures/ecr-standin.ts';
+import { EcrStandIn } from '../local/registry/ecr-standin.ts';
 import { runMayfly } from './fixtures/mayfly-cli.ts';
 import { startRogueAttester } from './fixtures/rogue-attester.ts';
 
