@@ -16,6 +16,16 @@ export class DynamoSourceGrantStore implements SourceGrantStore {
   constructor(private readonly client: DynamoDBClient, private readonly tableName: string) {}
 
   async acquire(taskId: string, site: string, ask: LeaseAsk): Promise<LeaseOutcome> {
+    // A lost race is decided again on what won it (a holder renewing while another asker
+    // writes a stall verdict must still renew); a third loss is a refusal.
+    for (let attempt = 1; ; attempt++) {
+      const outcome = await this.tryAcquire(taskId, site, ask);
+      if (outcome !== 'conflict') return outcome;
+      if (attempt >= 3) return false;
+    }
+  }
+
+  private async tryAcquire(taskId: string, site: string, ask: LeaseAsk): Promise<LeaseOutcome | 'conflict'> {
     const { table, version } = await this.read(taskId, site);
     const decision = leaseFor(table, ask);
     if (!decision.write) return decision.outcome;
@@ -37,8 +47,8 @@ export class DynamoSourceGrantStore implements SourceGrantStore {
         }),
       ),
     );
-    // Not written: another agent's grant landed since the read, and won the race.
-    return written === undefined ? false : decision.outcome;
+    // Not written: another agent's write landed since the read.
+    return written === undefined ? 'conflict' : decision.outcome;
   }
 
   async holds(taskId: string, site: string, peerId: string, now: number): Promise<boolean> {
