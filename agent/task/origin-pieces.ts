@@ -6,6 +6,7 @@ import type { TaskFiles } from '../cache/task-files.ts';
 import type { OriginFetcher } from '../origin/origin-fetcher.ts';
 import type { ChildView } from '../peer/child-view.ts';
 import type { DigestSink } from './digest-publisher.ts';
+import { HeldBackPieces } from './held-back-pieces.ts';
 import type { Manifest } from './manifest.ts';
 
 /** Transient origin failures in a row after which the pull stops. */
@@ -39,11 +40,19 @@ export class OriginPieces {
   private active = 0;
   private failures = 0;
   private readonly reread = new Set<number>();
+  /** Pieces read in a direct pull (the scheduler unreachable), held back from children until checked. */
+  private readonly heldBack: HeldBackPieces;
 
-  constructor(private readonly options: OriginPiecesOptions) {}
+  constructor(private readonly options: OriginPiecesOptions) {
+    this.heldBack = new HeldBackPieces({ files: options.files, view: options.view, sink: options.publisher, log: options.log });
+  }
 
-  /** The scheduler's grant (or, in direct mode, this agent's own); `presignedUrl` replaces the last one issued, if given. */
+  /**
+   * The scheduler's grant (or, in direct mode, this agent's own); `presignedUrl` replaces the last one issued, if given.
+   * The scheduler answered: pieces a direct pull held back can be checked against its digests now.
+   */
   allow(allowed: boolean, presignedUrl?: string): void {
+    this.heldBack.vouch();
     if (presignedUrl) this.presignedUrl = presignedUrl;
     if (allowed !== this.allowed) this.options.log.info(allowed ? 'back-to-source enabled' : 'back-to-source withdrawn');
     this.allowed = allowed;
