@@ -25,11 +25,11 @@ export class HeldBackPieces {
 
   constructor(private readonly options: HeldBackPiecesOptions) {}
 
-  /** Checks every held-back piece not being checked already (no-op while a round runs). */
-  vouch(): void {
+  /** Checks every held-back piece not being checked already (`busy`: pieces this run's origin reads are checking); no-op while a round runs. */
+  vouch(busy: (index: number) => boolean = () => false): void {
     const { files, view, sink, log } = this.options;
     if (this.vouching || sink.attests) return;
-    const pieces = view.heldBack().filter((index) => files.digests.has(index));
+    const pieces = view.heldBack().filter((index) => files.digests.has(index) && !busy(index));
     if (pieces.length === 0) return;
     this.vouching = true;
     log.info('checking pieces read from the origin while the scheduler was unreachable, to offer them to peers', { pieces: pieces.length });

@@ -42,6 +42,8 @@ export class OriginPieces {
   private readonly reread = new Set<number>();
   /** Pieces read in a direct pull (the scheduler unreachable), held back from children until checked. */
   private readonly heldBack: HeldBackPieces;
+  /** Pieces read in this run whose digest is being published or checked. */
+  private readonly checking = new Set<number>();
 
   constructor(private readonly options: OriginPiecesOptions) {
     this.heldBack = new HeldBackPieces({ files: options.files, view: options.view, sink: options.publisher, log: options.log });
@@ -52,7 +54,7 @@ export class OriginPieces {
    * The scheduler answered: pieces a direct pull held back can be checked against its digests now.
    */
   allow(allowed: boolean, presignedUrl?: string): void {
-    this.heldBack.vouch();
+    this.heldBack.vouch((index) => this.checking.has(index));
     if (presignedUrl) this.presignedUrl = presignedUrl;
     if (allowed !== this.allowed) this.options.log.info(allowed ? 'back-to-source enabled' : 'back-to-source withdrawn');
     this.allowed = allowed;
@@ -93,7 +95,9 @@ export class OriginPieces {
       // The piece counts for this pull at once, but children see it only once its digest is published (or vouched for).
       view.readFromOrigin(index);
       files.markVerified(index, digest);
+      this.checking.add(index);
       void publisher.publish(index, digest).then((published) => {
+        this.checking.delete(index);
         if (published) view.published(index);
         else log.warn('digest not published; piece kept locally but not served', { index });
       });
