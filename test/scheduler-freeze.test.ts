@@ -52,7 +52,6 @@ describe('a frozen scheduler', () => {
     } finally {
       await freeze;
     }
-    if (process.env.DUMP_LOGS) (await import('node:fs')).writeFileSync(process.env.DUMP_LOGS, [...schedulerLines, ...agentLines].join('\n'));
     expect(report.agents.every((agent) => agent.sha256ok)).toBe(true);
     // No agent took an honest parent for a bad one, and the scheduler heard of none.
     const blamed = agentLines.filter((line) => /corrupt piece|dropping and reporting/.test(line));
