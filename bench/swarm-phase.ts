@@ -4,6 +4,7 @@
  * Mayfly agent or straight from S3. Counts origin bytes on the origin's own
  * interfaces, inter-site bytes on the link between sites, and CPU.
  */
+import { runFreeze, type SchedulerFreeze } from './scheduler-freeze.ts';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -63,6 +64,8 @@ export interface PhaseOptions {
   readonly agentEnv?: Readonly<Record<string, string>>;
   /** `debug` logs every piece with where it came from and how long it took. */
   readonly agentLogLevel?: string;
+  /** Freezes the control host mid-pull (Mayfly phases only; `--freeze-scheduler`). */
+  readonly freeze?: SchedulerFreeze;
 }
 
 export interface HostResult {
@@ -120,6 +123,8 @@ export async function runPhase(options: PhaseOptions): Promise<PhaseResult> {
     const go = Date.now();
     for (const puller of pullers.values()) puller.send(`go ${go}`);
     log(`  all ${pullers.size} hosts pull ${artifact.url} now`);
+    const thaw = new AbortController();
+    const freezing = options.freeze && mode === 'mayfly' ? runFreeze(options.freeze, log, thaw.signal) : undefined;
     const done = await Promise.all(
       topology.hosts.map(async (host) => {
         const message = await pullers.get(host.name)!.waitFor((m) => m.done === true, options.timeoutMs);
@@ -134,6 +139,8 @@ export async function runPhase(options: PhaseOptions): Promise<PhaseResult> {
       }),
     );
     const wallSeconds = (Date.now() - go) / 1000;
+    thaw.abort();
+    await freezing;
     const cpu = sampler.stop();
     const samples = timeline.stop();
     const cpuAfter = roleCpu(agents, pullers, options.infra);

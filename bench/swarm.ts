@@ -24,6 +24,7 @@ import { fluidLowerBound, directLowerBound } from './fluid-bound.ts';
 import { NetnsSet, netnsUnsupportedReason, removeStaleNamespaces } from './netns.ts';
 import { NsProcess, killAllNsProcesses } from './ns-process.ts';
 import { cdfChart } from './svg-chart.ts';
+import { parseFreeze } from './scheduler-freeze.ts';
 import { agentBinary, parseAgentKind } from './agent-binary.ts';
 import { printPhase, printSummary, summarize, type SwarmReportContext } from './swarm-report.ts';
 import { REPO_ROOT, S3_PORT, SCHEDULER_PORT, baseEnv, benchScript, runPhase, type Artifact, type PhaseResult } from './swarm-phase.ts';
@@ -51,11 +52,12 @@ const { values } = parseArgs({
     dynamo: { type: 'string', default: 'dynalite' },
     'agent-env': { type: 'string' },
     workload: { type: 'string', default: 'file' },
+    'freeze-scheduler': { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
 if (values.help) {
-  console.log('Usage: npm run bench:swarm -- [--hosts 16] [--size-mib 256] [--host-mbit 100] [--origin-mbit 100] [--inter-site-mbit 50] [--mtu 9000] [--phases mayfly,direct | two-site] [--json FILE] [--svg FILE] [--agent-node-args="--cpu-prof --cpu-prof-dir=DIR"] [--agent-log-level debug --keep-logs DIR] [--agent-env MAYFLY_X=1,MAYFLY_Y=2] [--dynamo dynalite|dynamodb-local] [--infra-nice -10] [--workload file|image]');
+  console.log('Usage: npm run bench:swarm -- [--hosts 16] [--size-mib 256] [--host-mbit 100] [--origin-mbit 100] [--inter-site-mbit 50] [--mtu 9000] [--phases mayfly,direct | two-site] [--json FILE] [--svg FILE] [--agent-node-args="--cpu-prof --cpu-prof-dir=DIR"] [--agent-log-level debug --keep-logs DIR] [--agent-env MAYFLY_X=1,MAYFLY_Y=2] [--dynamo dynalite|dynamodb-local] [--infra-nice -10] [--workload file|image] [--freeze-scheduler SECONDS]');
   process.exit(0);
 }
 
@@ -179,6 +181,7 @@ function phaseOn(run: SiteRun) {
     agentNodeArgs: values['agent-node-args']?.split(' ').filter(Boolean),
     agentEnv: Object.fromEntries((values['agent-env'] ?? '').split(',').filter(Boolean).map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)])),
     agentLogLevel: values['agent-log-level'],
+    freeze: parseFreeze(values['freeze-scheduler'], () => run.control.pid),
   };
 }
 

@@ -45,7 +45,9 @@ describe('quiet, useful logs', () => {
     const before = new Map([...agentLines].map(([agent, lines]) => [agent, lines.length]));
     stack.schedulerProxy.setFault({ kind: 'error500' });
     try {
-      await waitUntil(async () => agents.every((agent) => (agentLines.get(agent.name) ?? []).slice(before.get(agent.name)).some((line) => line.includes('announce failed'))), 60_000);
+      // An idle agent announces no task on its own (its holdings ride on the host heartbeat), so its heartbeat is what fails.
+      const saidSo = (agent: AgentProcess) => (agentLines.get(agent.name) ?? []).slice(before.get(agent.name)).some((line) => /announce failed|heartbeat failed/.test(line));
+      await waitUntil(async () => agents.every(saidSo), 90_000);
       // Long enough for several announces and heartbeats of every agent to fail.
       await new Promise((resolve) => setTimeout(resolve, 5_000));
     } finally {

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentProcess } from '../local/agent-process.ts';
 import { LocalStack } from '../local/local-stack.ts';
 import { swarmPull } from '../local/swarm-pull.ts';
+import { waitUntil } from './fixtures/wait-until.ts';
 
 const MiB = 1024 * 1024;
 /** 128 MiB in the issue; 64 MiB here, so six agents finish in reasonable time on a loaded 2-core machine. */
@@ -32,8 +33,14 @@ describe('a frozen scheduler', () => {
     const agents: AgentProcess[] = [];
     for (let i = 1; i <= 6; i++) agents.push(await stack.startAgent(`frozen-${i}`));
     const artifact = await stack.putArtifact('degradation/frozen-scheduler.bin', SIZE);
+    const holdsTask = async (agent: AgentProcess) => {
+      const { tasks } = (await (await fetch(`${agent.apiUrl}/v1/tasks`)).json()) as { tasks: Array<{ url: string }> };
+      return tasks.some((task) => task.url === artifact.url);
+    };
     const pulling = swarmPull(stack, artifact, agents);
     const freeze = (async () => {
+      // 4 s into the pull once every agent has joined it (a loaded machine may take longer to register six).
+      await waitUntil(async () => (await Promise.all(agents.map(holdsTask))).every(Boolean), 60_000);
       await new Promise((resolve) => setTimeout(resolve, 4_000));
       stack.schedulerServer!.signal('SIGSTOP');
       await new Promise((resolve) => setTimeout(resolve, 20_000));

@@ -139,19 +139,33 @@ describe.each(['dynalite', 'dynamodb-local'] as const)('DynamoDB stores on %s', 
   it('grants back-to-source to at most `limit` agents even when they race', async () => {
     const id = hex(6);
     const now = Date.now();
-    const results = await Promise.all(Array.from({ length: 10 }, (_, i) => grants.acquire(id, 'a', `agent-${i}`, 1, 10_000, now)));
+    const ask = (peerId: string, at: number, lastHeardAt?: number) => ({ peerId, limit: 1, leaseMs: 10_000, now: at, lastHeardAt });
+    const results = await Promise.all(Array.from({ length: 10 }, (_, i) => grants.acquire(id, 'a', ask(`agent-${i}`, now))));
     expect(results.filter(Boolean)).toHaveLength(1);
     const holder = `agent-${results.indexOf('granted')}`;
     expect(await grants.holds(id, 'a', holder, now)).toBe(true);
     // The holder renews; another site has its own grant.
-    expect(await grants.acquire(id, 'a', holder, 1, 10_000, now + 1000)).toBe('renewed');
-    expect(await grants.acquire(id, 'b', 'agent-x', 1, 10_000, now)).toBe('granted');
-    // After the lease lapses someone else may take over.
-    expect(await grants.acquire(id, 'a', 'agent-late', 1, 10_000, now + 20_000)).toBe('granted');
+    expect(await grants.acquire(id, 'a', ask(holder, now + 1000))).toBe('renewed');
+    expect(await grants.acquire(id, 'b', ask('agent-x', now))).toBe('granted');
+    // After the lease lapses someone the scheduler kept hearing (the holder went quiet) may take over.
+    expect(await grants.acquire(id, 'a', ask('agent-late', now + 20_000, now + 19_000))).toBe('granted');
     expect(await grants.holds(id, 'a', holder, now + 20_000)).toBe(false);
     await grants.release(id, 'a', 'agent-late');
     expect(await grants.holds(id, 'a', 'agent-late', now + 20_000)).toBe(false);
-    expect(await grants.acquire(id, 'a', 'agent-next', 1, 10_000, now + 20_000)).toBe('granted');
+    expect(await grants.acquire(id, 'a', ask('agent-next', now + 20_000))).toBe('granted');
+  });
+
+  it('keeps a lease that lapsed in a control-plane stall for its holder', async () => {
+    const id = hex(61);
+    const now = Date.now();
+    const ask = (peerId: string, at: number, lastHeardAt?: number) => ({ peerId, limit: 1, leaseMs: 10_000, now: at, lastHeardAt });
+    expect(await grants.acquire(id, 'a', ask('holder', now))).toBe('granted');
+    // Nobody was heard for 20 s: the first asker after it is refused, and so is everyone after it.
+    expect(await grants.acquire(id, 'a', ask('first', now + 20_000, now))).toBe(false);
+    expect(await grants.acquire(id, 'a', ask('second', now + 21_000, now + 20_000))).toBe(false);
+    expect(await grants.holds(id, 'a', 'holder', now + 21_000)).toBe(true);
+    expect(await grants.acquire(id, 'a', ask('holder', now + 22_000))).toBe('renewed');
+    expect(await grants.acquire(id, 'a', ask('second', now + 23_000, now + 22_000))).toBe(false);
   });
 
   it('writes each digest once and refuses a different one', async () => {

@@ -49,6 +49,11 @@ export class ChildView {
     return this.files.bitfield.has(index) && !this.unpublished.has(index);
   }
 
+  /** Verified pieces read from the origin whose digest is not published (or vouched for) yet: held back from children. */
+  heldBack(): number[] {
+    return [...this.unpublished].filter((index) => this.files.bitfield.has(index));
+  }
+
   /** What a child may see now. May be the live verified set: copy it before keeping it. */
   advertised(now = Date.now()): Bitfield {
     let published = this.files.bitfield;

@@ -6,6 +6,7 @@ import type { TaskFiles } from '../cache/task-files.ts';
 import type { OriginFetcher } from '../origin/origin-fetcher.ts';
 import type { ChildView } from '../peer/child-view.ts';
 import type { DigestSink } from './digest-publisher.ts';
+import { HeldBackPieces } from './held-back-pieces.ts';
 import type { Manifest } from './manifest.ts';
 
 /** Transient origin failures in a row after which the pull stops. */
@@ -39,11 +40,21 @@ export class OriginPieces {
   private active = 0;
   private failures = 0;
   private readonly reread = new Set<number>();
+  /** Pieces read in a direct pull (the scheduler unreachable), held back from children until checked. */
+  private readonly heldBack: HeldBackPieces;
+  /** Pieces read in this run whose digest is being published or checked. */
+  private readonly checking = new Set<number>();
 
-  constructor(private readonly options: OriginPiecesOptions) {}
+  constructor(private readonly options: OriginPiecesOptions) {
+    this.heldBack = new HeldBackPieces({ files: options.files, view: options.view, sink: options.publisher, log: options.log });
+  }
 
-  /** The scheduler's grant (or, in direct mode, this agent's own); `presignedUrl` replaces the last one issued, if given. */
+  /**
+   * The scheduler's grant (or, in direct mode, this agent's own); `presignedUrl` replaces the last one issued, if given.
+   * The scheduler answered: pieces a direct pull held back can be checked against its digests now.
+   */
   allow(allowed: boolean, presignedUrl?: string): void {
+    this.heldBack.vouch((index) => this.checking.has(index));
     if (presignedUrl) this.presignedUrl = presignedUrl;
     if (allowed !== this.allowed) this.options.log.info(allowed ? 'back-to-source enabled' : 'back-to-source withdrawn');
     this.allowed = allowed;
@@ -84,7 +95,9 @@ export class OriginPieces {
       // The piece counts for this pull at once, but children see it only once its digest is published (or vouched for).
       view.readFromOrigin(index);
       files.markVerified(index, digest);
+      this.checking.add(index);
       void publisher.publish(index, digest).then((published) => {
+        this.checking.delete(index);
         if (published) view.published(index);
         else log.warn('digest not published; piece kept locally but not served', { index });
       });

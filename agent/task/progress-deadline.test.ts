@@ -36,4 +36,15 @@ describe('ProgressDeadline', () => {
     expect(deadline.fallingBack).toBe(false);
     expect(deadline.since).toBe(2_000);
   });
+
+  it('does not run while the control plane is failing: a frozen scheduler is not the parents\' fault', () => {
+    const deadline = new ProgressDeadline(1_000, 0);
+    // Announces failed from 500 to 5_000: the clock is held at every check meanwhile.
+    for (let now = 500; now <= 5_000; now += 500) {
+      deadline.hold(now);
+      expect(deadline.check(now)).toBe('wait');
+    }
+    expect(deadline.check(5_900)).toBe('wait');
+    expect(deadline.check(6_000)).toBe('reannounce');
+  });
 });

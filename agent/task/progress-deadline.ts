@@ -38,6 +38,11 @@ export class ProgressDeadline {
     if (this.step === 'reannounce') this.step = 'wait';
   }
 
+  /** The control plane is failing: the clock is held (that stall is not the parents'); a fallback already taken stays. */
+  hold(now: number): void {
+    this.progress(Math.max(this.lastProgress, now));
+  }
+
   /** A new run of the pull: nothing is stuck yet. */
   restart(now: number): void {
     this.lastProgress = now;

@@ -19,4 +19,6 @@ export interface DownloadEvents {
   starved(): void;
   /** No verified piece for the progress deadline: re-announce, or (`origin`) read the origin if the fallback admits it. */
   stalled(step: 'reannounce' | 'origin'): void;
+  /** Whether the control plane is failing now (announces unanswered): the progress deadline does not run meanwhile. */
+  controlPlaneFailing(): boolean;
 }

@@ -220,9 +220,11 @@ export class TaskManager {
     complete: (session) => {
       const { downloader } = session;
       this.options.log.info('task complete', { taskId: session.task.id, bytesFromPeers: downloader.bytesFromPeers, bytesFromOrigin: downloader.bytesFromOrigin });
-      // A direct pull ends here; the next pull announces the cached task to the swarm.
-      if (session.direct) this.drop(session);
-      else session.seed();
+      // A direct pull ends here; a swarm session takes the task over and seeds it (the heartbeat
+      // carries it): once the scheduler answers, its pieces are checked and offered (held-back-pieces.ts).
+      if (!session.direct) return session.seed();
+      this.drop(session);
+      if (!this.sessions.has(session.task.id)) this.register(session.task, parseOriginUrl(session.task.url), session.files, 'swarm').seed();
     },
     failed: (session, error) => {
       if (session.cancelled) return; // cancelled: abandoned() said so

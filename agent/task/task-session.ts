@@ -100,6 +100,7 @@ export class TaskSession {
         piece: (index, bytes, fromOrigin) => options.events.piece(this, index, bytes, fromOrigin),
         starved: () => this.starved(),
         stalled: (step) => this.stalled(step),
+        controlPlaneFailing: () => this.announcer?.failingSince !== undefined,
       },
     });
     if (direct) {

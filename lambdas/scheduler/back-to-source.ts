@@ -40,7 +40,9 @@ export class BackToSource {
       log.info('back-to-source left to a seed', { site });
       return false;
     }
-    const outcome = await this.deps.grants.acquire(task.id, site, peerId, request.limit, request.leaseMs, now);
+    // The asker's own record as sampled, from before this announce: when the scheduler last heard it (leaseFor's stall rule).
+    const lastHeardAt = request.candidates.find((peer) => peer.peerId === peerId)?.updatedAt;
+    const outcome = await this.deps.grants.acquire(task.id, site, { peerId, lastHeardAt, limit: request.limit, leaseMs: request.leaseMs, now });
     // One line per grant a person cares about; the holder renews its lease on every announce.
     if (outcome === 'granted') log.info('back-to-source granted', { site, event: request.event });
     else if (outcome === 'renewed') log.debug('back-to-source lease renewed', { site, event: request.event });
