@@ -63,6 +63,8 @@ export interface PhaseOptions {
   readonly agentEnv?: Readonly<Record<string, string>>;
   /** `debug` logs every piece with where it came from and how long it took. */
   readonly agentLogLevel?: string;
+  /** Each host pulls with `mayfly get` as a process of its own (start-up counted), not through the API. */
+  readonly cliStartup?: boolean;
 }
 
 export interface HostResult {
@@ -239,6 +241,7 @@ async function startPuller(host: BenchHost, options: PhaseOptions): Promise<NsPr
       `http://${options.topology.origin.addresses[host.site]}:${S3_PORT}`,
       '--sha256',
       options.artifact.sha256,
+      ...(options.cliStartup && options.mode === 'mayfly' ? ['--cli', options.agentBin] : []),
     ],
     cwd: REPO_ROOT,
     logFile: join(dir, `puller-${options.mode}.log`),

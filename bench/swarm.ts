@@ -12,7 +12,8 @@
  *
  *   npm run bench:swarm -- [--hosts 16] [--size-mib 256] [--host-mbit 100] [--origin-mbit 100]
  *                          [--inter-site-mbit 50] [--mtu 9000] [--phases mayfly,direct | two-site]
- *                          [--json FILE] [--svg FILE]
+ *                          [--json FILE] [--svg FILE] [--realistic]
+ *   --realistic  MTU 1500, nothing at raised priority, each host's `mayfly get` start-up counted (swarm-profile.ts)
  */
 import { randomBytes } from 'node:crypto';
 import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -28,6 +29,7 @@ import { agentBinary, parseAgentKind } from './agent-binary.ts';
 import { printPhase, printSummary, summarize, type SwarmReportContext } from './swarm-report.ts';
 import { REPO_ROOT, S3_PORT, SCHEDULER_PORT, baseEnv, benchScript, runPhase, type Artifact, type PhaseResult } from './swarm-phase.ts';
 import { buildTopology, type Topology, type TopologyOptions } from './topology.ts';
+import { swarmProfile } from './swarm-profile.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -38,7 +40,7 @@ const { values } = parseArgs({
     'host-mbit': { type: 'string', default: '100' },
     'origin-mbit': { type: 'string', default: '100' },
     'inter-site-mbit': { type: 'string', default: '50' },
-    mtu: { type: 'string', default: '9000' },
+    mtu: { type: 'string' },
     phases: { type: 'string', default: 'mayfly,direct' },
     json: { type: 'string' },
     svg: { type: 'string', default: join(REPO_ROOT, 'docs/bench-swarm-cdf.svg') },
@@ -47,14 +49,15 @@ const { values } = parseArgs({
     agent: { type: 'string', default: 'bundle' },
     'agent-node-args': { type: 'string' },
     'agent-log-level': { type: 'string' },
-    'infra-nice': { type: 'string', default: '-10' },
+    'infra-nice': { type: 'string' },
+    realistic: { type: 'boolean', default: false },
     dynamo: { type: 'string', default: 'dynalite' },
     'agent-env': { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
 if (values.help) {
-  console.log('Usage: npm run bench:swarm -- [--hosts 16] [--size-mib 256] [--host-mbit 100] [--origin-mbit 100] [--inter-site-mbit 50] [--mtu 9000] [--phases mayfly,direct | two-site] [--json FILE] [--svg FILE] [--agent-node-args="--cpu-prof --cpu-prof-dir=DIR"] [--agent-log-level debug --keep-logs DIR] [--agent-env MAYFLY_X=1,MAYFLY_Y=2] [--dynamo dynalite|dynamodb-local] [--infra-nice -10]');
+  console.log('Usage: npm run bench:swarm -- [--hosts 16] [--size-mib 256] [--host-mbit 100] [--origin-mbit 100] [--inter-site-mbit 50] [--mtu 9000] [--phases mayfly,direct | two-site] [--json FILE] [--svg FILE] [--agent-node-args="--cpu-prof --cpu-prof-dir=DIR"] [--agent-log-level debug --keep-logs DIR] [--agent-env MAYFLY_X=1,MAYFLY_Y=2] [--dynamo dynalite|dynamodb-local] [--infra-nice -10] [--realistic]');
   process.exit(0);
 }
 
@@ -69,12 +72,13 @@ const size = Math.round(Number(values['size-mib']) * 1024 * 1024);
 const hostMbit = Number(values['host-mbit']);
 const originMbit = Number(values['origin-mbit']);
 const interSiteMbit = Number(values['inter-site-mbit']);
-const mtu = Number(values.mtu);
+const profile = swarmProfile(values);
+const mtu = profile.mtu;
 const phases = new Set(values.phases!.split(',').map((phase) => phase.trim()));
 const budgetMs = Number(values['budget-s']) * 1000;
 // S3 and the control plane are other machines in AWS. Here they share two cores with every
 // simulated host, so they run at a higher priority: the hosts' load must not slow the origin link.
-const infraNice = Number(values['infra-nice']);
+const infraNice = profile.infraNice;
 const startedAt = Date.now();
 const remaining = () => budgetMs - (Date.now() - startedAt);
 
@@ -175,6 +179,7 @@ function phaseOn(run: SiteRun) {
     agentNodeArgs: values['agent-node-args']?.split(' ').filter(Boolean),
     agentEnv: Object.fromEntries((values['agent-env'] ?? '').split(',').filter(Boolean).map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)])),
     agentLogLevel: values['agent-log-level'],
+    cliStartup: profile.cliStartup,
   };
 }
 
@@ -221,6 +226,7 @@ let agentBin = '';
 try {
   agentBin = await agentBinary(parseAgentKind(values.agent), runDir);
   log(`agent program: ${values.agent} (${agentBin.startsWith(runDir) ? 'esbuild bundle, as installed on hosts' : agentBin})`);
+  log(`profile: ${profile.name} (MTU ${mtu}, origin and control plane at nice ${infraNice}, ${profile.cliStartup ? 'each host runs mayfly get' : 'pulls through the agent API'})`);
   if (phases.has('mayfly') || phases.has('direct')) {
     const run = await bringUp(1);
     for (const mode of ['mayfly', 'direct'] as const) {
