@@ -12,8 +12,8 @@
  *
  *   npm run bench:swarm -- [--hosts 16] [--size-mib 256] [--host-mbit 100] [--origin-mbit 100]
  *                          [--inter-site-mbit 50] [--mtu 9000] [--phases mayfly,direct | two-site]
- *                          [--json FILE] [--svg FILE] [--realistic]
- *   --realistic  MTU 1500, nothing at raised priority, each host's `mayfly get` start-up counted (swarm-profile.ts)
+ *                          [--json FILE] [--svg FILE] [--realistic] [--baseline aria2]
+ *   --realistic  MTU 1500, nothing raised in priority, each host's `mayfly get` start-up counted (swarm-profile.ts); --baseline aria2  then the same hosts and object over BitTorrent (aria2-baseline.ts)
  */
 import { randomBytes } from 'node:crypto';
 import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -30,6 +30,7 @@ import { printPhase, printSummary, summarize, type SwarmReportContext } from './
 import { REPO_ROOT, S3_PORT, SCHEDULER_PORT, baseEnv, benchScript, runPhase, type Artifact, type PhaseResult } from './swarm-phase.ts';
 import { buildTopology, type Topology, type TopologyOptions } from './topology.ts';
 import { swarmProfile } from './swarm-profile.ts';
+import { aria2Missing, printAria2, runAria2Phase } from './aria2-baseline.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -51,17 +52,18 @@ const { values } = parseArgs({
     'agent-log-level': { type: 'string' },
     'infra-nice': { type: 'string' },
     realistic: { type: 'boolean', default: false },
+    baseline: { type: 'string' },
     dynamo: { type: 'string', default: 'dynalite' },
     'agent-env': { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
 if (values.help) {
-  console.log('Usage: npm run bench:swarm -- [--hosts 16] [--size-mib 256] [--host-mbit 100] [--origin-mbit 100] [--inter-site-mbit 50] [--mtu 9000] [--phases mayfly,direct | two-site] [--json FILE] [--svg FILE] [--agent-node-args="--cpu-prof --cpu-prof-dir=DIR"] [--agent-log-level debug --keep-logs DIR] [--agent-env MAYFLY_X=1,MAYFLY_Y=2] [--dynamo dynalite|dynamodb-local] [--infra-nice -10] [--realistic]');
+  console.log('Usage: npm run bench:swarm -- [--hosts 16] [--size-mib 256] [--host-mbit 100] [--origin-mbit 100] [--inter-site-mbit 50] [--mtu 9000] [--phases mayfly,direct | two-site] [--json FILE] [--svg FILE] [--agent-node-args="--cpu-prof --cpu-prof-dir=DIR"] [--agent-log-level debug --keep-logs DIR] [--agent-env MAYFLY_X=1,MAYFLY_Y=2] [--dynamo dynalite|dynamodb-local] [--infra-nice -10] [--realistic] [--baseline aria2]');
   process.exit(0);
 }
 
-const unsupported = netnsUnsupportedReason();
+const unsupported = netnsUnsupportedReason() ?? (values.baseline === 'aria2' ? aria2Missing() : undefined);
 if (unsupported) {
   console.error(`bench:swarm cannot run here: ${unsupported}.\nRun it on Linux as root (it builds its own network namespaces and removes them afterwards).`);
   process.exit(2);
@@ -242,6 +244,7 @@ try {
       results.push(result);
       printPhase(report, result);
     }
+    if (values.baseline === 'aria2') printAria2(await runAria2Phase({ topology: run.topology, artifact: run.artifact, runDir, log, timeoutMs: Math.max(30_000, remaining() - 60_000) }), size, bound.seconds, log);
     await tearDown(run);
   }
   if (phases.has('two-site')) {
