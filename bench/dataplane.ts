@@ -15,6 +15,7 @@
  *
  *   npm run bench:dataplane -- [--size-mib 1024] [--rounds 5] [--peers 8] [--agent bundle|source] [--json FILE]
  *                              [--profile-dir DIR]  (node --cpu-prof of the receiving agent and the CLI)
+ *                              [--cli-ab OTHER_BUNDLE]  (cached gets, this CLI and another build alternating: CPU s/GB each)
  */
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -43,6 +44,7 @@ const { values } = parseArgs({
     json: { type: 'string' },
     agent: { type: 'string', default: 'bundle' },
     'profile-dir': { type: 'string' },
+    'cli-ab': { type: 'string' },
   },
 });
 const size = Number(values['size-mib']) * 1024 * 1024;
@@ -200,6 +202,16 @@ try {
     `  ${agentToAgent.MBps} MB/s; receive CPU ${agentToAgent.receiveCpuSecondsPerGB} s/GB (agent ${agentToAgent.childCpuSecondsPerGB} + mayfly get ${agentToAgent.cliCpuSecondsPerGB}), ` +
       `parent ${agentToAgent.parentCpuSecondsPerGB} s/GB`,
   );
+  if (values['cli-ab']) {
+    // The CLI alone (the object is cached): this build against another, alternating, same agent.
+    const childApi = `http://127.0.0.1:${Number(childReady.apiPort)}`;
+    for (let r = 1; r <= 3; r++) {
+      for (const [label, program] of [['this', bin], ['other', values['cli-ab']]] as const) {
+        const run = await timed([process.execPath, program, 'get', artifact.url, '-o', childOutput, '--api', childApi, '-q']);
+        log(`  cached get, ${label} CLI, round ${r}: ${perGB(run, size).cpuSecondsPerGB} CPU s/GB, ${perGB(run, size).MBps} MB/s`);
+      }
+    }
+  }
   await child.stop();
 
   const staticMedian = median(perRound.map((r) => r.staticMBps));
