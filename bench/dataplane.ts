@@ -8,10 +8,16 @@
  * per-parent limit), and the same byte ranges from a node:http +
  * fs.createReadStream server serving the same bytes. Rounds alternate, the
  * median counts. Then 8 children fetch at once while the agent's RSS is sampled.
+ * Last the receive path against its yardstick (receive-baseline.ts): `curl |
+ * tee FILE | sha256sum` from the static server, then a second agent pulling the
+ * object from the first for a `mayfly get -o FILE` process; CPU per GB of the
+ * agent plus the CLI, and MB/s, as ratios to the pipeline's.
  *
  *   npm run bench:dataplane -- [--size-mib 1024] [--rounds 5] [--peers 8] [--agent bundle|source] [--json FILE]
+ *                              [--profile-dir DIR]  (node --cpu-prof of the receiving agent and the CLI)
+ *                              [--cli-ab OTHER_BUNDLE]  (cached gets, this CLI and another build alternating: CPU s/GB each)
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -24,7 +30,8 @@ import { fetchAll, type FetchJob, type FetchResult } from './piece-fetcher.ts';
 import { median, round } from './stats.ts';
 import { REPO_ROOT, benchScript } from './swarm-phase.ts';
 import { agentBinary, parseAgentKind } from './agent-binary.ts';
-import { pullToFile } from '../local/swarm-pull.ts';
+import { pullToFile, sha256File } from '../local/swarm-pull.ts';
+import { curlTeeSha256, perGB, timed } from './receive-baseline.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -36,6 +43,8 @@ const { values } = parseArgs({
     peers: { type: 'string', default: '8' },
     json: { type: 'string' },
     agent: { type: 'string', default: 'bundle' },
+    'profile-dir': { type: 'string' },
+    'cli-ab': { type: 'string' },
   },
 });
 const size = Number(values['size-mib']) * 1024 * 1024;
@@ -70,11 +79,12 @@ try {
   const artifact = await stack.putArtifact(`bench/dataplane-${values['size-mib']}MiB.bin`, size);
   const bin = await agentBinary(parseAgentKind(values.agent), stack.root);
   const local = stack; // narrowed, for the helper below
-  const benchAgent = (name: string, peerId: string, logName: string) =>
+  const profile = values['profile-dir'] ? ['--cpu-prof', `--cpu-prof-dir=${values['profile-dir']}`] : [];
+  const benchAgent = (name: string, peerId: string, logName: string, nodeArgs: string[] = []) =>
     new NsProcess({
       name,
       command: process.execPath,
-      args: [...AGENT_NODE_OPTIONS, bin, 'agent'], // as deployed
+      args: [...AGENT_NODE_OPTIONS, ...nodeArgs, bin, 'agent'], // as deployed
       cwd: REPO_ROOT,
       env: { ...local.agentEnv(peerId), MAYFLY_LOG_LEVEL: 'warn' },
       logFile: join(local.root, logName),
@@ -151,35 +161,57 @@ try {
   log(`  served ${(manyBytes / 1e9).toFixed(2)} GB in ${manySeconds.toFixed(2)} s (${Math.round(manyBytes / 1e6 / manySeconds)} MB/s), ${busy} "busy" (503) answers retried`);
   log(`  agent RSS ${(rssBefore / 1e6).toFixed(0)} MB before, peak ${(rssPeak / 1e6).toFixed(0)} MB while serving ${peerCount} children`);
 
-  // The whole receive path too: a second agent pulls the object; the scheduler hands it the
-  // first (finished) agent as its parent, so every byte goes agent → agent over loopback.
-  log(`\na second agent pulls the same object from the first (receive path: verify, write to disk) ...`);
-  const child = benchAgent('child agent', 'child', 'child-agent.log');
+  // The irreducible receive work with C tools on the same bytes, same filesystem: the yardstick.
+  log(`\nbaseline: curl from the static server | tee FILE | sha256sum (same bytes, same filesystem) ...`);
+  const baselineRun = await curlTeeSha256(`${staticUrl}/artifact.bin`, join(stack.root, 'baseline-output.bin'));
+  if (baselineRun.sha256 !== artifact.sha256) throw new Error(`baseline pipeline read sha256 ${baselineRun.sha256}, expected ${artifact.sha256}`);
+  await rm(join(stack.root, 'baseline-output.bin'), { force: true });
+  const baseline = { ...perGB(baselineRun, size), seconds: round(baselineRun.wallSeconds, 2) };
+  log(`  ${baseline.MBps} MB/s, ${baseline.cpuSecondsPerGB} CPU s/GB (curl + tee + sha256sum)`);
+
+  // The whole receive path too: a second agent pulls the object for `mayfly get` (a process of its
+  // own, as a user runs it); the scheduler hands it the first (finished) agent as its parent, so
+  // every byte goes agent → agent over loopback, then agent → CLI → the user's file.
+  log(`\na second agent pulls the same object from the first for \`mayfly get\` (socket → verify → cache → output file) ...`);
+  await stack.agentToken('child');
+  const child = benchAgent('child agent', 'child', 'child-agent.log', profile);
   children.push(child);
   const childReady = await child.start();
   const childCpu = child.cpuSeconds();
   const serverCpu = processCpuSeconds(agentPid);
-  const childStart = performance.now();
-  const childPull = (await pull(`http://127.0.0.1:${Number(childReady.apiPort)}`, artifact.url, join(stack.root, 'child-output.bin'))) as unknown as {
-    bytesFromPeers: number;
-    bytesFromOrigin: number;
-  };
-  const childSeconds = (performance.now() - childStart) / 1000;
+  const childOutput = join(stack.root, 'child-output.bin');
+  const cli = await timed([process.execPath, ...profile, bin, 'get', artifact.url, '-o', childOutput, '--api', `http://127.0.0.1:${Number(childReady.apiPort)}`]);
   const childCpuUsed = child.cpuSeconds() - childCpu;
   const serverCpuUsed = processCpuSeconds(agentPid) - serverCpu;
+  if ((await sha256File(childOutput)) !== artifact.sha256) throw new Error('mayfly get wrote bytes that are not the object');
+  const receive = perGB({ cpuSeconds: childCpuUsed + cli.cpuSeconds, wallSeconds: cli.wallSeconds }, size);
   const agentToAgent = {
-    MBps: Math.round(size / 1e6 / childSeconds),
-    seconds: round(childSeconds, 2),
-    fromPeersMiB: round(childPull.bytesFromPeers / 1024 / 1024, 1),
-    fromOriginMiB: round(childPull.bytesFromOrigin / 1024 / 1024, 1),
+    MBps: receive.MBps,
+    seconds: round(cli.wallSeconds, 2),
+    cliSummary: cli.stderr.split('\n').at(-1) ?? '',
     childCpuSecondsPerGB: round(childCpuUsed / (size / 1e9), 2),
+    cliCpuSecondsPerGB: round(cli.cpuSeconds / (size / 1e9), 2),
+    receiveCpuSecondsPerGB: receive.cpuSecondsPerGB,
     parentCpuSecondsPerGB: round(serverCpuUsed / (size / 1e9), 2),
     childPeakRssMB: round(child.peakRssBytes() / 1e6, 0),
+    cpuRatioToBaseline: round(receive.cpuSecondsPerGB / baseline.cpuSecondsPerGB, 2),
+    throughputRatioToBaseline: round(receive.MBps / baseline.MBps, 2),
   };
+  log(`  ${agentToAgent.cliSummary}`);
   log(
-    `  ${agentToAgent.MBps} MB/s (${agentToAgent.fromPeersMiB} MiB from the peer, ${agentToAgent.fromOriginMiB} MiB from S3), ` +
-      `child CPU ${agentToAgent.childCpuSecondsPerGB} s/GB received (incl. writing its output file), parent ${agentToAgent.parentCpuSecondsPerGB} s/GB`,
+    `  ${agentToAgent.MBps} MB/s; receive CPU ${agentToAgent.receiveCpuSecondsPerGB} s/GB (agent ${agentToAgent.childCpuSecondsPerGB} + mayfly get ${agentToAgent.cliCpuSecondsPerGB}), ` +
+      `parent ${agentToAgent.parentCpuSecondsPerGB} s/GB`,
   );
+  if (values['cli-ab']) {
+    // The CLI alone (the object is cached): this build against another, alternating, same agent.
+    const childApi = `http://127.0.0.1:${Number(childReady.apiPort)}`;
+    for (let r = 1; r <= 3; r++) {
+      for (const [label, program] of [['this', bin], ['other', values['cli-ab']]] as const) {
+        const run = await timed([process.execPath, program, 'get', artifact.url, '-o', childOutput, '--api', childApi, '-q']);
+        log(`  cached get, ${label} CLI, round ${r}: ${perGB(run, size).cpuSecondsPerGB} CPU s/GB, ${perGB(run, size).MBps} MB/s`);
+      }
+    }
+  }
   await child.stop();
 
   const staticMedian = median(perRound.map((r) => r.staticMBps));
@@ -197,13 +229,21 @@ try {
     eightPeers: { MBps: Math.round(manyBytes / 1e6 / manySeconds), busyRetries: busy, rssBeforeMB: round(rssBefore / 1e6, 0), rssPeakMB: round(rssPeak / 1e6, 0), cpuSecondsPerGB: round(manyCpuUsed / (manyBytes / 1e9), 2) },
     rounds: perRound,
     agentToAgent,
-    targets: { ratioGe0_7: agentMedian / staticMedian >= 0.7, rssLt150MB: rssPeak < 150e6 },
+    baseline,
+    targets: {
+      ratioGe0_7: agentMedian / staticMedian >= 0.7,
+      rssLt150MB: rssPeak < 150e6,
+      rssLe100MB: rssPeak <= 100e6,
+      receiveCpuLe2xBaseline: agentToAgent.cpuRatioToBaseline <= 2,
+      agentToAgentGe0_8xBaseline: agentToAgent.throughputRatioToBaseline >= 0.8,
+    },
   };
   log(`\n==== summary ====`);
   log(`agent ${summary.agentMBps} MB/s vs static ${summary.staticMBps} MB/s: ratio ${summary.ratio} (target ≥ 0.70: ${summary.targets.ratioGe0_7 ? 'met' : 'MISSED'})`);
   log(`agent CPU ${summary.agentCpuSecondsPerGB} s per GB served (static server ${summary.staticCpuSecondsPerGB} s/GB)`);
-  log(`agent → agent: ${agentToAgent.MBps} MB/s; the receiving agent spends ${agentToAgent.childCpuSecondsPerGB} CPU s per GB`);
-  log(`peak RSS serving ${peerCount} children: ${summary.eightPeers.rssPeakMB} MB (target < 150: ${summary.targets.rssLt150MB ? 'met' : 'MISSED'})`);
+  log(`receive path (agent + mayfly get): ${agentToAgent.receiveCpuSecondsPerGB} CPU s/GB vs baseline ${baseline.cpuSecondsPerGB}: ${agentToAgent.cpuRatioToBaseline} × (target ≤ 2: ${summary.targets.receiveCpuLe2xBaseline ? 'met' : 'MISSED'})`);
+  log(`agent → agent: ${agentToAgent.MBps} MB/s vs baseline ${baseline.MBps} MB/s: ${agentToAgent.throughputRatioToBaseline} × (target ≥ 0.8: ${summary.targets.agentToAgentGe0_8xBaseline ? 'met' : 'MISSED'})`);
+  log(`peak RSS serving ${peerCount} children: ${summary.eightPeers.rssPeakMB} MB (target ≤ 100: ${summary.targets.rssLe100MB ? 'met' : 'MISSED'})`);
   if (values.json) await writeFile(values.json, `${JSON.stringify(summary, null, 2)}\n`);
   await shutdown(0);
 } catch (error) {

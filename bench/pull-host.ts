@@ -6,6 +6,7 @@
  *
  *   --mode mayfly  POST /v1/pulls to the agent of this namespace (its local API)
  *   --mode direct  straight from S3 to the file in 8 MiB ranged GETs, as `aws s3 cp` would
+ *   --cli BIN      (mayfly mode) run `node BIN get` as its own process, start-up counted
  */
 import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { open, rename, rm } from 'node:fs/promises';
@@ -15,6 +16,7 @@ import { parseArgs } from 'node:util';
 import { parseS3Url } from '../core/origin-url.ts';
 import { localS3Client } from '../local/s3-server.ts';
 import { pullToFile, sha256File } from '../local/swarm-pull.ts';
+import { agentByteCounters, cliGet } from './cli-pull.ts';
 
 const { values } = parseArgs({
   options: {
@@ -24,6 +26,7 @@ const { values } = parseArgs({
     api: { type: 'string', default: 'http://127.0.0.1:7401' },
     's3-endpoint': { type: 'string' },
     sha256: { type: 'string' },
+    cli: { type: 'string' },
   },
 });
 const { mode, url, output } = values;
@@ -33,6 +36,10 @@ const RANGE_BYTES = 8 * 1024 * 1024;
 const say = (message: object) => process.stdout.write(`${JSON.stringify(message)}\n`);
 
 async function viaAgent(): Promise<object> {
+  if (values.cli) {
+    await cliGet(values.cli, values.api!, url!, output!);
+    return agentByteCounters(values.api!);
+  }
   // Into the cache, then out to the file as `mayfly get` does (the agent writes nothing outside its data dir).
   const body = (await pullToFile(values.api!, url!, output!)) as unknown as Record<string, unknown>;
   return { bytesFromPeers: body.bytesFromPeers, bytesFromOrigin: body.bytesFromOrigin, direct: body.direct };

@@ -66,6 +66,8 @@ export interface PhaseOptions {
   readonly agentLogLevel?: string;
   /** Freezes the control host mid-pull (Mayfly phases only; `--freeze-scheduler`). */
   readonly freeze?: SchedulerFreeze;
+  /** Each host pulls with `mayfly get` as a process of its own (start-up counted), not through the API. */
+  readonly cliStartup?: boolean;
 }
 
 export interface HostResult {
@@ -246,6 +248,7 @@ async function startPuller(host: BenchHost, options: PhaseOptions): Promise<NsPr
       `http://${options.topology.origin.addresses[host.site]}:${S3_PORT}`,
       '--sha256',
       options.artifact.sha256,
+      ...(options.cliStartup && options.mode === 'mayfly' ? ['--cli', options.agentBin] : []),
     ],
     cwd: REPO_ROOT,
     logFile: join(dir, `puller-${options.mode}.log`),

@@ -12,14 +12,14 @@
  *
  *   npm run bench:swarm -- [--hosts 16] [--size-mib 256] [--host-mbit 100] [--origin-mbit 100]
  *                          [--inter-site-mbit 50] [--mtu 9000] [--phases mayfly,direct | two-site]
- *                          [--json FILE] [--svg FILE]
+ *                          [--json FILE] [--svg FILE] [--realistic] [--baseline aria2]
+ *   --realistic  MTU 1500, nothing raised in priority, each host's `mayfly get` start-up counted (swarm-profile.ts); --baseline aria2  then the same hosts and object over BitTorrent (aria2-baseline.ts)
  */
 import { randomBytes } from 'node:crypto';
 import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { fluidLowerBound, directLowerBound } from './fluid-bound.ts';
 import { NetnsSet, netnsUnsupportedReason, removeStaleNamespaces } from './netns.ts';
 import { NsProcess, killAllNsProcesses } from './ns-process.ts';
@@ -29,42 +29,18 @@ import { agentBinary, parseAgentKind } from './agent-binary.ts';
 import { printPhase, printSummary, summarize, type SwarmReportContext } from './swarm-report.ts';
 import { REPO_ROOT, S3_PORT, SCHEDULER_PORT, baseEnv, benchScript, runPhase, type Artifact, type PhaseResult } from './swarm-phase.ts';
 import { buildTopology, type Topology, type TopologyOptions } from './topology.ts';
+import { swarmProfile } from './swarm-profile.ts';
+import { parseSwarmArgs } from './swarm-options.ts';
+import { aria2Missing, printAria2, runAria2Phase } from './aria2-baseline.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-const { values } = parseArgs({
-  options: {
-    hosts: { type: 'string', default: '16' },
-    'size-mib': { type: 'string', default: '256' },
-    'host-mbit': { type: 'string', default: '100' },
-    'origin-mbit': { type: 'string', default: '100' },
-    'inter-site-mbit': { type: 'string', default: '50' },
-    mtu: { type: 'string', default: '9000' },
-    phases: { type: 'string', default: 'mayfly,direct' },
-    json: { type: 'string' },
-    svg: { type: 'string', default: join(REPO_ROOT, 'docs/bench-swarm-cdf.svg') },
-    'budget-s': { type: 'string', default: '570' },
-    'keep-logs': { type: 'string' },
-    agent: { type: 'string', default: 'bundle' },
-    'agent-node-args': { type: 'string' },
-    'agent-log-level': { type: 'string' },
-    'infra-nice': { type: 'string', default: '-10' },
-    dynamo: { type: 'string', default: 'dynalite' },
-    'agent-env': { type: 'string' },
-    workload: { type: 'string', default: 'file' },
-    'freeze-scheduler': { type: 'string' },
-    help: { type: 'boolean', short: 'h', default: false },
-  },
-});
-if (values.help) {
-  console.log('Usage: npm run bench:swarm -- [--hosts 16] [--size-mib 256] [--host-mbit 100] [--origin-mbit 100] [--inter-site-mbit 50] [--mtu 9000] [--phases mayfly,direct | two-site] [--json FILE] [--svg FILE] [--agent-node-args="--cpu-prof --cpu-prof-dir=DIR"] [--agent-log-level debug --keep-logs DIR] [--agent-env MAYFLY_X=1,MAYFLY_Y=2] [--dynamo dynalite|dynamodb-local] [--infra-nice -10] [--workload file|image] [--freeze-scheduler SECONDS]');
-  process.exit(0);
-}
+const values = parseSwarmArgs();
 
 // `--workload image`: container image pulls through the agents' mirrors (bench/workload-image.ts); exits when done.
 if (values.workload === 'image') await (await import('./workload-image.ts')).imageWorkloadMain(values);
 
-const unsupported = netnsUnsupportedReason();
+const unsupported = netnsUnsupportedReason() ?? (values.baseline === 'aria2' ? aria2Missing() : undefined);
 if (unsupported) {
   console.error(`bench:swarm cannot run here: ${unsupported}.\nRun it on Linux as root (it builds its own network namespaces and removes them afterwards).`);
   process.exit(2);
@@ -75,12 +51,13 @@ const size = Math.round(Number(values['size-mib']) * 1024 * 1024);
 const hostMbit = Number(values['host-mbit']);
 const originMbit = Number(values['origin-mbit']);
 const interSiteMbit = Number(values['inter-site-mbit']);
-const mtu = Number(values.mtu);
+const profile = swarmProfile(values);
+const mtu = profile.mtu;
 const phases = new Set(values.phases!.split(',').map((phase) => phase.trim()));
 const budgetMs = Number(values['budget-s']) * 1000;
 // S3 and the control plane are other machines in AWS. Here they share two cores with every
 // simulated host, so they run at a higher priority: the hosts' load must not slow the origin link.
-const infraNice = Number(values['infra-nice']);
+const infraNice = profile.infraNice;
 const startedAt = Date.now();
 const remaining = () => budgetMs - (Date.now() - startedAt);
 
@@ -182,6 +159,7 @@ function phaseOn(run: SiteRun) {
     agentEnv: Object.fromEntries((values['agent-env'] ?? '').split(',').filter(Boolean).map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)])),
     agentLogLevel: values['agent-log-level'],
     freeze: parseFreeze(values['freeze-scheduler'], () => run.control.pid),
+    cliStartup: profile.cliStartup,
   };
 }
 
@@ -228,6 +206,7 @@ let agentBin = '';
 try {
   agentBin = await agentBinary(parseAgentKind(values.agent), runDir);
   log(`agent program: ${values.agent} (${agentBin.startsWith(runDir) ? 'esbuild bundle, as installed on hosts' : agentBin})`);
+  log(`profile: ${profile.name} (MTU ${mtu}, origin and control plane at nice ${infraNice}, ${profile.cliStartup ? 'each host runs mayfly get' : 'pulls through the agent API'})`);
   if (phases.has('mayfly') || phases.has('direct')) {
     const run = await bringUp(1);
     for (const mode of ['mayfly', 'direct'] as const) {
@@ -243,6 +222,7 @@ try {
       results.push(result);
       printPhase(report, result);
     }
+    if (values.baseline === 'aria2') printAria2(await runAria2Phase({ topology: run.topology, artifact: run.artifact, runDir, log, timeoutMs: Math.max(30_000, remaining() - 60_000) }), size, bound.seconds, log);
     await tearDown(run);
   }
   if (phases.has('two-site')) {

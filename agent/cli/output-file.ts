@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { writevFully } from '../cache/piece-writer.ts';
 
 /**
  * The file `mayfly get -o FILE` writes, written by the CLI's own process, so
@@ -12,6 +13,9 @@ import { basename, dirname, join } from 'node:path';
  * get` into the folder removes the ones of this user whose process is gone.
  */
 export class OutputFile {
+  /** Where the next write goes: the bytes written so far. */
+  private position = 0;
+
   private constructor(
     readonly output: string,
     readonly temp: string,
@@ -25,10 +29,11 @@ export class OutputFile {
     return new OutputFile(output, temp, await open(temp, 'wx'));
   }
 
-  /** Writes all of `chunk` at the end of what was written. */
-  async write(chunk: Buffer): Promise<void> {
-    let offset = 0;
-    while (offset < chunk.length) offset += (await this.handle!.write(chunk, offset, chunk.length - offset)).bytesWritten;
+  /** Writes all of `chunks` at the end of what was written, in one writev where the kernel takes them whole. */
+  async write(chunks: readonly Buffer[]): Promise<void> {
+    const position = this.position;
+    for (const chunk of chunks) this.position += chunk.length;
+    await writevFully(this.handle!, chunks, position);
   }
 
   /** Starts over (the object changed while it was read): empties the temp file. */
@@ -36,6 +41,7 @@ export class OutputFile {
     await this.handle!.truncate(0);
     await this.handle!.close();
     this.handle = await open(this.temp, 'w');
+    this.position = 0;
   }
 
   /** fsync, then rename into place: after a crash the output is the old file or the whole new one. */

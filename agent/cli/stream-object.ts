@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
-import { Readable, Transform, Writable } from 'node:stream';
+import type { IncomingMessage } from 'node:http';
+import { Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import { EXIT, exitCodeFor } from './exit-codes.ts';
+import { getFromAgent, readJsonBody } from './object-request.ts';
 import { OutputFile } from './output-file.ts';
 import { ProgressBar, formatBytes } from './progress-bar.ts';
 import { followPull, type PullLine } from './pull-progress.ts';
@@ -109,19 +110,20 @@ type Outcome =
   | { kind: 'cut'; code: number; message: string };
 
 async function transfer(options: StreamObjectOptions, file: OutputFile | undefined, signal: AbortSignal, bar?: ProgressBar): Promise<Outcome> {
-  let response: Response;
+  let response: IncomingMessage;
   try {
-    response = await fetch(`${options.api}/v1/objects?${objectQuery(options)}`, { headers: options.range ? { range: options.range } : {}, signal });
+    response = await getFromAgent(`${options.api}/v1/objects?${objectQuery(options)}`, options.range ? { range: options.range } : {}, signal);
   } catch (error) {
     if (signal.aborted) return { kind: 'failed', code: EXIT.failure, message: 'cancelled' };
     return { kind: 'failed', code: EXIT.unavailable, message: `no agent answering at ${options.api} (${(error as Error).message}); start one with 'mayfly agent'` };
   }
-  if (!response.ok || !response.body) {
-    const body = (await response.json().catch(() => ({}))) as { error?: string; message?: string };
-    return { kind: 'failed', code: response.status === 416 ? EXIT.usage : exitCodeFor(body.error), message: body.message ?? `agent answered ${response.status}` };
+  const status = response.statusCode ?? 0;
+  if (status < 200 || status > 299) {
+    const body = (await readJsonBody(response)) as { error?: string; message?: string };
+    return { kind: 'failed', code: status === 416 ? EXIT.usage : exitCodeFor(body.error), message: body.message ?? `agent answered ${status}` };
   }
-  const expected = Number(response.headers.get('content-length') ?? NaN);
-  const contentRange = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(response.headers.get('content-range') ?? '') ?? undefined;
+  const expected = Number(response.headers['content-length'] ?? NaN);
+  const contentRange = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(response.headers['content-range'] ?? '') ?? undefined;
   const hash = options.digest ? createHash('sha256') : undefined;
   let received = 0;
   let writeFailure: unknown;
@@ -133,15 +135,17 @@ async function transfer(options: StreamObjectOptions, file: OutputFile | undefin
       done(null, chunk);
     },
   });
+  // Chunks that arrive while a write is on the disk go out together in one writev (a socket read is 64 KiB).
   const sink = file
     ? new Writable({
-        write(chunk: Buffer, _encoding, done) {
-          file.write(chunk).then(() => done(), (error) => done((writeFailure = error)));
+        highWaterMark: 1024 * 1024,
+        writev(chunks: { chunk: Buffer }[], done) {
+          file.write(chunks.map((entry) => entry.chunk)).then(() => done(), (error) => done((writeFailure = error)));
         },
       })
     : process.stdout;
   try {
-    await pipeline(Readable.fromWeb(response.body as NodeReadableStream<Uint8Array>), tap, sink, { signal });
+    await pipeline(response, tap, sink, { signal });
   } catch (error) {
     if (writeFailure !== undefined) return { kind: 'failed', code: EXIT.storage, message: `cannot write ${options.output}: ${describeErrno(writeFailure)}` };
     // The reader had enough (`mayfly get … -o - | head -c 100`): not a failure.

@@ -73,7 +73,7 @@ async function streamInto(request: TreeItemRequest, file: OutputFile, signal: Ab
   try {
     for await (const chunk of response.body as NodeReadableStream<Uint8Array>) {
       try {
-        await file.write(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+        await file.write([Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)]);
       } catch (error) {
         return { kind: 'failed', code: EXIT.storage, message: `cannot write ${request.output}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` };
       }
