@@ -31,6 +31,12 @@ import { buildTopology, type Topology, type TopologyOptions } from './topology.t
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
+// `--workload tree`: a model tree pulled with `mayfly get -r` on the local stack (bench/workload-tree.ts).
+if (process.argv.includes('--workload')) {
+  const { runTreeWorkload } = await import('./workload-tree.ts');
+  process.exit(await runTreeWorkload(process.argv.slice(2)));
+}
+
 const { values } = parseArgs({
   options: {
     hosts: { type: 'string', default: '16' },
