@@ -1,4 +1,4 @@
-import { BatchWriteItemCommand, QueryCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { PutItemCommand, QueryCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { PreheatState } from '../../core/wire/manager.ts';
 import { parsePreheatItemId, preheatItemId, type PreheatItem, type PreheatJob } from '../domain/preheat.ts';
 import { canTransition, prefixJobState } from '../domain/preheat-job.ts';
@@ -6,8 +6,8 @@ import { N, S, TTL, readNumber, readString, type Item } from './attributes.ts';
 import { conditionalWrite, withStoreErrors } from './dynamo-errors.ts';
 import { preheatItemSortPrefix, preheatJobKey, preheatPartition, preheatQueueKey, preheatRecordKey } from './keys.ts';
 
-/** DynamoDB's limit of writes in one BatchWriteItem. */
-const BATCH = 25;
+/** Item writes in flight at once. */
+const PARALLEL = 25;
 
 /**
  * The items of a prefix preheat job (keys.ts: ITEM#<job>#<index>): one record
@@ -19,7 +19,7 @@ const BATCH = 25;
 export class PreheatItems {
   constructor(private readonly client: DynamoDBClient, private readonly tableName: string) {}
 
-  /** Writes every item and queues it, 25 to a request. */
+  /** Writes every item and queues it. */
   async put(job: PreheatJob, items: readonly { url: string; bytes: number }[], ttl: Item[string]): Promise<void> {
     const writes: Item[] = [];
     for (const [index, item] of items.entries()) {
@@ -31,14 +31,9 @@ export class PreheatItems {
       };
       writes.push(record, { ...preheatQueueKey(job.cluster, id), url: S(item.url), sites: S(JSON.stringify(job.sites)), [TTL]: ttl });
     }
-    for (let start = 0; start < writes.length; start += BATCH) {
-      let pending = writes.slice(start, start + BATCH).map((Item) => ({ PutRequest: { Item } }));
-      for (let attempt = 0; pending.length > 0; attempt++) {
-        const result = await withStoreErrors('putPreheatItems', () => this.client.send(new BatchWriteItemCommand({ RequestItems: { [this.tableName]: pending } })));
-        pending = (result.UnprocessedItems?.[this.tableName] ?? []) as typeof pending;
-        // Throttled writes come back unprocessed: back off and send them again.
-        if (pending.length > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(2_000, 50 * 2 ** attempt)));
-      }
+    // Single PutItems, 25 at a time: the control plane's role has no batch actions (cdk/lib/control-plane.ts).
+    for (let start = 0; start < writes.length; start += PARALLEL) {
+      await Promise.all(writes.slice(start, start + PARALLEL).map((Item) => withStoreErrors('putPreheatItem', () => this.client.send(new PutItemCommand({ TableName: this.tableName, Item })))));
     }
   }
 
