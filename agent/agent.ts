@@ -29,6 +29,7 @@ import { sweepCache } from './cache/piece-check.ts';
 import { HandlePool } from './cache/handle-pool.ts';
 import { SeedResumer } from './task/seed-resumer.ts';
 import { defaultConnectionTotal } from './http/connection-cap.ts';
+import { listingWithFallback } from './origin/direct-listing.ts';
 
 export interface RunningAgent {
   readonly peerId: string;
@@ -105,9 +106,11 @@ export async function startAgent(config: AgentConfig, overrides: AgentOverrides 
   });
   const cache = new CacheJanitor({ store, tasks, log, quotaBytes: config.cacheQuota });
   cache.start();
-  const api = new LocalApi({ tasks, store, log, host: config.apiHost, port: config.apiPort, metrics, cache, swarm: (url) => scheduler.swarm(url, config.cluster), listTree: (url) => listTree((query) => scheduler.listPage(query), url) });
+  // Scheduler unreachable: list with this host's credentials, as single-object pulls read S3 (README, fallback).
+  const listPage = listingWithFallback((query: Parameters<typeof scheduler.listPage>[0]) => scheduler.listPage(query), s3, log);
+  const api = new LocalApi({ tasks, store, log, host: config.apiHost, port: config.apiPort, metrics, cache, swarm: (url) => scheduler.swarm(url, config.cluster), listTree: (url) => listTree(listPage, url) });
   const apiPort = await api.start();
-  const s3Endpoint = new S3Endpoint({ tasks, log, host: config.apiHost, port: config.s3Port, listPage: (query) => scheduler.listPage(query), region: config.s3.region });
+  const s3Endpoint = new S3Endpoint({ tasks, log, host: config.apiHost, port: config.s3Port, listPage, region: config.s3.region });
   const s3Port = await s3Endpoint.start();
   const mirror = config.registryPort === undefined ? undefined : new RegistryMirror({ tasks, proofs, upstreams, log, host: config.apiHost, port: config.registryPort });
   const registryPort = (await mirror?.start()) ?? 0;

@@ -31,7 +31,7 @@ import { LOCAL_S3_CREDENTIALS, localS3Client, startS3Server, type S3Server } fro
 import type { Caller } from '../lambdas/domain/identity.ts';
 import { CapacityMeter, type CapacityTotals } from './consumed-capacity.ts';
 import { PRICES, controlPlaneCost, directFromS3Cost } from './cost-model.ts';
-import { measureDigestCost, RecordingDispatcher } from './digest-cost.ts';
+import { measureDigestCost, RecordingDispatcher } from './digest-cost.ts'; import { measureListingCost } from './listing-cost.ts';
 import { percentile, round, roundCost } from './stats.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -256,7 +256,7 @@ try {
     date: new Date().toISOString(),
     peers: peerCount,
     concurrency,
-    pieceCount, digestService: digestCost,
+    pieceCount, digestService: digestCost, listing: await measureListingCost({ listings: scheduler.listings, meter, s3Requests: () => s3Requests, s3Endpoint: s3Server.endpoint, bucket: 'bench', log }),
     phases: phases.map(({ totals, ...rest }) => ({ ...rest, readUnits: round(totals.readUnits, 1), writeUnits: round(totals.writeUnits, 1), dynamoRequests: totals.requests, conditionFailures: totals.conditionFailures, byCommand: totals.byCommand })),
     s3RequestsBySchedulerDuringBench: s3Requests,
     announceIntervalMsAt10k: interval10k,

@@ -11,6 +11,8 @@ export const PRICES = {
   dynamoPerRru: 0.125 / 1e6,
   /** S3 Standard GET/HEAD, per request. */
   s3PerGet: 0.0004 / 1000,
+  /** S3 Standard LIST (ListObjectsV2), per request. */
+  s3PerList: 0.005 / 1000,
   /** S3 egress to the internet / an edge site, per GB (first 10 TB tier). */
   s3EgressPerGb: 0.09,
 } as const;

@@ -35,6 +35,12 @@ import { aria2Missing, printAria2, runAria2Phase } from './aria2-baseline.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
+// `--workload tree`: a model tree pulled with `mayfly get -r` on the local stack (bench/workload-tree.ts; its own flags).
+if (/^tree$/.test(process.argv[process.argv.indexOf('--workload') + 1] ?? '') || process.argv.includes('--workload=tree')) {
+  const { runTreeWorkload } = await import('./workload-tree.ts');
+  process.exit(await runTreeWorkload(process.argv.slice(2)));
+}
+
 const values = parseSwarmArgs();
 
 // `--workload image`: container image pulls through the agents' mirrors (bench/workload-image.ts); exits when done.

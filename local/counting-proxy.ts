@@ -22,6 +22,8 @@ export interface CountingProxy {
   /** Response body bytes the upstream sent through this proxy. */
   readonly bytesOut: () => number;
   readonly requests: () => number;
+  /** Requests with this method (and a path starting with `pathPrefix`, query left out), e.g. S3 GETs or scheduler announces. */
+  readonly requestsBy: (method: string, pathPrefix?: string) => number;
   readonly faultsInjected: () => number;
   setFault(fault: Fault | undefined): void;
   reset(): void;
@@ -38,9 +40,11 @@ export async function startCountingProxy(target: string): Promise<CountingProxy>
   let bytes = 0;
   let count = 0;
   let injected = 0;
+  let seen: string[] = [];
   let fault: Fault | undefined;
   const server: Server = createServer((req, res) => {
     count++;
+    seen.push(`${req.method} ${(req.url ?? '').split('?')[0]}`);
     const active = fault && count % (fault.every ?? 1) === 0 ? fault.kind : undefined;
     if (active) injected++;
     if (active === 'reset') {
@@ -91,6 +95,7 @@ export async function startCountingProxy(target: string): Promise<CountingProxy>
     endpoint: `http://127.0.0.1:${port}`,
     bytesOut: () => bytes,
     requests: () => count,
+    requestsBy: (method, pathPrefix = '') => seen.filter((line) => line.startsWith(`${method} ${pathPrefix}`)).length,
     faultsInjected: () => injected,
     setFault: (next) => {
       fault = next;
@@ -99,6 +104,7 @@ export async function startCountingProxy(target: string): Promise<CountingProxy>
       bytes = 0;
       count = 0;
       injected = 0;
+      seen = [];
     },
     stop: () =>
       new Promise((resolve) => {

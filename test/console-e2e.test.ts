@@ -151,6 +151,24 @@ describe('operator console (headless Chromium)', () => {
     await page.screenshot({ path: screenshot, fullPage: true });
     expect(readFileSync(screenshot).subarray(1, 4).toString()).toBe('PNG');
   });
+
+  it('shows a prefix preheat as one row that opens into its items', async () => {
+    await Promise.all(['a.bin', 'b.bin', 'c/d.bin'].map((name, i) => stack.putArtifact(`console/tree/${name}`, MiB + i)));
+    const prefix = `s3://${stack.bucket}/console/tree/`;
+    await page.fill('#preheat-url', prefix);
+    await page.selectOption('#preheat-kind', 'prefix');
+    await page.click('#preheat-submit');
+    await expect.poll(() => page.locator('#message').textContent()).toMatch(/1 job\(s\) created for 3 objects/);
+    const row = page.locator('#preheat-jobs tr[data-job]', { hasText: prefix });
+    await page.locator('#preheat-jobs tr[data-job][data-state="done"]', { hasText: '3 of 3 objects' }).waitFor({ timeout: 60_000 });
+    expect(await row.count()).toBe(1);
+    await row.click();
+    await expect.poll(() => page.locator('#preheat-jobs tr[data-item][data-state="done"]').count(), { timeout: 10_000 }).toBe(3);
+    expect(await page.locator('#preheat-jobs tr[data-item]').allTextContents()).toEqual(
+      expect.arrayContaining([expect.stringContaining(`${prefix}c/d.bin`)]),
+    );
+    await page.selectOption('#preheat-kind', 'object');
+  });
 });
 
 /** Pulls `url` through an agent's local API, reading the whole answer; returns the HTTP status. */

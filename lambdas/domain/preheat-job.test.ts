@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { allowedFrom, canTransition, isPreheatDone, openForSite } from './preheat-job.ts';
+import { allowedFrom, canTransition, isPreheatDone, openForSite, prefixJobState } from './preheat-job.ts';
+import { newPreheatJobId, parsePreheatItemId, preheatItemId } from './preheat.ts';
 
 describe('preheat job state machine', () => {
   it('starts pending, runs once claimed, and only from pending', () => {
@@ -31,5 +32,20 @@ describe('preheat job state machine', () => {
     expect(openForSite({ sites: [], doneSites: [] }, 'b')).toBe(true);
     expect(openForSite({ sites: ['a', 'b'], doneSites: ['a'] }, 'a')).toBe(false);
     expect(openForSite({ sites: ['a', 'b'], doneSites: ['a'] }, 'b')).toBe(true);
+  });
+});
+
+describe('prefix preheat jobs', () => {
+  it('run until every item is settled, then are done, or failed saying how many failed', () => {
+    expect(prefixJobState({ itemCount: 3, itemsDone: 2, itemsFailed: 0 })).toEqual({ state: 'running' });
+    expect(prefixJobState({ itemCount: 3, itemsDone: 3, itemsFailed: 0 })).toEqual({ state: 'done' });
+    expect(prefixJobState({ itemCount: 3, itemsDone: 2, itemsFailed: 1 })).toEqual({ state: 'failed', error: '1 of 3 objects failed' });
+  });
+
+  it('name items by job id and index, and tell them from job ids', () => {
+    const jobId = newPreheatJobId(Date.now());
+    expect(parsePreheatItemId(jobId)).toBeUndefined();
+    expect(parsePreheatItemId(preheatItemId(jobId, 42))).toEqual({ jobId, index: 42 });
+    expect(preheatItemId(jobId, 42)).toMatch(/^[A-Za-z0-9_-]{1,64}$/);
   });
 });

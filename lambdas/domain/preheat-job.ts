@@ -37,3 +37,14 @@ export function openForSite(job: { readonly sites: readonly string[]; readonly d
   if (job.sites.length > 0 && !job.sites.includes(site)) return false;
   return !job.doneSites.includes(site);
 }
+
+/**
+ * A prefix job's state from its items' counts: running until every item is
+ * done or failed; then done when none failed, failed (with how many) otherwise.
+ * An item that fails and is done later counts as done (done is final).
+ */
+export function prefixJobState(counts: { readonly itemCount: number; readonly itemsDone: number; readonly itemsFailed: number }): { state: PreheatState; error?: string } {
+  if (counts.itemsDone + counts.itemsFailed < counts.itemCount) return { state: 'running' };
+  if (counts.itemsFailed === 0) return { state: 'done' };
+  return { state: 'failed', error: `${counts.itemsFailed} of ${counts.itemCount} objects failed` };
+}

@@ -18,6 +18,45 @@ export interface PreheatJob {
   readonly doneBy: Readonly<Record<string, string>>;
   readonly taskId?: string;
   readonly error?: string;
+  /** `prefix`: one job for every object under a prefix (`url` is the prefix), done object by object in `items`. */
+  readonly kind?: 'object' | 'prefix';
+  /** A prefix job's objects and how far each is (GET of one job only; a list gives the counts). */
+  readonly items?: readonly PreheatItem[];
+  /** A prefix job's progress: objects, objects done and failed, their bytes (sizes from the listing). */
+  readonly itemCount?: number;
+  readonly itemsDone?: number;
+  readonly itemsFailed?: number;
+  readonly bytes?: number;
+  readonly bytesDone?: number;
+}
+
+/**
+ * One object of a prefix job. Seeds are handed items like jobs (their id is
+ * the job's id, `_` and the index), so the heartbeat and the state machine
+ * (preheat-job.ts) are the same for both.
+ */
+export interface PreheatItem {
+  readonly id: string;
+  readonly url: string;
+  /** The object's size in bytes, from the listing. */
+  readonly bytes: number;
+  readonly state: PreheatState;
+  readonly updatedAt: number;
+  /** site → seed that finished it there. */
+  readonly doneBy: Readonly<Record<string, string>>;
+  readonly taskId?: string;
+  readonly error?: string;
+}
+
+/** An item's id: `<jobId>_<index:6>` (a job id itself never holds `_`, see newPreheatJobId). */
+export function preheatItemId(jobId: string, index: number): string {
+  return `${jobId}_${index.toString().padStart(6, '0')}`;
+}
+
+/** The job and index an item id names; undefined for a job's own id. */
+export function parsePreheatItemId(id: string): { jobId: string; index: number } | undefined {
+  const match = /^([A-Za-z0-9-]+)_(\d{6})$/.exec(id);
+  return match ? { jobId: match[1], index: Number(match[2]) } : undefined;
 }
 
 /** A job while it is open: what a seed's heartbeat reads to find work. */
@@ -40,8 +79,12 @@ export function newPreheatJobId(now: number): string {
  * when the state store throttles or is down.
  */
 export interface PreheatStore {
-  /** Stores a new job and queues it. */
-  create(job: PreheatJob): Promise<void>;
+  /**
+   * Stores a new job and queues it; with `items` (a prefix job), queues each
+   * item instead, and the job's state follows its items (preheat-job.ts, prefixJobState).
+   */
+  create(job: PreheatJob, items?: readonly { url: string; bytes: number }[]): Promise<void>;
+  /** A job (with its items, for a prefix job), or one item by its item id. */
   get(cluster: string, id: string): Promise<PreheatJob | undefined>;
   /** Newest first. */
   list(cluster: string, limit: number): Promise<PreheatJob[]>;

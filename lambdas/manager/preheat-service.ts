@@ -45,6 +45,7 @@ export class PreheatService {
     // The scheduler's own rule (core/allowlist.ts): a preheat fetches nothing an announce could not.
     const allowed = (location: S3Location) => originAllowed(location, settings.allowedOrigins);
     let urls: string[];
+    let items: { url: string; bytes: number }[] | undefined;
     if ((request.kind ?? 'object') === 'object') {
       const location = known ?? parseLiteralS3Url(request.url, request.versionId);
       if (!allowed(location)) throw new ForbiddenError(`${request.url} is outside the allowed origins of cluster ${cluster}`);
@@ -57,19 +58,29 @@ export class PreheatService {
       const [, bucket, prefix] = match;
       const objects = await this.deps.lister.list(bucket, prefix, this.deps.maxObjects ?? 1000);
       if (objects.length === 0) throw new NotFoundError(`no objects under ${request.url}`, { context: { bucket, prefix } });
-      const locations = objects.map((object): S3Location => ({ kind: 's3', bucket, key: object.key }));
-      urls = locations.filter(allowed).map(canonicalS3Url);
-      if (urls.length === 0) throw new ForbiddenError(`${request.url} is outside the allowed origins of cluster ${cluster}`);
+      items = objects
+        .map((object) => ({ location: { kind: 's3', bucket, key: object.key } as S3Location, bytes: object.size }))
+        .filter((object) => allowed(object.location))
+        .map((object) => ({ url: canonicalS3Url(object.location), bytes: object.bytes }));
+      if (items.length === 0) throw new ForbiddenError(`${request.url} is outside the allowed origins of cluster ${cluster}`);
+      // One job for the whole prefix, its objects as items (each still one seed pull, pinned and checked as any).
+      urls = [`s3://${bucket}/${prefix}`];
     }
     const sites = request.sites ?? [...(await this.deps.hosts.liveSeeds(cluster, this.now() - this.deps.seedLiveMs)).keys()].sort();
     const jobs: PreheatJob[] = [];
     for (const url of urls) {
       const now = this.now();
       const job: PreheatJob = { id: newPreheatJobId(now), cluster, url, sites, source, state: 'pending', createdAt: now, updatedAt: now, doneBy: {} };
-      await this.deps.jobs.create(job);
-      jobs.push(job);
+      if (items) {
+        await this.deps.jobs.create(job, items);
+        const bytes = items.reduce((sum, item) => sum + item.bytes, 0);
+        jobs.push({ ...job, kind: 'prefix', itemCount: items.length, itemsDone: 0, itemsFailed: 0, bytes, bytesDone: 0 });
+      } else {
+        await this.deps.jobs.create(job);
+        jobs.push(job);
+      }
     }
-    this.deps.log.info('preheat created', { cluster, source, jobs: jobs.length, sites });
+    this.deps.log.info('preheat created', { cluster, source, jobs: jobs.length, objects: items?.length ?? jobs.length, sites });
     return jobs;
   }
 

@@ -116,7 +116,7 @@ export function createScheduler(options: SchedulerWiringOptions) {
     attestedQuarantineMs: options.attestedQuarantineMs,
   });
   const identities = identityResolver(options, new TokenIdentityResolver(options.token, new DynamoTokenStore(dynamo, options.tableName)));
-  return { app: createSchedulerApp({ service, log, identities, heartbeat, metrics, listings }), service, dynamo, s3, digests };
+  return { app: createSchedulerApp({ service, log, identities, heartbeat, metrics, listings }), service, dynamo, s3, digests, listings };
 }
 
 /** A signed Function URL request's IAM caller first (only Lambda's IAM auth sets it), else the bearer token. */

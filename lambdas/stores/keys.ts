@@ -1,4 +1,5 @@
 import { fnv1a32, sha256Hex } from '../../core/task-id.ts';
+import { parsePreheatItemId } from '../domain/preheat.ts';
 import { S, type Item } from './attributes.ts';
 
 /**
@@ -15,6 +16,7 @@ import { S, type Item } from './attributes.ts';
  *   HOSTS#<cluster>              / <peerId>             a host's last heartbeat
  *   SEEDS#<cluster>              / <site>#<peerId>      seeds only, so a site's seeds are one small Query
  *   PREHEAT#<cluster>            / JOB#<id>             a preheat job
+ *   PREHEAT#<cluster>            / ITEM#<id>#<index:6>  one object of a prefix preheat job
  *   PREHEATQ#<cluster>           / <id>                 its queue entry while open
  *   TRIGGER#<cluster>#<taskId>   / <site>               the job the scheduler opened for a site's seeds
  *   TOKENS                       / <id>                 an access token (never its secret)
@@ -60,6 +62,13 @@ export const siteOfSeedSortKey = (sk: string): string => sk.slice(0, sk.lastInde
 export const JOB_PREFIX = 'JOB#';
 export const preheatPartition = (cluster: string): string => `PREHEAT#${cluster}`;
 export const preheatJobKey = (cluster: string, id: string): Item => key(preheatPartition(cluster), `${JOB_PREFIX}${id}`);
+export const ITEM_PREFIX = 'ITEM#';
+export const preheatItemSortPrefix = (jobId: string): string => `${ITEM_PREFIX}${jobId}#`;
+/** A job's record, or, for an item id (domain/preheat.ts), the item's. */
+export const preheatRecordKey = (cluster: string, id: string): Item => {
+  const item = parsePreheatItemId(id);
+  return item ? key(preheatPartition(cluster), `${preheatItemSortPrefix(item.jobId)}${item.index.toString().padStart(6, '0')}`) : preheatJobKey(cluster, id);
+};
 export const preheatQueuePartition = (cluster: string): string => `PREHEATQ#${cluster}`;
 export const preheatQueueKey = (cluster: string, id: string): Item => key(preheatQueuePartition(cluster), id);
 export const preheatTriggerKey = (cluster: string, taskId: string, site: string): Item => key(`TRIGGER#${cluster}#${taskId}`, site);

@@ -1,10 +1,11 @@
 import { DeleteItemCommand, GetItemCommand, PutItemCommand, QueryCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { PreheatState } from '../../core/wire/manager.ts';
-import { newPreheatJobId, type PreheatJob, type PreheatSource, type PreheatStore, type QueuedPreheat } from '../domain/preheat.ts';
+import { newPreheatJobId, parsePreheatItemId, type PreheatJob, type PreheatSource, type PreheatStore, type QueuedPreheat } from '../domain/preheat.ts';
 import { allowedFrom } from '../domain/preheat-job.ts';
 import { N, S, TTL, readNumber, readString, ttlFromNow, type Item } from './attributes.ts';
 import { conditionalWrite, withStoreErrors } from './dynamo-errors.ts';
-import { JOB_PREFIX, preheatJobKey, preheatPartition, preheatQueueKey, preheatQueuePartition, preheatTriggerKey } from './keys.ts';
+import { PreheatItems } from './preheat-items.ts';
+import { JOB_PREFIX, preheatJobKey, preheatRecordKey, preheatPartition, preheatQueueKey, preheatQueuePartition, preheatTriggerKey } from './keys.ts';
 
 const JOB_TTL_SECONDS = 7 * 24 * 3600;
 const TRIGGER_TTL_SECONDS = 3600;
@@ -17,19 +18,32 @@ const TRIGGER_TTL_SECONDS = 3600;
  * Which state may follow which is domain/preheat-job.ts's; this only writes it.
  */
 export class DynamoPreheatStore implements PreheatStore {
-  constructor(private readonly client: DynamoDBClient, private readonly tableName: string) {}
+  private readonly items: PreheatItems;
 
-  async create(job: PreheatJob): Promise<void> {
+  constructor(private readonly client: DynamoDBClient, private readonly tableName: string) {
+    this.items = new PreheatItems(client, tableName);
+  }
+
+  async create(job: PreheatJob, items?: readonly { url: string; bytes: number }[]): Promise<void> {
     const ttl = ttlFromNow(JOB_TTL_SECONDS, job.createdAt);
+    if (items) {
+      // A prefix job: the job's record holds the counters, each item is queued on its own (preheat-items.ts).
+      const counters: Item = { kind: S('prefix'), itemCount: N(items.length), itemsDone: N(0), itemsFailed: N(0), bytes: N(items.reduce((sum, item) => sum + item.bytes, 0)), bytesDone: N(0) };
+      await this.put('createPreheat', { ...preheatJobKey(job.cluster, job.id), ...fromJob(job), ...counters, [TTL]: ttl });
+      await this.items.put(job, items, ttl);
+      return;
+    }
     await this.put('createPreheat', { ...preheatJobKey(job.cluster, job.id), ...fromJob(job), [TTL]: ttl });
     await this.put('queuePreheat', { ...preheatQueueKey(job.cluster, job.id), url: S(job.url), sites: S(JSON.stringify(job.sites)), [TTL]: ttl });
   }
 
   async get(cluster: string, id: string): Promise<PreheatJob | undefined> {
     const result = await withStoreErrors('getPreheat', () =>
-      this.client.send(new GetItemCommand({ TableName: this.tableName, Key: preheatJobKey(cluster, id), ConsistentRead: true })),
+      this.client.send(new GetItemCommand({ TableName: this.tableName, Key: preheatRecordKey(cluster, id), ConsistentRead: true })),
     );
-    return result.Item ? toJob(result.Item) : undefined;
+    if (!result.Item) return undefined;
+    const job = toJob(result.Item);
+    return job.kind === 'prefix' ? { ...job, items: await this.items.read(cluster, id) } : job;
   }
 
   async list(cluster: string, limit: number): Promise<PreheatJob[]> {
@@ -83,7 +97,7 @@ export class DynamoPreheatStore implements PreheatStore {
   async recordSiteDone(cluster: string, id: string, site: string, peerId: string, taskId: string | undefined, now: number): Promise<PreheatJob | undefined> {
     const result = await conditionalWrite('completePreheat', () =>
       this.update({
-        Key: preheatJobKey(cluster, id),
+        Key: preheatRecordKey(cluster, id),
         UpdateExpression: `SET #done = :peer, updatedAt = :now${taskId ? ', taskId = :task' : ''}`,
         ConditionExpression: 'attribute_exists(pk)',
         ExpressionAttributeNames: { '#done': `done:${site}` },
@@ -113,7 +127,8 @@ export class DynamoPreheatStore implements PreheatStore {
     const error = to === 'failed' && reason !== undefined;
     const written = await conditionalWrite(`preheat${to[0].toUpperCase()}${to.slice(1)}`, () =>
       this.update({
-        Key: preheatJobKey(cluster, id),
+        Key: preheatRecordKey(cluster, id),
+        ReturnValues: 'ALL_OLD',
         UpdateExpression: `SET #state = :to, updatedAt = :now${error ? ', #error = :reason' : ''}`,
         ConditionExpression: `attribute_exists(pk) AND #state IN (${from.map((_, i) => `:from${i}`).join(', ')})`,
         ExpressionAttributeNames: { '#state': 'state', ...(error ? { '#error': 'error' } : {}) },
@@ -125,7 +140,10 @@ export class DynamoPreheatStore implements PreheatStore {
         },
       }),
     );
-    return written !== undefined;
+    if (written === undefined) return false;
+    // An item of a prefix job: its job follows.
+    if (parsePreheatItemId(id) && written.Attributes) await this.items.settled(cluster, id, written.Attributes, to, now);
+    return true;
   }
 
   async dequeue(cluster: string, id: string): Promise<void> {
@@ -199,5 +217,8 @@ function toJob(item: Item): PreheatJob {
     doneBy,
     ...(taskId ? { taskId } : {}),
     ...(error ? { error } : {}),
+    ...(readString(item, 'kind') === 'prefix'
+      ? { kind: 'prefix' as const, itemCount: readNumber(item, 'itemCount'), itemsDone: readNumber(item, 'itemsDone'), itemsFailed: readNumber(item, 'itemsFailed'), bytes: readNumber(item, 'bytes'), bytesDone: readNumber(item, 'bytesDone') }
+      : {}),
   };
 }

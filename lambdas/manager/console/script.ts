@@ -5,7 +5,7 @@
  */
 export const CONSOLE_SCRIPT = String.raw`'use strict';
 (function () {
-  var state = { token: '', cluster: 'default', taskId: '', busy: false };
+  var state = { token: '', cluster: 'default', taskId: '', jobId: '', busy: false };
   var MiB = 1024 * 1024;
 
   function $(id) { return document.getElementById(id); }
@@ -140,14 +140,31 @@ export const CONSOLE_SCRIPT = String.raw`'use strict';
     }));
   }
 
-  function renderJobs(jobs) {
-    fill('preheat-jobs', jobs.map(function (j) {
+  // A prefix job is one row (objects and bytes done); clicked, its items open below it.
+  function renderJobs(jobs, open) {
+    var rows = [];
+    jobs.forEach(function (j) {
       var doneBy = Object.keys(j.doneBy).map(function (site) { return site + ': ' + j.doneBy[site]; }).join(', ');
-      return el('tr', { 'data-job': j.id, 'data-state': j.state }, [
-        cell(j.id), cell(j.url), cell(pill(j.state)), cell(j.sites.length ? j.sites.join(', ') : 'any'),
-        cell(doneBy || (j.error || '—')), cell(j.source), cell(ago(new Date(j.createdAt).toISOString())),
-      ]);
-    }));
+      var prefix = j.kind === 'prefix';
+      var what = prefix ? j.url + '  (' + j.itemsDone + ' of ' + j.itemCount + ' objects, ' + mib(j.bytesDone) + ' of ' + mib(j.bytes) + ' MiB)' : j.url;
+      rows.push(el('tr', {
+        'data-job': j.id, 'data-state': j.state,
+        className: prefix ? 'clickable' + (j.id === state.jobId ? ' selected' : '') : '',
+        onclick: function () { if (prefix) { state.jobId = state.jobId === j.id ? '' : j.id; refresh(); } },
+      }, [
+        cell(j.id), cell(what), cell(pill(j.state)), cell(j.sites.length ? j.sites.join(', ') : 'any'),
+        cell(prefix ? (j.error || '—') : (doneBy || (j.error || '—'))), cell(j.source), cell(ago(new Date(j.createdAt).toISOString())),
+      ]));
+      if (!open || open.id !== j.id || j.id !== state.jobId) return;
+      (open.items || []).forEach(function (item) {
+        var by = Object.keys(item.doneBy).map(function (site) { return site + ': ' + item.doneBy[site]; }).join(', ');
+        rows.push(el('tr', { 'data-item': item.id, 'data-state': item.state, className: 'item' }, [
+          cell('  ↳ ' + item.id.slice(item.id.lastIndexOf('_') + 1)), cell(item.url + '  (' + mib(item.bytes) + ' MiB)'), cell(pill(item.state)), cell(''),
+          cell(by || (item.error || '—')), cell(''), cell(ago(new Date(item.updatedAt).toISOString())),
+        ]));
+      });
+    });
+    fill('preheat-jobs', rows);
   }
 
   function status(text, error) {
@@ -165,12 +182,13 @@ export const CONSOLE_SCRIPT = String.raw`'use strict';
       api('GET', q('/v1/hosts')),
       api('GET', '/v1/tasks?limit=20'),
       api('GET', q('/v1/preheats?limit=20')),
+      state.jobId ? api('GET', q('/v1/preheats/' + state.jobId)).catch(function () { return null; }) : null,
     ]).then(function (results) {
       renderClusters(results[0].clusters);
       renderHosts(results[1].hosts);
       renderTasks(results[2].tasks);
       renderFailures(results[2].failures || []);
-      renderJobs(results[3].jobs);
+      renderJobs(results[3].jobs, results[4]);
       return state.taskId ? api('GET', '/v1/tasks/' + state.taskId) : null;
     }).then(function (swarm) {
       renderSwarm(swarm);
@@ -189,7 +207,7 @@ export const CONSOLE_SCRIPT = String.raw`'use strict';
     message.className = '';
     message.textContent = 'submitting…';
     api('POST', '/v1/preheats', body).then(function (answer) {
-      message.textContent = answer.jobs.length + ' job(s) created';
+      message.textContent = answer.jobs.length + ' job(s) created' + (answer.jobs[0] && answer.jobs[0].kind === 'prefix' ? ' for ' + answer.jobs[0].itemCount + ' objects' : '');
       refresh();
     }).catch(function (error) {
       message.className = 'error';
