@@ -7,7 +7,10 @@ export const MANAGER_COMMAND: ServerCommand = {
   name: 'manager',
   summary: 'Runs the manager (tokens, clusters, hosts, preheat, the console) on Node: the self-hosted control plane.',
   defaultPort: 8701,
-  settings: [],
+  settings: [
+    { flag: 'registry-upstream', env: 'MAYFLY_REGISTRY_UPSTREAMS', value: 'L', help: "NAME=URL,… registries for image preheats, as the agents' --registry-upstream (so task URLs match theirs)" },
+    { flag: 'registry-credentials', env: 'MAYFLY_REGISTRY_CREDENTIALS', value: 'L', help: 'host[:port]=user:password,… for image preheats (prefer the variable); ECR hosts without one use ecr:GetAuthorizationToken' },
+  ],
   build: async (env, log, metricsSink) => {
     const options = managerOptionsFromEnv(env);
     const manager = createManager({ ...options, log, metricsSink: metricsSink ?? (() => {}) });
