@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, rename } from 'node:fs/promises';
-import { Readable } from 'node:stream';
+import { createReadStream } from 'node:fs';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import { join } from 'node:path';
+import { writevFully } from '../agent/cache/piece-writer.ts';
+import { getFromAgent } from '../agent/cli/object-request.ts';
 import { followPull } from '../agent/cli/pull-progress.ts';
 import type { AgentProcess } from './agent-process.ts';
 import type { Artifact } from './artifact.ts';
@@ -42,20 +43,65 @@ export async function pullThrough(agent: AgentProcess, url: string, output: stri
 }
 
 /**
- * Pulls into the agent's cache (POST /v1/pulls), then copies the checked bytes
- * out (GET /v1/objects) into `output`, written by this process as `mayfly get`
- * does (the agent writes nothing outside its data directory).
+ * Pulls through the agent (POST /v1/pulls, whose result decides success) while
+ * streaming the checked bytes out (GET /v1/objects, each piece sent as soon as
+ * it is verified) into `output`, so the file is written during the download,
+ * not after it. Written by this process as `mayfly get` does (the agent writes
+ * nothing outside its data directory): node:http and writev, no web streams.
+ * A failed pull leaves no file (not even the temp one); throws `NAME: pull failed: …`.
  */
 export async function pullToFile(api: string, url: string, output: string, name = api): Promise<PullResponse> {
-  // Progress lines first: the answer's headers come at once, however long the pull takes (fetch gives up on headers after 300 s).
-  const body = await followPull(api, { url }, () => {}, new AbortController().signal);
-  if (body?.type !== 'result') throw new Error(`${name}: pull failed: ${body?.message ?? 'the agent stopped answering'}`);
-  const object = await fetch(`${api}/v1/objects?url=${encodeURIComponent(url)}`);
-  if (!object.ok || !object.body) throw new Error(`${name}: read failed (${object.status})`);
+  const reading = new AbortController();
   const temp = `${output}.${process.pid}.part`;
-  await pipeline(Readable.fromWeb(object.body as NodeReadableStream<Uint8Array>), createWriteStream(temp));
+  // Progress lines first: the answer's headers come at once, however long the pull takes.
+  const pull = followPull(api, { url }, () => {}, new AbortController().signal).then(
+    (line) => {
+      if (line?.type !== 'result') reading.abort();
+      return line;
+    },
+    (error: unknown) => {
+      reading.abort();
+      throw error;
+    },
+  );
+  const copy = copyObject(api, url, temp, reading.signal);
+  const [pulled, copied] = await Promise.allSettled([pull, copy]);
+  const body = pulled.status === 'fulfilled' ? pulled.value : undefined;
+  if (body?.type !== 'result' || copied.status === 'rejected') {
+    await rm(temp, { force: true });
+    if (body?.type !== 'result') throw new Error(`${name}: pull failed: ${body?.message ?? 'the agent stopped answering'}`);
+    throw new Error(`${name}: ${(copied as PromiseRejectedResult).reason.message}`);
+  }
   await rename(temp, output);
   return body as unknown as PullResponse;
+}
+
+/** GET /v1/objects into `path` (created or emptied), chunks that queue up while a write is on the disk going out in one writev. */
+async function copyObject(api: string, url: string, path: string, signal: AbortSignal): Promise<void> {
+  const response = await getFromAgent(`${api}/v1/objects?url=${encodeURIComponent(url)}`, {}, signal);
+  const status = response.statusCode ?? 0;
+  if (status < 200 || status > 299) {
+    response.resume();
+    throw new Error(`read failed (${status})`);
+  }
+  const expected = Number(response.headers['content-length'] ?? NaN);
+  const handle = await open(path, 'w');
+  let position = 0;
+  try {
+    const sink = new Writable({
+      highWaterMark: 1024 * 1024,
+      writev(chunks: { chunk: Buffer }[], done) {
+        const buffers = chunks.map((entry) => entry.chunk);
+        const at = position;
+        for (const buffer of buffers) position += buffer.length;
+        writevFully(handle, buffers, at).then(() => done(), done);
+      },
+    });
+    await pipeline(response, sink, { signal });
+  } finally {
+    await handle.close();
+  }
+  if (Number.isFinite(expected) && position !== expected) throw new Error(`read cut short (${position} of ${expected} bytes)`);
 }
 
 export async function sha256File(path: string): Promise<string> {
