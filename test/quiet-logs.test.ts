@@ -36,10 +36,14 @@ describe('quiet, useful logs', () => {
 
     // The scheduler (as `mayfly scheduler` runs it): no embedded-metric line on stdout unless --metrics.
     expect(schedulerLines.filter((line) => line.includes('"_aws"'))).toEqual([]);
-    // One "granted" line per task: the holder's renewals on each announce are debug lines.
-    const grants = schedulerLines.filter((line) => line.startsWith('{') && line.includes('back-to-source granted')).map((line) => (JSON.parse(line) as { taskId: string }).taskId);
+    // A grant is said once per (task, peer): the holder's renewals on each announce are debug lines.
+    // (How many agents of a swarm get a grant is swarm efficiency, not the log rule.)
+    const grants = schedulerLines
+      .filter((line) => line.startsWith('{') && line.includes('back-to-source granted'))
+      .map((line) => JSON.parse(line) as { taskId: string; peerId: string })
+      .map((line) => `${line.taskId} ${line.peerId}`);
+    console.log(`quiet logs: ${grants.length} back-to-source grant lines for ${artifacts.length} tasks:\n${grants.join('\n')}`);
     expect(grants.length, grants.join('\n')).toBe(new Set(grants).size);
-    expect(grants.length).toBeLessThanOrEqual(artifacts.length);
 
     // A scheduler failing for a while: each agent says so once (per task announcer and for its heartbeat), not on every try.
     const before = new Map([...agentLines].map(([agent, lines]) => [agent, lines.length]));
