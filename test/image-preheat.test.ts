@@ -96,18 +96,29 @@ describe('image preheat', () => {
   it('preheats every blob on the seed; containerd then pulls through another mirror and the registry storage serves no layer', async () => {
     const answer = await preheat({ kind: 'image', ref: REF });
     expect(answer.status).toBe(201);
-    const body = (await answer.json()) as { jobs: Array<{ id: string; url: string }>; image: { manifest: string; platform: string; blobs: Array<{ digest: string; kind: string; jobId: string }> } };
+    const body = (await answer.json()) as {
+      jobs: Array<{ id: string; kind: string; itemCount: number }>;
+      image: { manifest: string; platform: string; blobs: Array<{ digest: string; kind: string; jobId: string; itemId: string }> };
+    };
     expect(body.image.manifest).toBe(image.manifest.digest);
     expect(body.image.platform).toBe('linux/amd64');
     expect(body.image.blobs.map((blob) => blob.digest)).toEqual([image.config.digest, ...image.layers.map((layer) => layer.digest)]);
-    expect(body.jobs).toHaveLength(4);
-    for (const { id } of body.jobs) {
-      await waitUntil(async () => {
-        const state = await job(id);
-        if (state.state === 'failed') throw new Error(`preheat job ${id} failed: ${state.error}`);
-        return state.state === 'done';
-      }, 120_000);
-    }
+    // One job for the image, one item per blob (config and layers).
+    expect(body.jobs).toHaveLength(1);
+    const [imageJob] = body.jobs;
+    expect(imageJob).toMatchObject({ kind: 'image', itemCount: 4 });
+    expect(body.image.blobs.every((blob) => blob.jobId === imageJob.id)).toBe(true);
+    await waitUntil(async () => {
+      const state = await job(imageJob.id);
+      if (state.state === 'failed') throw new Error(`image preheat job failed: ${state.error}`);
+      return state.state === 'done';
+    }, 180_000);
+    const done = (await job(imageJob.id)) as unknown as { kind: string; itemsDone: number; items: Array<{ id: string; url: string; state: string }> };
+    expect(done.kind).toBe('image');
+    expect(done.itemsDone).toBe(4);
+    expect(done.items.map((item) => item.id)).toEqual(body.image.blobs.map((blob) => blob.itemId));
+    expect(done.items.map((item) => item.url.slice(item.url.lastIndexOf('/') + 1))).toEqual(body.image.blobs.map((blob) => blob.digest));
+    expect(done.items.every((item) => item.state === 'done')).toBe(true);
 
     ecr.s3.reset();
     const host = await ContainerdHost.start(join(stack.root, 'containerd-puller'));
