@@ -1,3 +1,5 @@
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -134,4 +136,23 @@ describe('image preheat', () => {
       expect(served.find((line) => line.agent === 'image-puller' && line.digest === layer.digest)).toMatchObject({ status: 200, bytesFromPeers: layer.size, bytesFromOrigin: 0 });
     }
   }, 300_000);
+
+  it('fails the blob whose bytes in the registry storage do not match its digest, with the reason', async () => {
+    const bad = await ecr.pushImage('demo/bad', 'v1', [1 * MiB]);
+    const [layer] = bad.layers;
+    // A rogue registry: the layer's stored bytes replaced (same size), so the 307 leads to other bytes.
+    const s3 = new S3Client({ endpoint: ecr.s3.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+    const hex = layer.digest.slice('sha256:'.length);
+    await s3.send(new PutObjectCommand({ Bucket: 'registry', Key: `docker/registry/v2/blobs/sha256/${hex.slice(0, 2)}/${hex}/data`, Body: randomBytes(layer.size) }));
+    s3.destroy();
+    const answer = await preheat({ kind: 'image', ref: `${REGISTRY_NAME}/demo/bad:v1` });
+    expect(answer.status).toBe(201);
+    const { jobs } = (await answer.json()) as { jobs: Array<{ id: string }> };
+    expect(jobs).toHaveLength(1);
+    await waitUntil(async () => (await job(jobs[0].id)).state === 'failed', 180_000);
+    const failed = (await job(jobs[0].id)) as unknown as { error: string; items: Array<{ url: string; state: string; error?: string }> };
+    const item = failed.items.find((entry) => entry.url.endsWith(layer.digest));
+    expect(item).toMatchObject({ state: 'failed', error: expect.stringMatching(/hashes to sha256:/) });
+    expect(failed.items.find((entry) => entry.url.endsWith(bad.config.digest))?.state).toBe('done');
+  }, 240_000);
 });
