@@ -12,6 +12,7 @@ import { PeerAuth } from './peer/peer-auth.ts';
 import { FallbackOrigins } from './origin/fallback-origins.ts';
 import { RegistryMirror } from './registry/registry-mirror.ts';
 import { registryAwarePull } from './registry/blob-preheat.ts';
+import { BlobReads } from './registry/blob-reads.ts';
 import { registryAuthorizations } from './registry/registry-credentials.ts';
 import { ProvingSchedulerClient, RegistryProofs } from './registry/registry-proofs.ts';
 import { RegistryUpstreams } from './registry/registry-upstreams.ts';
@@ -124,7 +125,8 @@ export async function startAgent(config: AgentConfig, overrides: AgentOverrides 
   const resumer = new SeedResumer({ announce: async (taskId) => tasks.session(taskId)?.reannounce(), log });
   // Heartbeat: the manager's host list, preheat jobs for seeds, and the tasks this host seeds.
   // A registry blob's preheat first asks the registry with this seed's own credentials (agent/registry/blob-preheat.ts).
-  const pull = registryAwarePull({ pull: (url) => tasks.pull(url), proofs, authorizations: registryAuthorizations(config.registryCredentials), log });
+  const blobChecks = new BlobReads({ tasks, log });
+  const pull = registryAwarePull({ pull: (url) => tasks.pull(url), proofs, authorizations: registryAuthorizations(config.registryCredentials), log, verify: (url, digest) => blobChecks.verify(url, digest) });
   const preheat = new PreheatWorker({ pull, log, onReport: () => heartbeat.poke() });
   const heartbeat: HostHeartbeat = new HostHeartbeat({
     scheduler,

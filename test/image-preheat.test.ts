@@ -1,3 +1,5 @@
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -96,18 +98,29 @@ describe('image preheat', () => {
   it('preheats every blob on the seed; containerd then pulls through another mirror and the registry storage serves no layer', async () => {
     const answer = await preheat({ kind: 'image', ref: REF });
     expect(answer.status).toBe(201);
-    const body = (await answer.json()) as { jobs: Array<{ id: string; url: string }>; image: { manifest: string; platform: string; blobs: Array<{ digest: string; kind: string; jobId: string }> } };
+    const body = (await answer.json()) as {
+      jobs: Array<{ id: string; kind: string; itemCount: number }>;
+      image: { manifest: string; platform: string; blobs: Array<{ digest: string; kind: string; jobId: string; itemId: string }> };
+    };
     expect(body.image.manifest).toBe(image.manifest.digest);
     expect(body.image.platform).toBe('linux/amd64');
     expect(body.image.blobs.map((blob) => blob.digest)).toEqual([image.config.digest, ...image.layers.map((layer) => layer.digest)]);
-    expect(body.jobs).toHaveLength(4);
-    for (const { id } of body.jobs) {
-      await waitUntil(async () => {
-        const state = await job(id);
-        if (state.state === 'failed') throw new Error(`preheat job ${id} failed: ${state.error}`);
-        return state.state === 'done';
-      }, 120_000);
-    }
+    // One job for the image, one item per blob (config and layers).
+    expect(body.jobs).toHaveLength(1);
+    const [imageJob] = body.jobs;
+    expect(imageJob).toMatchObject({ kind: 'image', itemCount: 4 });
+    expect(body.image.blobs.every((blob) => blob.jobId === imageJob.id)).toBe(true);
+    await waitUntil(async () => {
+      const state = await job(imageJob.id);
+      if (state.state === 'failed') throw new Error(`image preheat job failed: ${state.error}`);
+      return state.state === 'done';
+    }, 180_000);
+    const done = (await job(imageJob.id)) as unknown as { kind: string; itemsDone: number; items: Array<{ id: string; url: string; state: string }> };
+    expect(done.kind).toBe('image');
+    expect(done.itemsDone).toBe(4);
+    expect(done.items.map((item) => item.id)).toEqual(body.image.blobs.map((blob) => blob.itemId));
+    expect(done.items.map((item) => item.url.slice(item.url.lastIndexOf('/') + 1))).toEqual(body.image.blobs.map((blob) => blob.digest));
+    expect(done.items.every((item) => item.state === 'done')).toBe(true);
 
     ecr.s3.reset();
     const host = await ContainerdHost.start(join(stack.root, 'containerd-puller'));
@@ -123,4 +136,23 @@ describe('image preheat', () => {
       expect(served.find((line) => line.agent === 'image-puller' && line.digest === layer.digest)).toMatchObject({ status: 200, bytesFromPeers: layer.size, bytesFromOrigin: 0 });
     }
   }, 300_000);
+
+  it('fails the blob whose bytes in the registry storage do not match its digest, with the reason', async () => {
+    const bad = await ecr.pushImage('demo/bad', 'v1', [1 * MiB]);
+    const [layer] = bad.layers;
+    // A rogue registry: the layer's stored bytes replaced (same size), so the 307 leads to other bytes.
+    const s3 = new S3Client({ endpoint: ecr.s3.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+    const hex = layer.digest.slice('sha256:'.length);
+    await s3.send(new PutObjectCommand({ Bucket: 'registry', Key: `docker/registry/v2/blobs/sha256/${hex.slice(0, 2)}/${hex}/data`, Body: randomBytes(layer.size) }));
+    s3.destroy();
+    const answer = await preheat({ kind: 'image', ref: `${REGISTRY_NAME}/demo/bad:v1` });
+    expect(answer.status).toBe(201);
+    const { jobs } = (await answer.json()) as { jobs: Array<{ id: string }> };
+    expect(jobs).toHaveLength(1);
+    await waitUntil(async () => (await job(jobs[0].id)).state === 'failed', 180_000);
+    const failed = (await job(jobs[0].id)) as unknown as { error: string; items: Array<{ url: string; state: string; error?: string }> };
+    const item = failed.items.find((entry) => entry.url.endsWith(layer.digest));
+    expect(item).toMatchObject({ state: 'failed', error: expect.stringMatching(/hashes to sha256:/) });
+    expect(failed.items.find((entry) => entry.url.endsWith(bad.config.digest))?.state).toBe('done');
+  }, 240_000);
 });

@@ -12,16 +12,20 @@ export interface BlobPreheatOptions {
   /** This host's own registry credentials (MAYFLY_REGISTRY_CREDENTIALS, or ECR with its role). */
   readonly authorizations: Pick<RegistryAuthorizations, 'for'>;
   readonly log: Logger;
+  /** Checks the pulled blob against its digest (BlobReads.verify); throws IntegrityError when it does not match. */
+  readonly verify: (url: string, digest: string) => Promise<void>;
 }
 
 /**
  * A seed's preheat of a registry blob (a job of an image preheat): like a runtime's pull
  * through the mirror, the host first asks the registry for the blob with its own
  * credentials; the registry's 307 is its proof, then the blob is pulled as a task (from
- * the registry's storage if this seed holds the back-to-source grant, else from peers).
+ * the registry's storage if this seed holds the back-to-source grant, else from peers) and
+ * the whole blob is checked against its digest, as the mirror does before serving it.
  * Any other URL is pulled as it is.
  * Errors: UnauthorizedError / ForbiddenError when the registry refuses, NotFoundError,
- * UnavailableError (retried by the preheat worker).
+ * UnavailableError (retried by the preheat worker), IntegrityError when the blob's bytes do
+ * not match its digest (the item fails with that reason).
  */
 export function registryAwarePull(options: BlobPreheatOptions): (url: string) => Promise<{ result: PullResult }> {
   return async (url) => {
@@ -46,6 +50,8 @@ export function registryAwarePull(options: BlobPreheatOptions): (url: string) =>
     }
     options.proofs.remember(url, new URL(location, url).href);
     options.log.info('registry blob preheat: the registry let this seed in', { repository: blob.repository, digest: blob.digest });
-    return options.pull(url);
+    const pulled = await options.pull(url);
+    await options.verify(url, blob.digest);
+    return pulled;
   };
 }

@@ -59,6 +59,20 @@ export class BlobReads {
     }
   }
 
+  /**
+   * Checks a pulled blob against its digest without serving it (a seed's image preheat,
+   * blob-preheat.ts). Errors: IntegrityError when it does not match (the task is dropped).
+   */
+  async verify(taskUrl: string, digest: string): Promise<void> {
+    const session = await this.options.tasks.open(taskUrl);
+    const release = session.use();
+    try {
+      await this.check(session, digest);
+    } finally {
+      release();
+    }
+  }
+
   /** The whole blob's sha256 against the digest it is named by (once per task). */
   private async check(session: TaskSession, digest: string): Promise<void> {
     const { task, files } = session;

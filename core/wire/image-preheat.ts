@@ -3,7 +3,7 @@ import { clusterNameSchema, siteSchema } from '../ids.ts';
 
 /**
  * `POST /v1/preheats` with `kind: "image"`: every blob of an image (its config and layers)
- * on the seeds, one preheat job per blob. The ref names the registry (core/image-ref.ts).
+ * on the seeds, one preheat job with one item per blob. The ref names the registry (core/image-ref.ts).
  */
 export const imagePreheatRequestSchema = z.strictObject({
   kind: z.literal('image'),
@@ -24,7 +24,10 @@ export interface ImagePreheatBlob {
   readonly kind: 'config' | 'layer';
   /** The blob's task URL (core/registry-blob.ts). */
   readonly url: string;
+  /** The image's job. */
   readonly jobId: string;
+  /** This blob's item of that job (`GET /v1/preheats/<itemId>` reads it alone). */
+  readonly itemId: string;
 }
 
 /** What the manager answers an image preheat with (besides `jobs`). */

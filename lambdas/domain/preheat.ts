@@ -18,8 +18,11 @@ export interface PreheatJob {
   readonly doneBy: Readonly<Record<string, string>>;
   readonly taskId?: string;
   readonly error?: string;
-  /** `prefix`: one job for every object under a prefix (`url` is the prefix), done object by object in `items`. */
-  readonly kind?: 'object' | 'prefix';
+  /**
+   * `prefix`: one job for every object under a prefix (`url` is the prefix), done object by object in `items`;
+   * `image`: one job for an image (`url` is its manifest's URL), one item per blob (config and layers).
+   */
+  readonly kind?: 'object' | ItemsJobKind;
   /** A prefix job's objects and how far each is (GET of one job only; a list gives the counts). */
   readonly items?: readonly PreheatItem[];
   /** A prefix job's progress: objects, objects done and failed, their bytes (sizes from the listing). */
@@ -30,8 +33,16 @@ export interface PreheatJob {
   readonly bytesDone?: number;
 }
 
+/** The kinds of job whose work is done item by item (lambdas/stores/preheat-items.ts). */
+export type ItemsJobKind = 'prefix' | 'image';
+
+/** Whether a stored job kind is one done item by item. */
+export function isItemsJobKind(kind: string | undefined): kind is ItemsJobKind {
+  return kind === 'prefix' || kind === 'image';
+}
+
 /**
- * One object of a prefix job. Seeds are handed items like jobs (their id is
+ * One object (or image blob) of an items job. Seeds are handed items like jobs (their id is
  * the job's id, `_` and the index), so the heartbeat and the state machine
  * (preheat-job.ts) are the same for both.
  */
@@ -80,7 +91,7 @@ export function newPreheatJobId(now: number): string {
  */
 export interface PreheatStore {
   /**
-   * Stores a new job and queues it; with `items` (a prefix job), queues each
+   * Stores a new job and queues it; with `items` (a prefix or image job, by `job.kind`), queues each
    * item instead, and the job's state follows its items (preheat-job.ts, prefixJobState).
    */
   create(job: PreheatJob, items?: readonly { url: string; bytes: number }[]): Promise<void>;

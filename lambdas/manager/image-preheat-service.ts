@@ -9,7 +9,7 @@ import type { ClusterStore } from '../domain/cluster.ts';
 import type { HostStore } from '../domain/host.ts';
 import { DEFAULT_PLATFORM, readManifest, type ImageBlob } from '../domain/image-manifest.ts';
 import type { ImageRegistry } from '../domain/image-registry.ts';
-import { newPreheatJobId, type PreheatJob, type PreheatSource, type PreheatStore } from '../domain/preheat.ts';
+import { newPreheatJobId, preheatItemId, type PreheatJob, type PreheatSource, type PreheatStore } from '../domain/preheat.ts';
 
 export interface ImagePreheatServiceOptions {
   readonly jobs: Pick<PreheatStore, 'create'>;
@@ -29,8 +29,8 @@ const MAX_HOPS = 2;
 
 /**
  * Image preheat: resolve a ref to its platform's manifest with the deployment's registry
- * credentials, then open one preheat job per blob (config and layers), whose URL is the
- * blob's task URL as the mirrors name it. Seeds prove their own access to each blob
+ * credentials, then open one preheat job for the image with one item per blob (config and
+ * layers), each item's URL the blob's task URL as the mirrors name it. Seeds prove their own access to each blob
  * (agent/registry/blob-preheat.ts) before the scheduler lets them fetch it.
  */
 export class ImagePreheatService {
@@ -52,16 +52,14 @@ export class ImagePreheatService {
     }
     const { digest: manifest, blobs } = await this.resolve(registry, ref, platform);
     const sites = request.sites ?? [...(await this.deps.hosts.liveSeeds(cluster, this.now() - this.deps.seedLiveMs)).keys()].sort();
-    const jobs: PreheatJob[] = [];
-    const summary: ImagePreheatSummary['blobs'][number][] = [];
-    for (const blob of blobs) {
-      const url = registryBlobUrl({ registry, repository: ref.repository, digest: blob.digest });
-      const now = this.now();
-      const job: PreheatJob = { id: newPreheatJobId(now), cluster, url, sites, source, state: 'pending', createdAt: now, updatedAt: now, doneBy: {} };
-      await this.deps.jobs.create(job);
-      jobs.push(job);
-      summary.push({ ...blob, url, jobId: job.id });
-    }
+    // One job for the image, one item per blob (lambdas/stores/preheat-items.ts, as a prefix job's objects).
+    const now = this.now();
+    const job: PreheatJob = { id: newPreheatJobId(now), cluster, url: registryManifestUrl(registry, ref.repository, manifest), sites, source, state: 'pending', createdAt: now, updatedAt: now, doneBy: {}, kind: 'image' };
+    const items = blobs.map((blob) => ({ url: registryBlobUrl({ registry, repository: ref.repository, digest: blob.digest }), bytes: blob.size }));
+    await this.deps.jobs.create(job, items);
+    const bytes = items.reduce((sum, item) => sum + item.bytes, 0);
+    const jobs: PreheatJob[] = [{ ...job, itemCount: items.length, itemsDone: 0, itemsFailed: 0, bytes, bytesDone: 0 }];
+    const summary = blobs.map((blob, index) => ({ ...blob, url: items[index].url, jobId: job.id, itemId: preheatItemId(job.id, index) }));
     const image: ImagePreheatSummary = { ref: formatImageRef(ref), registry, repository: ref.repository, manifest, platform, blobs: summary };
     this.deps.log.info('image preheat created', { cluster, source, ref: image.ref, manifest, platform, blobs: blobs.length, sites });
     return { jobs, image };
@@ -101,3 +99,7 @@ export class ImagePreheatService {
   }
 }
 
+/** The URL an image job names: its platform manifest, by digest, on the registry the mirrors use. */
+function registryManifestUrl(registry: string, repository: string, digest: string): string {
+  return `${registry}/v2/${repository}/manifests/${digest}`;
+}

@@ -1,6 +1,6 @@
 import { DeleteItemCommand, GetItemCommand, PutItemCommand, QueryCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { PreheatState } from '../../core/wire/manager.ts';
-import { newPreheatJobId, parsePreheatItemId, type PreheatJob, type PreheatSource, type PreheatStore, type QueuedPreheat } from '../domain/preheat.ts';
+import { isItemsJobKind, newPreheatJobId, parsePreheatItemId, type ItemsJobKind, type PreheatJob, type PreheatSource, type PreheatStore, type QueuedPreheat } from '../domain/preheat.ts';
 import { allowedFrom } from '../domain/preheat-job.ts';
 import { N, S, TTL, readNumber, readString, ttlFromNow, type Item } from './attributes.ts';
 import { conditionalWrite, withStoreErrors } from './dynamo-errors.ts';
@@ -27,8 +27,8 @@ export class DynamoPreheatStore implements PreheatStore {
   async create(job: PreheatJob, items?: readonly { url: string; bytes: number }[]): Promise<void> {
     const ttl = ttlFromNow(JOB_TTL_SECONDS, job.createdAt);
     if (items) {
-      // A prefix job: the job's record holds the counters, each item is queued on its own (preheat-items.ts).
-      const counters: Item = { kind: S('prefix'), itemCount: N(items.length), itemsDone: N(0), itemsFailed: N(0), bytes: N(items.reduce((sum, item) => sum + item.bytes, 0)), bytesDone: N(0) };
+      // A prefix or image job: the job's record holds the counters, each item is queued on its own (preheat-items.ts).
+      const counters: Item = { kind: S(isItemsJobKind(job.kind) ? job.kind : 'prefix'), itemCount: N(items.length), itemsDone: N(0), itemsFailed: N(0), bytes: N(items.reduce((sum, item) => sum + item.bytes, 0)), bytesDone: N(0) };
       await this.put('createPreheat', { ...preheatJobKey(job.cluster, job.id), ...fromJob(job), ...counters, [TTL]: ttl });
       await this.items.put(job, items, ttl);
       return;
@@ -43,7 +43,7 @@ export class DynamoPreheatStore implements PreheatStore {
     );
     if (!result.Item) return undefined;
     const job = toJob(result.Item);
-    return job.kind === 'prefix' ? { ...job, items: await this.items.read(cluster, id) } : job;
+    return isItemsJobKind(job.kind) ? { ...job, items: await this.items.read(cluster, id) } : job;
   }
 
   async list(cluster: string, limit: number): Promise<PreheatJob[]> {
@@ -217,8 +217,8 @@ function toJob(item: Item): PreheatJob {
     doneBy,
     ...(taskId ? { taskId } : {}),
     ...(error ? { error } : {}),
-    ...(readString(item, 'kind') === 'prefix'
-      ? { kind: 'prefix' as const, itemCount: readNumber(item, 'itemCount'), itemsDone: readNumber(item, 'itemsDone'), itemsFailed: readNumber(item, 'itemsFailed'), bytes: readNumber(item, 'bytes'), bytesDone: readNumber(item, 'bytesDone') }
+    ...(isItemsJobKind(readString(item, 'kind'))
+      ? { kind: readString(item, 'kind') as ItemsJobKind, itemCount: readNumber(item, 'itemCount'), itemsDone: readNumber(item, 'itemsDone'), itemsFailed: readNumber(item, 'itemsFailed'), bytes: readNumber(item, 'bytes'), bytesDone: readNumber(item, 'bytesDone') }
       : {}),
   };
 }

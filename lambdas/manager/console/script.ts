@@ -145,8 +145,8 @@ export const CONSOLE_SCRIPT = String.raw`'use strict';
     var rows = [];
     jobs.forEach(function (j) {
       var doneBy = Object.keys(j.doneBy).map(function (site) { return site + ': ' + j.doneBy[site]; }).join(', ');
-      var prefix = j.kind === 'prefix';
-      var what = prefix ? j.url + '  (' + j.itemsDone + ' of ' + j.itemCount + ' objects, ' + mib(j.bytesDone) + ' of ' + mib(j.bytes) + ' MiB)' : j.url;
+      var prefix = j.kind === 'prefix' || j.kind === 'image';
+      var what = prefix ? j.url + '  (' + j.itemsDone + ' of ' + j.itemCount + (j.kind === 'image' ? ' blobs, ' : ' objects, ') + mib(j.bytesDone) + ' of ' + mib(j.bytes) + ' MiB)' : j.url;
       rows.push(el('tr', {
         'data-job': j.id, 'data-state': j.state,
         className: prefix ? 'clickable' + (j.id === state.jobId ? ' selected' : '') : '',
