@@ -2,7 +2,7 @@ import { UnavailableError, errorFromWire } from '../../core/errors.ts';
 import { announceResponseSchema, incidentResponseSchema, manifestResponseSchema, publishDigestsResponseSchema, type AnnounceRequest, type AnnounceResponse, type DigestMap, type IncidentRequest, type ManifestResponse } from '../../core/wire/scheduler.ts';
 import { parseWith } from '../../core/wire/parse.ts';
 import type { z } from 'zod';
-import { listingResponseSchema, swarmResponseSchema, type ListingResponse, type SwarmResponse } from '../../core/wire/scheduler.ts';
+import { listingResponseSchema, swarmResponseSchema, type ListingPageQuery, type ListingResponse, type SwarmResponse } from '../../core/wire/scheduler.ts';
 import { jitteredBackoff, sleep } from '../http/retry.ts';
 import { heartbeatResponseSchema, type HeartbeatRequest, type HeartbeatResponse } from '../../core/wire/manager.ts';
 import type { RequestSigner } from './sigv4-signer.ts';
@@ -15,16 +15,6 @@ export interface SchedulerClientOptions {
   readonly timeoutMs?: number;
   /** Attempts for 5xx and network errors; 4xx answers are final. */
   readonly attempts?: number;
-}
-
-/** The parameters of one listing page (see core/wire/scheduler.ts, listingQuerySchema). */
-export interface ListingPageQuery {
-  readonly bucket: string;
-  readonly prefix?: string;
-  readonly delimiter?: string;
-  readonly continuationToken?: string;
-  readonly startAfter?: string;
-  readonly maxKeys?: number;
 }
 
 /** The agent's side of the control-plane protocol. */

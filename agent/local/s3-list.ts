@@ -1,7 +1,6 @@
 import { ForbiddenError, NotFoundError } from '../../core/errors.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ListingResponse } from '../../core/wire/scheduler.ts';
-import type { ListingPageQuery } from '../control/scheduler-client.ts';
+import type { ListingPageQuery, ListingResponse } from '../../core/wire/scheduler.ts';
 import { S3Error, S3_ERRORS, escapeXml } from './s3-xml.ts';
 
 /** One page of a prefix listing from the control plane (SchedulerClient.listPage). */

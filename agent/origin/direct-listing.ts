@@ -1,17 +1,7 @@
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { ForbiddenError, NotFoundError, UnavailableError } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
-import type { ListingResponse } from '../../core/wire/scheduler.ts';
-
-/** One page of a listing, as GET /v1/listings on the scheduler answers it. */
-export interface ListingPage {
-  readonly bucket: string;
-  readonly prefix?: string;
-  readonly delimiter?: string;
-  readonly continuationToken?: string;
-  readonly startAfter?: string;
-  readonly maxKeys?: number;
-}
+import type { ListingPageQuery, ListingResponse } from '../../core/wire/scheduler.ts';
 
 /**
  * One ListObjectsV2 page read with this host's own AWS credentials: the
@@ -19,7 +9,7 @@ export interface ListingPage {
  * IAM decide, as for the fallback's GETs). Errors: NotFoundError (no such
  * bucket), ForbiddenError (S3 denied the listing), UnavailableError otherwise.
  */
-export async function listPageDirect(s3: S3Client, query: ListingPage): Promise<ListingResponse> {
+export async function listPageDirect(s3: S3Client, query: ListingPageQuery): Promise<ListingResponse> {
   const prefix = query.prefix ?? '';
   const where = `s3://${query.bucket}/${prefix}`;
   let page;
@@ -62,7 +52,7 @@ export async function listPageDirect(s3: S3Client, query: ListingPage): Promise<
  * fallback (agent/origin/fallback-origins.ts: S3 URLs anywhere the host's
  * credentials reach). Any other answer (403, 404, 400) is final.
  */
-export function listingWithFallback<Q extends ListingPage>(
+export function listingWithFallback<Q extends ListingPageQuery>(
   primary: (query: Q) => Promise<ListingResponse>,
   s3: S3Client,
   log: Logger,

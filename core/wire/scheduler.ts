@@ -206,3 +206,13 @@ export const listingQuerySchema = z.strictObject({
   cluster: siteSchema.optional(),
 });
 export type ListingQuery = z.infer<typeof listingQuerySchema>;
+
+/** One listing page as an agent asks for it (the query of GET /v1/listings; the scheduler fills the defaults). */
+export interface ListingPageQuery {
+  readonly bucket: string;
+  readonly prefix?: string;
+  readonly delimiter?: string;
+  readonly continuationToken?: string;
+  readonly startAfter?: string;
+  readonly maxKeys?: number;
+}

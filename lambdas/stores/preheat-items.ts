@@ -114,9 +114,15 @@ export class PreheatItems {
   }
 }
 
-function toItem(item: Item): PreheatItem {
+/** The `done:<site>` attributes of a job or item: which peer finished it at each site. */
+export function readDoneBy(item: Item): Record<string, string> {
   const doneBy: Record<string, string> = {};
   for (const [name, value] of Object.entries(item)) if (name.startsWith('done:') && value.S) doneBy[name.slice(5)] = value.S;
+  return doneBy;
+}
+
+function toItem(item: Item): PreheatItem {
+  const doneBy = readDoneBy(item);
   const taskId = readString(item, 'taskId');
   const error = readString(item, 'error');
   return {

@@ -4,7 +4,7 @@ import { isItemsJobKind, newPreheatJobId, parsePreheatItemId, type ItemsJobKind,
 import { allowedFrom } from '../domain/preheat-job.ts';
 import { N, S, TTL, readNumber, readString, ttlFromNow, type Item } from './attributes.ts';
 import { conditionalWrite, withStoreErrors } from './dynamo-errors.ts';
-import { PreheatItems } from './preheat-items.ts';
+import { PreheatItems, readDoneBy } from './preheat-items.ts';
 import { JOB_PREFIX, preheatJobKey, preheatRecordKey, preheatPartition, preheatQueueKey, preheatQueuePartition, preheatTriggerKey } from './keys.ts';
 
 const JOB_TTL_SECONDS = 7 * 24 * 3600;
@@ -201,8 +201,7 @@ function fromJob(job: PreheatJob): Item {
 }
 
 function toJob(item: Item): PreheatJob {
-  const doneBy: Record<string, string> = {};
-  for (const [name, value] of Object.entries(item)) if (name.startsWith('done:') && value.S) doneBy[name.slice(5)] = value.S;
+  const doneBy = readDoneBy(item);
   const taskId = readString(item, 'taskId');
   const error = readString(item, 'error');
   return {
