@@ -5,6 +5,7 @@ import { DEFAULT_API_PORT } from '../config.ts';
 import { parseArgs } from './args.ts';
 import { EXIT } from './exit-codes.ts';
 import { formatBytes } from './progress-bar.ts';
+import { ensureTreeFolder } from './tree-folders.ts';
 import { pullTreeItem, type ItemOutcome } from './tree-item.ts';
 import { planTree, type TreeItem } from './tree-plan.ts';
 import { TreeProgress } from './tree-progress.ts';
@@ -125,10 +126,13 @@ async function pullTree(run: TreeRun): Promise<number> {
       const target = join(run.dir, item.path);
       let outcome: ItemOutcome;
       try {
-        await mkdir(dirname(target), { recursive: true });
-        outcome = await pullTreeItem({ api: run.api, url, output: target, listedEtag: item.etag, onBytes: (bytes: number) => progress.bytes(bytes) }, cancel.signal);
+        // Folder by folder, never through a link planted in DIR (tree-folders.ts); checked again before the rename.
+        const folder = () => ensureTreeFolder(run.dir, dirname(item.path));
+        await folder();
+        outcome = await pullTreeItem({ api: run.api, url, output: target, listedEtag: item.etag, onBytes: (bytes: number) => progress.bytes(bytes), beforeCommit: folder }, cancel.signal);
       } catch (error) {
-        outcome = { kind: 'failed', code: EXIT.storage, message: `cannot write ${target}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` };
+        const why = error instanceof StorageError ? error.message : ((error as NodeJS.ErrnoException).code ?? (error as Error).message);
+        outcome = { kind: 'failed', code: EXIT.storage, message: `cannot write ${target}: ${why}` };
       }
       if (outcome.kind === 'done') {
         if (outcome.etag !== item.etag) changed++;

@@ -12,6 +12,8 @@ export interface TreeItemRequest {
   readonly listedEtag: string;
   /** Bytes written so far, for the tree's progress view. */
   readonly onBytes: (count: number) => void;
+  /** Checks the target's folder again just before the rename (throws to refuse it). */
+  readonly beforeCommit?: () => Promise<unknown>;
 }
 
 export type ItemOutcome =
@@ -43,6 +45,7 @@ export async function pullTreeItem(request: TreeItemRequest, signal: AbortSignal
     for (let attempt = 1; ; attempt++) {
       const outcome = await streamInto(request, file, signal);
       if (outcome.kind === 'written') {
+        await request.beforeCommit?.();
         await file.commit();
         committed = true;
         return { kind: 'done', etag: outcome.etag ?? request.listedEtag, size: outcome.size, bytesFromPeers: pulled.bytesFromPeers ?? 0, bytesFromOrigin: pulled.bytesFromOrigin ?? 0 };
