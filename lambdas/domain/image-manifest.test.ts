@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { readManifest } from './image-manifest.ts';
+import { MAX_LAYERS, readManifest } from './image-manifest.ts';
 
 const d = (c: string) => `sha256:${c.repeat(64)}`;
 const manifest = {
@@ -41,5 +41,14 @@ describe('readManifest', () => {
     expect(() => readManifest(undefined, 'text')).toThrow(/JSON object/);
     expect(() => readManifest(undefined, { schemaVersion: 2, config: { digest: 'md5:x', size: 1 }, layers: [] })).toThrow(/sha256/);
     expect(() => readManifest(undefined, { schemaVersion: 2, config: { digest: d('c'), size: -1 }, layers: [] })).toThrow(/size/);
+  });
+
+  it('refuses more layers than MAX_LAYERS, and keeps the first of repeated layers', () => {
+    const layer = { digest: d('1'), size: 10 };
+    expect(() => readManifest(undefined, { ...manifest, layers: Array.from({ length: MAX_LAYERS + 1 }, () => layer) })).toThrow(/1001 layers; at most 1000/);
+    expect(readManifest(undefined, { ...manifest, layers: Array.from({ length: MAX_LAYERS }, () => layer) })).toEqual({
+      kind: 'image',
+      blobs: [{ digest: d('c'), size: 300, kind: 'config' }, { digest: d('1'), size: 10, kind: 'layer' }],
+    });
   });
 });

@@ -22,6 +22,8 @@ export type ManifestStep =
 export const DEFAULT_PLATFORM = 'linux/amd64';
 const PLATFORM = /^[a-z0-9]+\/[a-z0-9_]+(?:\/[a-z0-9]+)?$/;
 const DIGEST = /^sha256:[a-f0-9]{64}$/;
+/** Layers an image may list (real images hold at most a few hundred; the prefix preheat's cap is as many objects). */
+export const MAX_LAYERS = 1000;
 
 export function isPlatform(text: string): boolean {
   return PLATFORM.test(text);
@@ -52,10 +54,13 @@ export function readManifest(mediaType: string | undefined, body: unknown, platf
     return { kind: 'index', digest: digestOf(match) };
   }
   if (!document.config || !Array.isArray(document.layers)) throw new BadRequestError('the manifest has no config and layers');
+  // Each blob is a preheat item (two writes): a registry answering a bomb of layers must not make one request write without bound.
+  if (document.layers.length > MAX_LAYERS) throw new BadRequestError(`the manifest lists ${document.layers.length} layers; at most ${MAX_LAYERS} can be preheated`);
   const blobs: ImageBlob[] = [{ digest: digestOf(document.config as Descriptor), size: sizeOf(document.config as Descriptor), kind: 'config' }];
   for (const layer of document.layers as Descriptor[]) blobs.push({ digest: digestOf(layer), size: sizeOf(layer), kind: 'layer' });
   // One task per blob: a layer listed twice is preheated once.
-  return { kind: 'image', blobs: blobs.filter((blob, i) => blobs.findIndex((other) => other.digest === blob.digest) === i) };
+  const seen = new Set<string>();
+  return { kind: 'image', blobs: blobs.filter((blob) => !seen.has(blob.digest) && seen.add(blob.digest)) };
 }
 
 function digestOf(descriptor: Descriptor): string {

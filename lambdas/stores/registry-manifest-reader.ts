@@ -35,9 +35,9 @@ export class RegistryManifestReader implements ImageRegistry {
     if (answer.status === 401 || answer.status === 403) throw new ForbiddenError(`the registry ${registry} refused the manager's credentials for ${repository} (${answer.status}); set MAYFLY_REGISTRY_CREDENTIALS or grant the role ECR pulls`);
     if (answer.status === 404) throw new NotFoundError(`the registry ${registry} has no manifest ${repository}:${reference}`, { context: { repository, reference } });
     if (answer.status !== 200) throw new UnavailableError(`the registry ${registry} answered ${answer.status} for a manifest`);
-    const raw = Buffer.from(await answer.arrayBuffer());
+    const raw = await readCapped(answer, MAX_MANIFEST_BYTES, registry);
+    if (!raw) throw new BadRequestError(`the manifest ${repository}:${reference} is over ${MAX_MANIFEST_BYTES} bytes`);
     const text = raw.toString('utf8');
-    if (raw.length > MAX_MANIFEST_BYTES) throw new BadRequestError(`the manifest ${repository}:${reference} is over ${MAX_MANIFEST_BYTES} bytes`);
     let body: unknown;
     try {
       body = JSON.parse(text);
@@ -49,6 +49,32 @@ export class RegistryManifestReader implements ImageRegistry {
     if (reference.startsWith('sha256:') && digest !== reference) throw new IntegrityError(`the registry ${registry} answered a manifest for ${reference} that hashes to ${digest}`);
     return { mediaType: answer.headers.get('content-type') ?? undefined, body, digest };
   }
+}
+
+/**
+ * The body, read until it passes `max` bytes (then undefined, and the rest is not read):
+ * a registry that sends a body without end must not fill the function's memory.
+ */
+async function readCapped(answer: Response, max: number, registry: string): Promise<Buffer | undefined> {
+  if (Number(answer.headers.get('content-length') ?? 0) > max) {
+    await answer.body?.cancel().catch(() => {});
+    return undefined;
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of (answer.body ?? []) as unknown as AsyncIterable<Uint8Array>) {
+      size += chunk.byteLength;
+      if (size > max) {
+        await answer.body?.cancel().catch(() => {});
+        return undefined;
+      }
+      chunks.push(Buffer.from(chunk));
+    }
+  } catch (cause) {
+    throw new UnavailableError(`the registry ${registry} stopped sending a manifest: ${(cause as Error).message}`, { cause });
+  }
+  return Buffer.concat(chunks);
 }
 
 const signers = new Map<string, SignatureV4>();
