@@ -61,6 +61,11 @@ export class OutputFile {
 
 const TEMP_NAME = /^\..+\.mayfly-(\d+)-[0-9a-f]{8}\.tmp$/;
 
+/** Whether `name` is spelled like a temp file of a `mayfly get` (which removeStaleTemps may remove). */
+export function isTempName(name: string): boolean {
+  return TEMP_NAME.test(name);
+}
+
 /** Removes temp files a `mayfly get` of this user left in `folder` when it was killed (its process is gone). */
 export async function removeStaleTemps(folder: string): Promise<string[]> {
   const removed: string[] = [];

@@ -36,6 +36,14 @@ describe('planTree', () => {
     expect(globToRegExp('a+b(c).txt').test('a+b(c).txt')).toBe(true);
   });
 
+  it('refuses the names of its own state and temp files', () => {
+    expect(unsafePathReason('.mayfly-tree.json')).toMatch(/state file/);
+    expect(unsafePathReason('.mayfly-tree.json.123-abcdef01.tmp')).toMatch(/state file/);
+    expect(unsafePathReason('a/.x.bin.mayfly-42-0badf00d.tmp')).toMatch(/temp file/);
+    expect(unsafePathReason('a/.mayfly-tree.json')).toBeUndefined();
+    expect(unsafePathReason('a/.x.bin.mayfly-tmp')).toBeUndefined();
+  });
+
   it('measures path limits in bytes, with DIR', () => {
     expect(unsafePathReason('ü'.repeat(128))).toMatch(/255 bytes/);
     expect(unsafePathReason('a/b', 4093)).toMatch(/4095 bytes/);

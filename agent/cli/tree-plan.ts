@@ -1,5 +1,7 @@
 import { BadRequestError } from '../../core/errors.ts';
 import type { ListedObjectInfo } from '../../core/wire/scheduler.ts';
+import { isTempName } from './output-file.ts';
+import { TREE_STATE_FILE } from './tree-state.ts';
 
 /** A file name may hold this many bytes (Linux, macOS); a path this many. */
 export const MAX_NAME_BYTES = 255;
@@ -28,8 +30,9 @@ export function globToRegExp(glob: string): RegExp {
 /**
  * Why a relative path may not be written under DIR, or undefined when it may:
  * `.`/`..`/empty segments or a leading `/` would land elsewhere (or nowhere), a
- * backslash or NUL is no portable name, and a name or path past the filesystem's
- * limits cannot be held.
+ * backslash or NUL is no portable name, a name or path past the filesystem's
+ * limits cannot be held, and the tree's state file and temp-file names are the
+ * pull's own.
  */
 export function unsafePathReason(path: string, dirBytes = 0): string | undefined {
   if (path === '') return 'the key is the prefix itself, so it has no name under DIR';
@@ -37,6 +40,9 @@ export function unsafePathReason(path: string, dirBytes = 0): string | undefined
   const segments = path.split('/');
   if (segments.some((segment) => segment === '..')) return 'a ".." segment would write outside DIR';
   if (segments.some((segment) => segment === '.' || segment === '')) return 'a "." or empty segment names no file';
+  // The pull's own files: the object would be overwritten by the state, or removed as a killed pull's leftover.
+  if (path === TREE_STATE_FILE || path.startsWith(`${TREE_STATE_FILE}.`)) return "the name is the tree's own state file";
+  if (segments.some(isTempName)) return "the name is that of a pull's temp file";
   // eslint-disable-next-line no-control-regex
   if (/[\\\u0000]/.test(path)) return 'a backslash or NUL is no portable file name';
   if (segments.some((segment) => Buffer.byteLength(segment) > MAX_NAME_BYTES)) return `a name is longer than ${MAX_NAME_BYTES} bytes, more than the filesystem holds`;

@@ -23,6 +23,9 @@ describe('mayfly get -r and links planted in DIR', { timeout: 240_000 }, () => {
     await put('models/t/config.json', 'the config');
     await put('models/t/ssh/authorized_keys', 'ssh-ed25519 AAAA attacker-chosen-key');
     await put('models/t/deep/a/b.txt', 'deep leaf');
+    await put('models/names/.mayfly-tree.json', 'an object that happens to share the state file\'s name');
+    await put('models/names/.leaf.txt.mayfly-999999-0badf00d.tmp', 'an object named like a killed pull\'s temp file');
+    await put('models/names/leaf.txt', 'a leaf');
     agent = await stack.startAgent('tree-links');
   }, 180_000);
   afterAll(async () => {
@@ -55,5 +58,17 @@ describe('mayfly get -r and links planted in DIR', { timeout: 240_000 }, () => {
     // The link in place of a file is replaced by the file (rename does not follow it).
     expect((await lstat(join(dir, 'config.json'))).isFile()).toBe(true);
     expect(await readFile(join(dir, 'config.json'), 'utf8')).toBe('the config');
+  });
+
+  it('refuses keys named like its own state or temp files instead of writing another file over them', async () => {
+    const dir = join(stack.root, 'names-out');
+    const result = await get(`s3://${stack.bucket}/models/names/`, '-r', '-o', dir);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/refused s3:\/\/mayfly-demo\/models\/names\/\.mayfly-tree\.json: the name is the tree's own state file/);
+    expect(result.stderr).toMatch(/refused s3:\/\/mayfly-demo\/models\/names\/\.leaf\.txt\.mayfly-999999-0badf00d\.tmp: the name is that of a pull's temp file/);
+    await expect(lstat(dir)).rejects.toThrow();
+    const skipped = await get(`s3://${stack.bucket}/models/names/`, '-r', '-o', dir, '--exclude', '.*');
+    expect(skipped.code).toBe(0);
+    expect(await readFile(join(dir, 'leaf.txt'), 'utf8')).toBe('a leaf');
   });
 });
