@@ -27,6 +27,8 @@ const { values } = parseArgs({
     /** The digest service's way to the origin (in-region in AWS: not the site's link). */
     'digest-s3-endpoint': { type: 'string' },
     dynamo: { type: 'string', default: 'dynalite' },
+    /** The scheduler's allowedOrigins, comma-separated (the image workload's registry entries); default: its own. */
+    'allowed-origins': { type: 'string' },
   },
 });
 if (!values['s3-endpoint']) throw new Error('--s3-endpoint is required');
@@ -42,6 +44,7 @@ const scheduler = createScheduler({
   token: process.env.MAYFLY_TOKEN || undefined,
   // Peer auth on, as in production: children present scheduler-issued credentials to parents.
   peerSecret: process.env.MAYFLY_PEER_SECRET || undefined,
+  ...(values['allowed-origins'] ? { settings: { allowedOrigins: values['allowed-origins'].split(',') } } : {}),
   log,
 });
 await ensureTable(scheduler.dynamo, 'mayfly');

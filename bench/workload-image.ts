@@ -1,5 +1,5 @@
 /**
- * `npm run bench:swarm -- --workload image [--hosts N] [--size-mib M] [--json FILE]`: N hosts pull
+ * `npm run bench:swarm -- --workload image --loopback [--hosts N] [--size-mib M] [--json FILE]`: N hosts pull
  * a 4-layer image of M MiB at once with skopeo (`copy … dir:`), each through its own agent's
  * registry mirror (a `registries.conf` mirror), from the ECR stand-in (docker-registry on S3,
  * 307 redirects, Basic auth); then the same N hosts pull it straight from the registry at once
@@ -108,13 +108,27 @@ export async function runImageWorkload(options: ImageWorkloadOptions): Promise<I
   }
 }
 
-/** bench/swarm.ts's hook: runs the workload with its options, prints the summary, writes --json, exits. */
-export async function imageWorkloadMain(values: { hosts?: string; 'size-mib'?: string; json?: string }): Promise<never> {
+/**
+ * bench/swarm.ts's hook: runs the workload with its options (on the shaped netns topology,
+ * workload-image-netns.ts; `--loopback`: on the local stack), prints the summary, writes --json, exits.
+ */
+export async function imageWorkloadMain(values: {
+  hosts?: string; 'size-mib'?: string; 'image-mib'?: string; json?: string; loopback?: boolean; 'host-mbit'?: string; 'origin-mbit'?: string; mtu?: string;
+}): Promise<never> {
   const hosts = Number(values.hosts);
-  const sizeMiB = Number(values['size-mib']);
+  const sizeMiB = Number(values['image-mib'] ?? values['size-mib']);
   if (!Number.isInteger(hosts) || hosts < 1 || hosts > 32 || !Number.isFinite(sizeMiB) || sizeMiB < 4) {
     console.error('bench:swarm --workload image: --hosts must be 1 to 32 and --size-mib at least 4');
     process.exit(2);
+  }
+  if (!values.loopback) {
+    const { runNetnsImageWorkload } = await import('./workload-image-netns.ts');
+    const report = await runNetnsImageWorkload({
+      hosts, imageMiB: sizeMiB, hostMbit: Number(values['host-mbit']), originMbit: Number(values['origin-mbit']), mtu: Number(values.mtu ?? 9000), log: (line) => console.log(line),
+    });
+    console.log(`load average ${report.load.map((l) => l.toFixed(2)).join(' ')}`);
+    if (values.json) await writeFile(values.json, JSON.stringify(report, null, 2));
+    process.exit(0);
   }
   const report = await runImageWorkload({ hosts, sizeMiB, log: (line) => console.log(line) });
   console.log(`slowest mayfly host / slowest direct host: ${report.maxRatio.toFixed(2)}; load average ${report.load.map((l) => l.toFixed(2)).join(' ')}`);

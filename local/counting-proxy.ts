@@ -34,8 +34,9 @@ export interface CountingProxy {
  * An HTTP proxy in front of a real server (the S3-compatible server, or the
  * scheduler) that counts the bytes it serves — so origin egress is measured at
  * the S3 side, not reported by agents — and can inject faults for real.
+ * It listens on `host` (default 127.0.0.1).
  */
-export async function startCountingProxy(target: string): Promise<CountingProxy> {
+export async function startCountingProxy(target: string, host = '127.0.0.1'): Promise<CountingProxy> {
   const upstream = new URL(target);
   let bytes = 0;
   let count = 0;
@@ -89,10 +90,10 @@ export async function startCountingProxy(target: string): Promise<CountingProxy>
     res.on('close', () => forward.destroy());
     req.pipe(forward);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
   const { port } = server.address() as AddressInfo;
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint: `http://${host}:${port}`,
     bytesOut: () => bytes,
     requests: () => count,
     requestsBy: (method, pathPrefix = '') => seen.filter((line) => line.startsWith(`${method} ${pathPrefix}`)).length,

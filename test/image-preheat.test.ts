@@ -145,6 +145,7 @@ describe('image preheat', () => {
     const hex = layer.digest.slice('sha256:'.length);
     await s3.send(new PutObjectCommand({ Bucket: 'registry', Key: `docker/registry/v2/blobs/sha256/${hex.slice(0, 2)}/${hex}/data`, Body: randomBytes(layer.size) }));
     s3.destroy();
+    ecr.s3.reset();
     const answer = await preheat({ kind: 'image', ref: `${REGISTRY_NAME}/demo/bad:v1` });
     expect(answer.status).toBe(201);
     const { jobs } = (await answer.json()) as { jobs: Array<{ id: string }> };
@@ -154,5 +155,8 @@ describe('image preheat', () => {
     const item = failed.items.find((entry) => entry.url.endsWith(layer.digest));
     expect(item).toMatchObject({ state: 'failed', error: expect.stringMatching(/hashes to sha256:/) });
     expect(failed.items.find((entry) => entry.url.endsWith(bad.config.digest))?.state).toBe('done');
+    // A digest mismatch is not transient: the seed read the stored layer once (a 1 MiB layer is one piece), not once per
+    // try; the other GET is the scheduler's one-byte check of the seed's proof.
+    expect(ecr.s3.requestsBy('GET', `/registry/docker/registry/v2/blobs/sha256/${hex.slice(0, 2)}/${hex}/data`)).toBeLessThanOrEqual(2);
   }, 240_000);
 });

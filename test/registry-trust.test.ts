@@ -1,4 +1,5 @@
-import { createHash } from 'node:crypto';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { createHash, randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { chmod, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -117,5 +118,32 @@ describe('registry trust', () => {
     } finally {
       await rogue.stop();
     }
+  }, 180_000);
+
+  it('a blob whose stored bytes do not match its digest is read from the registry storage once: the mirror falls back to the registry, and the runtime\'s retries are not pulled again', async () => {
+    const image = await ecr.pushImage('demo/tampered', 'v1', [5 * MiB]);
+    const layer = image.layers[0];
+    const hex = layer.digest.slice('sha256:'.length);
+    const stored = `/registry/docker/registry/v2/blobs/sha256/${hex.slice(0, 2)}/${hex}/data`;
+    // A rogue registry storage: the layer's bytes replaced (same size), so its 307 leads to other bytes.
+    const s3 = new S3Client({ endpoint: ecr.s3.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+    await s3.send(new PutObjectCommand({ Bucket: 'registry', Key: stored.slice('/registry/'.length), Body: randomBytes(layer.size) }));
+    s3.destroy();
+    const agent = await stack.startAgent('reg-tampered', upstreams());
+    ecr.s3.reset();
+    const reads: Array<{ gets: number; bytes: number }> = [];
+    // The runtime's first try, then its retries (containerd and skopeo try a failed layer again).
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const answer = await fetch(mirrorBlob(agent, 'demo/tampered', layer.digest), { headers: { authorization: basic() }, redirect: 'manual' });
+      await answer.arrayBuffer();
+      // Never the swarm's bytes: the registry's own redirect, so the runtime sees the registry's answer.
+      expect(answer.status).toBe(307);
+      expect(answer.headers.get('location')).toMatch(new RegExp(`/${hex}/data`));
+      reads.push({ gets: ecr.s3.requestsBy('GET', stored), bytes: ecr.s3.bytesOut() });
+    }
+    // The mirror read the stored blob once (one GET per piece), and not again for the retries.
+    expect(reads[0].gets).toBeGreaterThan(0);
+    expect(reads[0].bytes).toBeLessThanOrEqual(layer.size * 1.05);
+    expect(reads.slice(1)).toEqual([reads[0], reads[0]]);
   }, 180_000);
 });

@@ -6,6 +6,7 @@ import { parseByteRange, piecesForRange, type ByteRange } from '../../core/piece
 import { readCheckedPiece } from '../cache/piece-check.ts';
 import type { PullResult, TaskManager } from '../task/task-manager.ts';
 import type { TaskSession } from '../task/task-session.ts';
+import { BlobDigestMismatchError } from './mismatched-blobs.ts';
 
 export interface BlobReadsOptions {
   readonly tasks: Pick<TaskManager, 'pull' | 'open' | 'forget'>;
@@ -61,7 +62,7 @@ export class BlobReads {
 
   /**
    * Checks a pulled blob against its digest without serving it (a seed's image preheat,
-   * blob-preheat.ts). Errors: IntegrityError when it does not match (the task is dropped).
+   * blob-preheat.ts). Errors: BlobDigestMismatchError (an IntegrityError) when it does not match (the task is dropped).
    */
   async verify(taskUrl: string, digest: string): Promise<void> {
     const session = await this.options.tasks.open(taskUrl);
@@ -84,7 +85,7 @@ export class BlobReads {
       this.options.log.error('registry blob does not match its digest: dropped, not served', { taskId: task.id, digest, actual });
       this.options.tasks.forget(task.id);
       files.touch();
-      throw new IntegrityError(`blob ${digest} assembled from the swarm hashes to ${actual}`, { context: { taskId: task.id } });
+      throw new BlobDigestMismatchError(`blob ${digest} assembled from the swarm hashes to ${actual}`, { context: { taskId: task.id } });
     }
     this.verified.add(task.id);
   }

@@ -7,6 +7,7 @@ import { HttpListener } from '../http/http-server.ts';
 import { localRequestGuard } from '../http/local-request-guard.ts';
 import type { TaskManager } from '../task/task-manager.ts';
 import { BlobReads } from './blob-reads.ts';
+import { BlobDigestMismatchError, MismatchedBlobs } from './mismatched-blobs.ts';
 import type { RegistryProofs } from './registry-proofs.ts';
 import type { RegistryUpstreams } from './registry-upstreams.ts';
 
@@ -45,6 +46,7 @@ export class RegistryMirror {
   private listener?: HttpListener;
   private port = 0;
   private readonly blobs: BlobReads;
+  private readonly mismatched = new MismatchedBlobs();
 
   constructor(private readonly options: RegistryMirrorOptions) {
     this.blobs = new BlobReads({ tasks: options.tasks, log: options.log });
@@ -94,6 +96,10 @@ export class RegistryMirror {
     if (answer.status !== 307 || !location) return this.relay(answer, method, res);
     // The registry let this host in: its Location is the proof the scheduler checks.
     await answer.body?.cancel().catch(() => {});
+    if (this.mismatched.has(taskUrl)) {
+      this.options.log.warn('registry blob did not match its digest lately: answering with the registry\'s redirect, not pulling it again', { digest: blob.digest });
+      return sendRedirect(res, location);
+    }
     this.options.proofs.remember(taskUrl, new URL(location, taskUrl).href);
     const range = headerOf(req, 'range');
     try {
@@ -104,9 +110,10 @@ export class RegistryMirror {
       });
     } catch (error) {
       if (res.headersSent) throw error;
+      // The storage's bytes are wrong, not the swarm: the runtime's next try gets the registry's answer at once.
+      if (error instanceof BlobDigestMismatchError) this.mismatched.remember(taskUrl);
       this.options.log.warn('registry blob: the swarm failed; answering with the registry\'s redirect', { digest: blob.digest, error });
-      res.writeHead(307, { location, 'content-length': '0' });
-      res.end();
+      sendRedirect(res, location);
     }
   }
 
@@ -142,6 +149,11 @@ export class RegistryMirror {
 function headerOf(req: IncomingMessage, name: string): string | undefined {
   const value = req.headers[name];
   return Array.isArray(value) ? value.join(', ') : value;
+}
+
+function sendRedirect(res: ServerResponse, location: string): void {
+  res.writeHead(307, { location, 'content-length': '0' });
+  res.end();
 }
 
 function sendHealth(res: ServerResponse): void {

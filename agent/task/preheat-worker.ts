@@ -16,8 +16,12 @@ export interface PreheatWorkerOptions {
   readonly retryDelayMs?: number;
 }
 
-/** Failures another try cannot fix. */
-const PERMANENT = new Set(['NotFound', 'Forbidden', 'Unauthorized', 'BadRequest', 'PayloadTooLarge']);
+/**
+ * Failures another try cannot fix. IntegrityFailure: a whole object (a registry blob) hashed to
+ * other bytes than its digest; the origin serves the same bytes again (a piece from a bad peer
+ * is retried inside the pull, never thrown).
+ */
+const PERMANENT = new Set(['NotFound', 'Forbidden', 'Unauthorized', 'BadRequest', 'PayloadTooLarge', 'IntegrityFailure']);
 
 /**
  * A seed's preheat jobs: pulls each assigned object into the cache through
