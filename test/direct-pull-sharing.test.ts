@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { choosePieceLength, pieceCountOf } from '../core/piece-math.ts';
 import { LocalStack } from '../local/local-stack.ts';
 import { swarmPull } from '../local/swarm-pull.ts';
 import { waitUntil } from './fixtures/wait-until.ts';
@@ -26,7 +25,6 @@ describe('an agent that pulled straight from S3 during an outage', () => {
 
   it('becomes a parent of those pieces once the scheduler answers again', async () => {
     const artifact = await stack.putArtifact('degradation/direct-share.bin', 12 * MiB);
-    const pieces = pieceCountOf(artifact.size, choosePieceLength(artifact.size));
     const direct = await stack.startAgent('direct-a');
     stack.schedulerProxy.setFault({ kind: 'reset' });
     try {
@@ -38,15 +36,16 @@ describe('an agent that pulled straight from S3 during an outage', () => {
       stack.schedulerProxy.setFault(undefined);
     }
 
-    // The scheduler is back: the host heartbeat names the held task, the agent announces it,
-    // and checks each piece it read against the control plane's digests before offering it.
-    const checked = () =>
+    // The scheduler is back: the pull that fell back kept announcing (outage-pace.ts), and checks
+    // each piece it read against the control plane's digests before offering it; the task is
+    // complete (and seeded) once every piece is checked.
+    const complete = () =>
       linesOf('direct-a')
         .filter((line) => line.startsWith('{'))
-        .map((line) => JSON.parse(line) as { msg: string; offered?: number })
-        .find((line) => line.msg === 'pieces read while the scheduler was unreachable checked');
-    await waitUntil(async () => checked() !== undefined, 90_000);
-    expect(checked()?.offered).toBe(pieces);
+        .map((line) => JSON.parse(line) as { msg: string; bytesFromOrigin?: number })
+        .find((line) => line.msg === 'task complete');
+    await waitUntil(async () => complete() !== undefined, 90_000);
+    expect(complete()?.bytesFromOrigin).toBe(artifact.size);
 
     const later = await stack.startAgent('direct-b');
     const report = await swarmPull(stack, artifact, [later]);

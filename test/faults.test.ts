@@ -121,8 +121,9 @@ describe('faults', () => {
       const report = await swarmPull(stack, artifact, [agent]);
       expect(report.agents[0].sha256ok).toBe(true);
       expect(report.agents[0].bytesFromOrigin).toBe(artifact.size);
-      // The register is retried for 8-16 s (agent/task/swarm-entry.ts) before the agent reads S3 itself.
-      expect(Date.now() - started).toBeLessThan(45_000);
+      // The register is retried for 8-16 s (agent/task/swarm-entry.ts) before the agent reads S3 itself,
+      // piece by piece while it keeps asking (agent/task/outage-pace.ts: 3 pieces take about 20 s more).
+      expect(Date.now() - started).toBeLessThan(75_000);
     } finally {
       stack.schedulerProxy.setFault(undefined);
     }

@@ -1,7 +1,8 @@
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentProcess } from '../local/agent-process.ts';
 import { LocalStack } from '../local/local-stack.ts';
-import { swarmPull } from '../local/swarm-pull.ts';
+import { pullThrough, sha256File, swarmPull } from '../local/swarm-pull.ts';
 import { waitUntil } from './fixtures/wait-until.ts';
 
 const MiB = 1024 * 1024;
@@ -62,4 +63,29 @@ describe('a frozen scheduler', () => {
     console.log(`frozen scheduler: S3 served ${ratio.toFixed(2)} × the object to 6 agents; slowest ${Math.max(...report.agents.map((a) => a.seconds))} s`);
     expect(ratio, detail).toBeLessThanOrEqual(1.1);
   }, 400_000);
+
+  it('an agent whose register patience ends in the freeze reads S3 piece by piece and takes the rest from the swarm', async () => {
+    // 12 pieces of 4 MiB. The register patience (8–16 s) ends inside a 25 s freeze.
+    const artifact = await stack.putArtifact('degradation/late-puller.bin', 48 * MiB);
+    const seed = await stack.startAgent('freeze-seed');
+    const late = await stack.startAgent('freeze-late');
+    await pullThrough(seed, artifact.url, join(stack.root, 'freeze-seed.bin'));
+    const before = stack.origin.bytesOut();
+    stack.schedulerServer!.signal('SIGSTOP');
+    const output = join(stack.root, 'freeze-late.bin');
+    const pulling = pullThrough(late, artifact.url, output);
+    pulling.catch(() => {});
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 25_000));
+    } finally {
+      stack.schedulerServer!.signal('SIGCONT');
+    }
+    const result = await pulling;
+    expect(await sha256File(output)).toBe(artifact.sha256);
+    const fromS3 = stack.origin.bytesOut() - before;
+    console.log(`late puller: S3 served ${(fromS3 / artifact.size).toFixed(2)} × the object; ${result.bytesFromPeers / MiB} MiB from peers`);
+    // Reading the whole object directly (1 ×) was the old fallback; a few pieces at the outage pace is the new one.
+    expect(fromS3 / artifact.size).toBeLessThanOrEqual(0.5);
+    expect(result.bytesFromPeers).toBeGreaterThanOrEqual(artifact.size / 2);
+  }, 300_000);
 });

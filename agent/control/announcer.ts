@@ -1,6 +1,7 @@
 import { UnavailableError } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
 import type { AnnounceEvent, AnnounceRequest, AnnounceResponse } from '../../core/wire/scheduler.ts';
+import { jitteredBackoff } from '../http/retry.ts';
 import type { SchedulerClient } from './scheduler-client.ts';
 
 export interface PeerIdentity {
@@ -85,6 +86,9 @@ export class Announcer {
   private stopped = false;
   private reported = new Set<string>();
   private warned = false;
+  /** While announces fail, the next waits this much longer (jittered, growing): a fleet does not retry in step. */
+  private retryGapMs = 0;
+  private failures = 0;
 
   constructor(private readonly options: AnnouncerOptions) {}
 
@@ -98,10 +102,15 @@ export class Announcer {
     try {
       answer = await this.options.client.announce(request);
     } catch (error) {
-      if (error instanceof UnavailableError) this.failingSince ??= Date.now();
+      if (error instanceof UnavailableError) {
+        this.failingSince ??= Date.now();
+        this.retryGapMs = jitteredBackoff(500, ++this.failures, 4_000);
+      }
       throw error;
     }
     this.failingSince = undefined;
+    this.failures = 0;
+    this.retryGapMs = 0;
     if (this.warned) this.options.log.info('scheduler answering announces again');
     this.warned = false;
     for (const id of badParents) this.reported.add(id);
@@ -142,7 +151,7 @@ export class Announcer {
   /** Announce now (the downloader ran out of parents), at most once per minGapMs. */
   poke(): void {
     if (this.stopped || this.inFlight) return;
-    if (Date.now() - this.lastAt < (this.options.minGapMs ?? 1_000)) return;
+    if (Date.now() - this.lastAt < (this.options.minGapMs ?? 1_000) + this.retryGapMs) return;
     this.inFlight = this.announce('progress', true)
       .then(() => undefined, (error) => this.failed(error))
       .finally(() => {
@@ -159,7 +168,7 @@ export class Announcer {
   private schedule(event: AnnounceEvent): void {
     if (this.stopped) return;
     this.timer = setTimeout(async () => {
-      if (!this.inFlight && Date.now() - this.lastAt >= this.intervalMs / 2) {
+      if (!this.inFlight && Date.now() - this.lastAt >= this.intervalMs / 2 + this.retryGapMs) {
         this.inFlight = this.announce(event)
           .then(() => undefined, (error) => this.failed(error))
           .finally(() => {

@@ -64,7 +64,8 @@ export class Downloader {
   bytesFromPeers = 0;
   private readonly limits: DownloadLimits;
   private readonly parents: ParentSet;
-  private readonly origin: OriginPieces;
+  /** Back-to-source (its session starts and ends reading without the scheduler: OriginPieces.pace). */
+  readonly origin: OriginPieces;
   private readonly missing = new Set<number>();
   private readonly inflight = new Map<number, string>();
   private controller = pullController();

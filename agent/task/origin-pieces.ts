@@ -8,6 +8,7 @@ import type { ChildView } from '../peer/child-view.ts';
 import type { DigestSink } from './digest-publisher.ts';
 import { HeldBackPieces } from './held-back-pieces.ts';
 import type { Manifest } from './manifest.ts';
+import { PacedReads } from './outage-pace.ts';
 
 /** Transient origin failures in a row after which the pull stops. */
 const MAX_ORIGIN_FAILURES = 3;
@@ -36,6 +37,8 @@ export class OriginPieces {
   private allowed = false;
   /** A stuck pull reads the origin without a grant (progress-deadline.ts); the scheduler's answers do not withdraw it. */
   private fallingBack = false;
+  /** Reading without the scheduler, piece by piece (outage-pace.ts), until it answers (allow()). */
+  private paced?: PacedReads;
   private presignedUrl?: string;
   private active = 0;
   private failures = 0;
@@ -58,6 +61,21 @@ export class OriginPieces {
     if (presignedUrl) this.presignedUrl = presignedUrl;
     if (allowed !== this.allowed) this.options.log.info(allowed ? 'back-to-source enabled' : 'back-to-source withdrawn');
     this.allowed = allowed;
+    // The scheduler answered: its grant (and the swarm) decide from now on.
+    if (this.paced) this.options.log.info('scheduler answered: reading the origin only if granted');
+    this.paced = undefined;
+  }
+
+  /** Reads the origin without the scheduler, piece by piece at the outage pace, until the scheduler answers. */
+  pace(): void {
+    if (this.allowed || this.paced) return;
+    this.options.log.info('back-to-source enabled without the scheduler: piece by piece while it is asked again');
+    this.paced = new PacedReads(Date.now());
+  }
+
+  /** Reading without the scheduler (pace()), which has not answered since. */
+  get pacing(): boolean {
+    return this.paced !== undefined;
   }
 
   /** Whether the scheduler (or direct mode) lets this agent read the origin. */
@@ -73,7 +91,8 @@ export class OriginPieces {
 
   /** Whether another origin read may start now. */
   get available(): boolean {
-    return (this.allowed || this.fallingBack) && this.active < this.options.inflight;
+    if (this.allowed || this.fallingBack) return this.active < this.options.inflight;
+    return this.paced?.mayStart(Date.now(), this.active) ?? false;
   }
 
   /**
@@ -83,6 +102,7 @@ export class OriginPieces {
    */
   async fetch(index: number, signal: AbortSignal): Promise<number | undefined> {
     const { files, task, location, origin, publisher, manifest, view, log } = this.options;
+    if (!this.allowed && !this.fallingBack) this.paced?.count();
     this.active++;
     const started = Date.now();
     try {

@@ -7,7 +7,7 @@ import type { PieceStore } from '../cache/piece-store.ts';
 import type { TaskFiles } from '../cache/task-files.ts';
 import type { TaskEvents } from './task-events.ts';
 import { enterSwarm } from './swarm-entry.ts';
-import { TaskSession, type OpeningAnswer, type SessionDeps } from './task-session.ts';
+import { TaskSession, type OpeningAnswer, type SessionDeps, type TaskSessionOptions } from './task-session.ts';
 import { progressOf, type PullProgress, type PullResult } from './pull-progress.ts';
 
 export type { PullProgress, PullResult } from './pull-progress.ts';
@@ -124,7 +124,7 @@ export class TaskManager {
     onProgress?.(progress);
     return {
       files,
-      result: { ...progress, url: task.url, seconds: (Date.now() - started) / 1000, cached: cachedBefore, direct: session.direct },
+      result: { ...progress, url: task.url, seconds: (Date.now() - started) / 1000, cached: cachedBefore, direct: session.direct || session.downloader.origin.pacing },
     };
   }
 
@@ -196,14 +196,15 @@ export class TaskManager {
       return existing;
     }
     const files = await this.options.store.open(task);
-    const session = this.register(task, location, files, opening ? 'swarm' : 'direct', opening);
+    // An S3 pull that fell back stays in the swarm (outage-pace.ts); an HTTP(S) one reads directly (only a lease holder attests its pieces).
+    const session = this.register(task, location, files, opening ? 'swarm' : location.kind === 's3' ? 'fallback' : 'direct', opening);
     // Already whole in the cache: the register said nothing of it, so say 'finished' now and seed.
     if (files.complete && opening) session.seedCached();
     return session;
   }
 
   /** Starts a session and registers it: every session, so forget() and shutdown() reach each one. */
-  private register(task: TaskInfo, location: OriginLocation, files: TaskFiles, mode: 'swarm' | 'direct', opening?: OpeningAnswer): TaskSession {
+  private register(task: TaskInfo, location: OriginLocation, files: TaskFiles, mode: TaskSessionOptions['mode'], opening?: OpeningAnswer): TaskSession {
     const session = new TaskSession({ ...this.options, task, location, files, mode, opening, events: this.events, log: this.options.log.child({ taskId: task.id }) });
     this.sessions.set(task.id, session);
     return session;

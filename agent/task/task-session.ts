@@ -45,8 +45,9 @@ export interface TaskSessionOptions extends SessionDeps {
   readonly task: TaskInfo;
   readonly location: OriginLocation;
   readonly files: TaskFiles;
-  /** 'direct': the scheduler could not be reached; the session reads S3 and announces nothing. */
-  readonly mode: 'swarm' | 'direct';
+  /** 'direct': the scheduler could not be reached; the session reads the origin and announces nothing. 'fallback': it
+   * could not either, but the session keeps asking and reads S3 piece by piece (outage-pace.ts) until it answers. */
+  readonly mode: 'swarm' | 'direct' | 'fallback';
   readonly opening?: OpeningAnswer;
   readonly events: TaskEvents;
 }
@@ -117,6 +118,7 @@ export class TaskSession {
       onAnswer: (answer) => this.onAnswer(answer),
     });
     if (options.opening) this.join(options.opening);
+    if (mode === 'fallback') this.downloader.origin.pace();
   }
 
   get direct(): boolean {
@@ -292,8 +294,6 @@ export class TaskSession {
     announcer.poke();
     const failingSince = announcer.failingSince;
     const outage = failingSince !== undefined && Date.now() - failingSince > this.outageGraceMs;
-    if (outage && this.options.fallback.admits(this.options.location)) {
-      this.downloader.allowOrigin(true);
-    }
+    if (outage && this.options.fallback.admits(this.options.location)) this.downloader.origin.pace();
   }
 }
