@@ -192,6 +192,28 @@ export async function runPhase(options: PhaseOptions): Promise<PhaseResult> {
   }
 }
 
+/** The environment of one bench host's agent: its site's scheduler and S3 endpoint, its own address as peer and advertised host. */
+export function benchAgentEnv(
+  host: BenchHost,
+  topology: Topology,
+  agent: { readonly token: string; readonly dataDir: string; readonly siteIndex: number; readonly siteName: string; readonly logLevel?: string },
+): NodeJS.ProcessEnv {
+  return {
+    ...baseEnv(),
+    MAYFLY_SCHEDULER_URL: `http://${topology.control.addresses[agent.siteIndex]}:${SCHEDULER_PORT}`,
+    MAYFLY_TOKEN: agent.token,
+    MAYFLY_S3_ENDPOINT: `http://${topology.origin.addresses[agent.siteIndex]}:${S3_PORT}`,
+    MAYFLY_DATA_DIR: agent.dataDir,
+    MAYFLY_PEER_ID: host.name,
+    MAYFLY_PEER_HOST: host.address,
+    MAYFLY_ADVERTISE_HOST: host.address,
+    MAYFLY_PEER_PORT: String(AGENT_PEER_PORT),
+    MAYFLY_API_PORT: String(AGENT_API_PORT),
+    MAYFLY_SITE: agent.siteName,
+    MAYFLY_LOG_LEVEL: agent.logLevel ?? 'info',
+  };
+}
+
 async function startAgent(host: BenchHost, options: PhaseOptions): Promise<NsProcess> {
   const { topology } = options;
   // A fresh cache per phase: a later phase must not find the object already cached.
@@ -206,18 +228,7 @@ async function startAgent(host: BenchHost, options: PhaseOptions): Promise<NsPro
     logFile: join(options.runDir, host.name, 'agent.log'),
     readyTimeoutMs: 120_000,
     env: {
-      ...baseEnv(),
-      MAYFLY_SCHEDULER_URL: `http://${topology.control.addresses[host.site]}:${SCHEDULER_PORT}`,
-      MAYFLY_TOKEN: options.agentTokens[host.name],
-      MAYFLY_S3_ENDPOINT: `http://${topology.origin.addresses[host.site]}:${S3_PORT}`,
-      MAYFLY_DATA_DIR: dataDir,
-      MAYFLY_PEER_ID: host.name,
-      MAYFLY_PEER_HOST: host.address,
-      MAYFLY_ADVERTISE_HOST: host.address,
-      MAYFLY_PEER_PORT: String(AGENT_PEER_PORT),
-      MAYFLY_API_PORT: String(AGENT_API_PORT),
-      MAYFLY_SITE: options.siteNames[host.site],
-      MAYFLY_LOG_LEVEL: options.agentLogLevel ?? 'info',
+      ...benchAgentEnv(host, topology, { token: options.agentTokens[host.name], dataDir, siteIndex: host.site, siteName: options.siteNames[host.site], logLevel: options.agentLogLevel }),
       ...options.agentEnv,
     },
   });

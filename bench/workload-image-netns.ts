@@ -23,7 +23,7 @@ import { fluidLowerBound } from './fluid-bound.ts';
 import { NetnsSet, linkCounters, netnsUnsupportedReason, removeStaleNamespaces } from './netns.ts';
 import { NsProcess, killAllNsProcesses } from './ns-process.ts';
 import { sum } from './stats.ts';
-import { AGENT_API_PORT, AGENT_PEER_PORT, REPO_ROOT, S3_PORT, SCHEDULER_PORT, baseEnv, benchScript } from './swarm-phase.ts';
+import { REPO_ROOT, S3_PORT, SCHEDULER_PORT, baseEnv, benchAgentEnv, benchScript } from './swarm-phase.ts';
 import { buildTopology, type BenchHost, type Topology } from './topology.ts';
 
 const run = promisify(execFile);
@@ -150,20 +150,9 @@ async function startMirrorAgent(host: BenchHost, topology: Topology, root: strin
     name: `agent ${host.name}`, ns: host.ns, command: process.execPath,
     args: [...AGENT_NODE_OPTIONS, agentBin, 'agent'], cwd: REPO_ROOT, logFile: join(root, host.name, 'agent.log'), readyTimeoutMs: 120_000,
     env: {
-      ...baseEnv(),
-      MAYFLY_SCHEDULER_URL: `http://${topology.control.addresses[0]}:${SCHEDULER_PORT}`,
-      MAYFLY_TOKEN: token,
-      MAYFLY_S3_ENDPOINT: `http://${topology.origin.addresses[0]}:${S3_PORT}`,
-      MAYFLY_DATA_DIR: dataDir,
-      MAYFLY_PEER_ID: host.name,
-      MAYFLY_PEER_HOST: host.address,
-      MAYFLY_ADVERTISE_HOST: host.address,
-      MAYFLY_PEER_PORT: String(AGENT_PEER_PORT),
-      MAYFLY_API_PORT: String(AGENT_API_PORT),
+      ...benchAgentEnv(host, topology, { token, dataDir, siteIndex: 0, siteName: 'site-a' }),
       MAYFLY_REGISTRY_PORT: String(MIRROR_PORT),
       MAYFLY_REGISTRY_UPSTREAMS: `_default=${registryUrl},${REGISTRY_NAME}=${registryUrl}`,
-      MAYFLY_SITE: 'site-a',
-      MAYFLY_LOG_LEVEL: 'info',
     },
   });
   await agent.start();
