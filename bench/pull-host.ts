@@ -7,12 +7,14 @@
  *   --mode mayfly  POST /v1/pulls to the agent of this namespace (its local API)
  *   --mode direct  straight from S3 to the file in 8 MiB ranged GETs, as `aws s3 cp` would
  *   --cli BIN      (mayfly mode) run `node BIN get` as its own process, start-up counted
+ *   --into cache   (mayfly mode) pull into the agent's cache only; the copy to the file waits for `verify`
  */
 import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { open, rename, rm } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { parseArgs } from 'node:util';
+import { followPull } from '../agent/cli/pull-progress.ts';
 import { parseS3Url } from '../core/origin-url.ts';
 import { localS3Client } from '../local/s3-server.ts';
 import { pullToFile, sha256File } from '../local/swarm-pull.ts';
@@ -27,6 +29,7 @@ const { values } = parseArgs({
     's3-endpoint': { type: 'string' },
     sha256: { type: 'string' },
     cli: { type: 'string' },
+    into: { type: 'string', default: 'file' },
   },
 });
 const { mode, url, output } = values;
@@ -39,6 +42,11 @@ async function viaAgent(): Promise<object> {
   if (values.cli) {
     await cliGet(values.cli, values.api!, url!, output!);
     return agentByteCounters(values.api!);
+  }
+  if (values.into === 'cache') {
+    const line = await followPull(values.api!, { url: url! }, () => {}, new AbortController().signal);
+    if (line?.type !== 'result') throw new Error(`pull failed: ${line?.message ?? 'the agent stopped answering'}`);
+    return { bytesFromPeers: line.bytesFromPeers, bytesFromOrigin: line.bytesFromOrigin, direct: line.direct };
   }
   // Into the cache, then out to the file as `mayfly get` does (the agent writes nothing outside its data dir).
   const body = (await pullToFile(values.api!, url!, output!)) as unknown as Record<string, unknown>;
@@ -112,6 +120,7 @@ try {
   // Hash only when told: an early finisher must not take CPU from hosts still pulling.
   await verify;
   const counters = mode === 'mayfly' ? await agentCounters() : {};
+  if (mode === 'mayfly' && values.into === 'cache') await pullToFile(values.api!, url!, output!);
   if (values.sha256) say({ verified: (await sha256File(output)) === values.sha256, counters });
   else say({ verified: null, counters });
 } catch (error) {

@@ -28,11 +28,13 @@ const SWARM_OPTIONS = {
   /** `--workload image`: the image's size (default --size-mib); `--loopback` runs it on the local stack, no netns. */
   'image-mib': { type: 'string' },
   loopback: { type: 'boolean', default: false },
+  /** `cache`: hosts pull into their agent's cache only, no user copy (the swarm without the delivery path). */
+  into: { type: 'string', default: 'file' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
 const SWARM_USAGE =
-  'Usage: npm run bench:swarm -- [--hosts 16] [--size-mib 256] [--host-mbit 100] [--origin-mbit 100] [--inter-site-mbit 50] [--mtu 9000] [--phases mayfly,direct | two-site] [--json FILE] [--svg FILE] [--agent-node-args="--cpu-prof --cpu-prof-dir=DIR"] [--agent-log-level debug --keep-logs DIR] [--agent-env MAYFLY_X=1,MAYFLY_Y=2] [--dynamo dynalite|dynamodb-local] [--infra-nice -10] [--workload file|image|tree] [--image-mib 256] [--loopback] [--freeze-scheduler SECONDS] [--realistic] [--baseline aria2]';
+  'Usage: npm run bench:swarm -- [--hosts 16] [--size-mib 256] [--host-mbit 100] [--origin-mbit 100] [--inter-site-mbit 50] [--mtu 9000] [--phases mayfly,direct | two-site] [--json FILE] [--svg FILE] [--agent-node-args="--cpu-prof --cpu-prof-dir=DIR"] [--agent-log-level debug --keep-logs DIR] [--agent-env MAYFLY_X=1,MAYFLY_Y=2] [--dynamo dynalite|dynamodb-local] [--infra-nice -10] [--workload file|image|tree] [--image-mib 256] [--loopback] [--freeze-scheduler SECONDS] [--realistic] [--baseline aria2] [--into file|cache]';
 
 /** Parses `argv` (default: this process's arguments); prints the usage and exits on --help. */
 export function parseSwarmArgs(argv?: string[]) {

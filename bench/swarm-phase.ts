@@ -68,6 +68,8 @@ export interface PhaseOptions {
   readonly freeze?: SchedulerFreeze;
   /** Each host pulls with `mayfly get` as a process of its own (start-up counted), not through the API. */
   readonly cliStartup?: boolean;
+  /** Each host pulls into its agent's cache only (POST /v1/pulls); the copy to a file waits for `verify`. */
+  readonly intoCache?: boolean;
 }
 
 export interface HostResult {
@@ -260,6 +262,7 @@ async function startPuller(host: BenchHost, options: PhaseOptions): Promise<NsPr
       '--sha256',
       options.artifact.sha256,
       ...(options.cliStartup && options.mode === 'mayfly' ? ['--cli', options.agentBin] : []),
+      ...(options.intoCache && options.mode === 'mayfly' ? ['--into', 'cache'] : []),
     ],
     cwd: REPO_ROOT,
     logFile: join(dir, `puller-${options.mode}.log`),

@@ -166,6 +166,7 @@ function phaseOn(run: SiteRun) {
     agentLogLevel: values['agent-log-level'],
     freeze: parseFreeze(values['freeze-scheduler'], () => run.control.pid),
     cliStartup: profile.cliStartup,
+    intoCache: values.into === 'cache',
   };
 }
 
