@@ -104,7 +104,14 @@ export const announceResponseSchema = z.object({
    */
   httpOrigins: z.array(z.string().max(2048)).max(HTTP_ORIGINS_MAX).optional(),
   /** With a back-to-source grant: a presigned GET for the object, so the agent needs no S3 permission. */
-  origin: z.object({ url: z.string().url().max(8192), expiresAt: countSchema }).optional(),
+  origin: z
+    .object({
+      url: z.string().url().max(8192),
+      expiresAt: countSchema,
+      /** A pack's holder: one presigned GET per member, in member order (`url` is the first). */
+      members: z.array(z.string().url().max(8192)).max(64).optional(),
+    })
+    .optional(),
 });
 export type AnnounceResponse = z.infer<typeof announceResponseSchema>;
 

@@ -1,3 +1,4 @@
+import type { PackMember } from '../../core/pack.ts';
 import type { TaskRecord } from './task.ts';
 
 /**
@@ -27,6 +28,8 @@ export interface DigestJob {
    * object to check it (set on exactly one job of a task).
    */
   readonly checkObject: boolean;
+  /** A pack (core/pack.ts): the task is these objects of `bucket` concatenated, each read pinned to its own ETag; `key` is then empty. */
+  readonly members?: readonly PackMember[];
 }
 
 /** Starts digest jobs; resolves once they are handed off (not when they finish). */
@@ -50,6 +53,11 @@ export function planDigestJobs(
 /** The digest-job fields of an S3 task. */
 export function digestTaskOf(task: TaskRecord, bucket: string, key: string, versionId: string | undefined): Omit<DigestJob, 'first' | 'count' | 'checkObject'> {
   return { taskId: task.id, bucket, key, versionId, etag: task.etag, size: task.size, pieceLength: task.pieceLength, pieceCount: task.pieceCount };
+}
+
+/** The digest-job fields of a pack task. */
+export function packDigestTaskOf(task: TaskRecord & { pack: NonNullable<TaskRecord['pack']> }): Omit<DigestJob, 'first' | 'count' | 'checkObject'> {
+  return { taskId: task.id, bucket: task.pack.bucket, key: '', etag: task.etag, size: task.size, pieceLength: task.pieceLength, pieceCount: task.pieceCount, members: task.pack.members };
 }
 
 /** S3's full-object SHA-256, when it stored one (composite multipart checksums and CRCs are not reported). */

@@ -1,3 +1,4 @@
+import type { PackMember } from '../../core/pack.ts';
 import type { ParentReport } from './parent-reports.ts';
 
 /** A task (one version of one object) as the single table holds it, and the store of tasks. */
@@ -29,6 +30,14 @@ export interface TaskRecord {
   readonly reports: readonly ParentReport[];
   /** Set while the task's manifest is distrusted (see Quarantine); absent for a healthy task. */
   readonly quarantine?: Quarantine;
+  /** A pack's members (core/pack.ts): the task is their concatenation, each pinned to its ETag. */
+  readonly pack?: PackRecord;
+}
+
+/** What a pack task is made of: objects of one bucket, in key order. */
+export interface PackRecord {
+  readonly bucket: string;
+  readonly members: readonly PackMember[];
 }
 
 /**

@@ -12,7 +12,7 @@ import type { PeerRecord, PeerStore } from '../domain/peer.ts';
 import { admitReports, weighReports, type ReportRules, type ReportWeighing } from '../domain/parent-reports.ts';
 import { registrationWindow, type RegistrationCounter } from '../domain/registration-limit.ts';
 import { quarantined, type TaskStore } from '../domain/task.ts';
-import { httpOriginsOf, peerAuthFor, sourceOriginFor, toDigestMap, toParentInfo, toTaskInfo } from './answers.ts';
+import { httpOriginsOf, packSourceFor, peerAuthFor, sourceOriginFor, toDigestMap, toParentInfo, toTaskInfo } from './answers.ts';
 import type { BackToSource } from './back-to-source.ts';
 import { resolveAnnounce, type Announcing } from './announcing.ts';
 import { countRegistration } from './peer-count.ts';
@@ -164,6 +164,6 @@ async function answer(deps: AnnounceDeps, at: Announcing, parents: readonly Peer
     peerAuth: request.event === 'lookup' ? undefined : peerAuthFor(deps.signing, task.id, request.peerId, now),
     httpOrigins: httpOriginsOf(at.settings.allowedOrigins),
     // A registry blob is read where the asker's own proof points (the registry signed it for that host).
-    origin: source ? (at.sourceUrl ? { url: at.sourceUrl, expiresAt: now + 60_000 } : await sourceOriginFor(at.location, deps.origin, now)) : undefined,
+    origin: source ? (at.sourceUrl ? { url: at.sourceUrl, expiresAt: now + 60_000 } : task.pack ? await packSourceFor(task.pack, deps.origin, now) : await sourceOriginFor(at.location, deps.origin, now)) : undefined,
   };
 }

@@ -1,9 +1,10 @@
 import { CREDENTIAL_LIFETIME_MS, issueCredential, type PeerSigningKey } from '../../core/peer-credential.ts';
 import type { OriginLocation } from '../../core/origin-url.ts';
+import { isPackUrl } from '../../core/pack.ts';
 import { HTTP_ORIGINS_MAX, type AnnounceResponse, DigestMap, ParentInfo, TaskInfo } from '../../core/wire/scheduler.ts';
 import type { OriginReader } from '../domain/origin.ts';
 import type { PeerRecord } from '../domain/peer.ts';
-import { quarantined, type TaskRecord } from '../domain/task.ts';
+import { quarantined, type PackRecord, type TaskRecord } from '../domain/task.ts';
 import type { DigestSource } from '../domain/manifest.ts';
 
 /** Records → the scheduler's wire answers. */
@@ -20,7 +21,8 @@ export function toTaskInfo(task: TaskRecord, now = Date.now()): TaskInfo {
 
 /** S3 objects the control plane reads itself; HTTP(S) origins it may not reach are attested by the lease holder. */
 export function digestSourceOf(task: Pick<TaskRecord, 'url'>): DigestSource {
-  return task.url.startsWith('s3://') ? 'origin' : 'attested';
+  // A pack's members are S3 objects the control plane reads, as it reads one object.
+  return task.url.startsWith('s3://') || isPackUrl(task.url) ? 'origin' : 'attested';
 }
 
 export function toParentInfo(peer: PeerRecord): ParentInfo {
@@ -63,4 +65,12 @@ export async function sourceOriginFor(location: OriginLocation, origin: OriginRe
   if (!origin.presignGet) return undefined;
   const url = await origin.presignGet(location.bucket, location.key, location.versionId, PRESIGN_SECONDS);
   return { url, expiresAt: now + PRESIGN_SECONDS * 1000 };
+}
+
+/** Where a pack's back-to-source holder reads: one presigned GET per member, in member order. */
+export async function packSourceFor(pack: PackRecord, origin: OriginReader, now: number): Promise<AnnounceResponse['origin']> {
+  if (!origin.presignGet) return undefined;
+  const presign = origin.presignGet.bind(origin);
+  const members = await Promise.all(pack.members.map((member) => presign(pack.bucket, member.key, undefined, PRESIGN_SECONDS)));
+  return { url: members[0], expiresAt: now + PRESIGN_SECONDS * 1000, members };
 }

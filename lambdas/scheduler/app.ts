@@ -15,6 +15,8 @@ import { announceMetrics, errorMetrics, type MetricEmitter } from '../shared/met
 import { callerAuth, callerOf } from './caller-auth.ts';
 import type { HeartbeatService } from './heartbeat.ts';
 import type { ListingService } from './listing-service.ts';
+import type { PackService } from './pack-service.ts';
+import { PACKS_ROUTE, packRequestSchema } from '../../core/wire/pack.ts';
 import type { SchedulerService } from './service.ts';
 
 export interface SchedulerAppOptions {
@@ -28,6 +30,8 @@ export interface SchedulerAppOptions {
   readonly metrics?: MetricEmitter;
   /** Prefix listings inside the caller's allowlist (GET /v1/listings); the route is absent without it. */
   readonly listings?: ListingService;
+  /** Packs of small objects (POST /v1/packs, core/pack.ts); the route is absent without it. */
+  readonly packs?: PackService;
 }
 
 /** Routes only translate HTTP to service calls. */
@@ -77,6 +81,12 @@ export function createSchedulerApp(options: SchedulerAppOptions): Hono {
       const query = parseWith(listingQuerySchema, c.req.query(), 'listing query');
       return c.json(await listings.list(query, callerOf(c)));
     });
+  }
+
+  // POST /v1/packs: the shared task of a pack of a tree's small objects (core/wire/pack.ts).
+  const packs = options.packs;
+  if (packs) {
+    app.post(PACKS_ROUTE, async (c) => c.json(await packs.open(parseWith(packRequestSchema, await readJson(c), 'pack'), callerOf(c))));
   }
 
   app.get('/v1/tasks/:taskId', async (c) => {

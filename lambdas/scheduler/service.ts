@@ -5,8 +5,6 @@ import type { AnnounceRequest, AnnounceResponse, IncidentRequest, ManifestRespon
 import type { DigestDispatcher } from '../domain/digest.ts';
 import { ManifestIncidents } from '../digest/incidents.ts';
 import type { MetricEmitter } from '../shared/metrics.ts';
-import { originAllowed } from '../../core/allowlist.ts';
-import { parseOriginUrl } from '../../core/origin-url.ts';
 import { requireSelf } from '../domain/announce-binding.ts';
 import type { SeedPreference } from '../domain/back-to-source.ts';
 import { agentOf, type Caller } from '../domain/identity.ts';
@@ -24,6 +22,7 @@ import { digestSourceOf, toDigestMap, toTaskInfo } from './answers.ts';
 import { BackToSource } from './back-to-source.ts';
 import { DEFAULT_SCHEDULER_SETTINGS, settingsFor, type SchedulerSettings } from './settings.ts';
 import { TaskResolver } from './task-resolver.ts';
+import { taskAllowed } from './pack-service.ts';
 import type { RegistryProofReader } from '../domain/registry.ts';
 
 export interface SchedulerServiceOptions {
@@ -204,7 +203,7 @@ export class SchedulerService {
   private async admitted(task: TaskRecord, caller: Caller): Promise<void> {
     if (caller.identity.kind !== 'agent') return;
     const settings = await settingsFor(this.settings, this.deps.clusters, caller.identity.cluster);
-    if (!originAllowed(parseOriginUrl(task.url), settings.allowedOrigins)) {
+    if (!taskAllowed(task, settings.allowedOrigins)) {
       throw new ForbiddenError("this task is outside the caller's cluster's allowed origins", { context: { taskId: task.id } });
     }
   }

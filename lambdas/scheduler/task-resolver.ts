@@ -2,6 +2,8 @@ import { BadRequestError, ForbiddenError, NotFoundError } from '../../core/error
 import { originAllowed } from '../../core/allowlist.ts';
 import { canonicalOriginUrl, canonicalS3Url, describeOrigin, parseOriginUrl, type OriginLocation } from '../../core/origin-url.ts';
 import { taskInfoOf } from '../../core/task-info.ts';
+import { isPackUrl, parsePackUrl } from '../../core/pack.ts';
+import { packAllowed } from './pack-service.ts';
 import type { ClusterSettingsSource } from '../domain/cluster.ts';
 import type { HttpHeadReader, ObjectHead, OriginReader } from '../domain/origin.ts';
 import type { TaskRecord, TaskStore } from '../domain/task.ts';
@@ -53,6 +55,7 @@ export class TaskResolver {
 
   /** BadRequestError for a malformed URL or a taskId of another URL; ForbiddenError outside the allowlist; origin errors as the origin reader throws them. */
   async resolve(rawUrl: string, cluster: string, knownTaskId?: string, registryProof?: string): Promise<Resolved> {
+    if (isPackUrl(rawUrl)) return this.resolvePack(rawUrl, cluster, knownTaskId);
     const named = parseOriginUrl(rawUrl);
     const settings = await settingsFor(this.deps.settings, this.deps.clusters, cluster);
     if (!originAllowed(named, settings.allowedOrigins)) throw outsideAllowlist(named);
@@ -86,6 +89,20 @@ export class TaskResolver {
       throw error;
     }
     return current === location.versionId ? { kind: 's3', bucket: location.bucket, key: location.key } : location;
+  }
+
+  /**
+   * A pack (core/pack.ts) is opened with POST /v1/packs, which pins its members' versions:
+   * an announce only finds its task, asks no one, and holds every member to the allowlist.
+   */
+  private async resolvePack(rawUrl: string, cluster: string, knownTaskId?: string): Promise<Resolved> {
+    const { bucket, id } = parsePackUrl(rawUrl);
+    if (knownTaskId && knownTaskId !== id) throw new BadRequestError('taskId does not belong to this pack', { context: { taskId: knownTaskId } });
+    const settings = await settingsFor(this.deps.settings, this.deps.clusters, cluster);
+    const task = await this.deps.tasks.getTask(id);
+    if (!task?.pack || task.pack.bucket !== bucket) throw new NotFoundError(`unknown pack ${id}: open it with POST /v1/packs first`, { context: { taskId: id } });
+    if (!packAllowed(task.pack, settings.allowedOrigins)) throw new ForbiddenError("a member of this pack is outside this cluster's allowed origins", { context: { taskId: id } });
+    return { location: { kind: 's3', bucket, key: task.pack.members[0].key }, settings, task };
   }
 
   /** NotFoundError for an unknown task. */

@@ -27,6 +27,7 @@ import { DynamoSeederStore } from '../stores/seeder-store.ts';
 import { SeedTrigger } from './heartbeat-seeds.ts';
 import { SchedulerService } from './service.ts';
 import { ListingService } from './listing-service.ts';
+import { PackService } from './pack-service.ts';
 import type { DigestDispatcher } from '../domain/digest.ts';
 import { InProcessDigestDispatcher } from '../digest/in-process-dispatcher.ts';
 import { LambdaDigestDispatcher } from '../digest/lambda-dispatcher.ts';
@@ -94,8 +95,10 @@ export function createScheduler(options: SchedulerWiringOptions) {
   const digests = digestDispatcherFor(options, log, metrics);
   const clusters = new CachedClusterSettings(new DynamoClusterStore(dynamo, options.tableName));
   const listings = new ListingService({ lister: new S3ObjectLister(s3), settings: { ...DEFAULT_SCHEDULER_SETTINGS, ...options.settings }, clusters });
+  const tasks = new DynamoTaskStore(dynamo, options.tableName);
+  const packs = new PackService({ tasks, settings: { ...DEFAULT_SCHEDULER_SETTINGS, ...options.settings }, clusters, digests, now: Date.now });
   const service = new SchedulerService({
-    tasks: new DynamoTaskStore(dynamo, options.tableName),
+    tasks,
     peers: new DynamoPeerStore(dynamo, options.tableName),
     grants: new DynamoSourceGrantStore(dynamo, options.tableName),
     manifests: new DynamoManifestStore(dynamo, options.tableName),
@@ -116,7 +119,7 @@ export function createScheduler(options: SchedulerWiringOptions) {
     attestedQuarantineMs: options.attestedQuarantineMs,
   });
   const identities = identityResolver(options, new TokenIdentityResolver(options.token, new DynamoTokenStore(dynamo, options.tableName)));
-  return { app: createSchedulerApp({ service, log, identities, heartbeat, metrics, listings }), service, dynamo, s3, digests, listings };
+  return { app: createSchedulerApp({ service, log, identities, heartbeat, metrics, listings, packs }), service, dynamo, s3, digests, listings };
 }
 
 /** A signed Function URL request's IAM caller first (only Lambda's IAM auth sets it), else the bearer token. */

@@ -1,5 +1,6 @@
 import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { ForbiddenError, NotFoundError, OriginChangedError, UnavailableError } from '../../core/errors.ts';
+import { memberSpans } from '../../core/pack.ts';
 import type { DigestJob, ObjectChecksum, ObjectRangeReader } from '../domain/digest.ts';
 
 /**
@@ -11,6 +12,8 @@ export class S3RangeReader implements ObjectRangeReader {
   constructor(private readonly s3: S3Client) {}
 
   async checksum(job: DigestJob): Promise<ObjectChecksum> {
+    // A pack is no S3 object: it has no checksum of its own (each member read is pinned to its ETag).
+    if (job.members) return {};
     try {
       const head = await this.s3.send(
         new HeadObjectCommand({ Bucket: job.bucket, Key: job.key, ...this.pin(job), ChecksumMode: 'ENABLED' }),
@@ -26,6 +29,14 @@ export class S3RangeReader implements ObjectRangeReader {
 
   async *read(job: DigestJob, start: number, end: number): AsyncIterable<Uint8Array> {
     if (end <= start) return;
+    if (job.members) {
+      // A pack's range: each member's part in turn, each pinned to the member's own ETag.
+      for (const span of memberSpans(job.members, start, end)) {
+        const member = job.members[span.index];
+        yield* this.read({ ...job, key: member.key, etag: member.etag, size: member.size, versionId: undefined, members: undefined }, span.start, span.end);
+      }
+      return;
+    }
     let body: AsyncIterable<Uint8Array>;
     try {
       const answer = await this.s3.send(

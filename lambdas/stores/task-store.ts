@@ -1,6 +1,6 @@
 import { GetItemCommand, PutItemCommand, QueryCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DEFAULTS } from '../../core/constants.ts';
-import type { Quarantine, TaskRecord, TaskStore, UrlRecord } from '../domain/task.ts';
+import type { PackRecord, Quarantine, TaskRecord, TaskStore, UrlRecord } from '../domain/task.ts';
 import type { ParentReport } from '../domain/parent-reports.ts';
 import { N, S, TTL, readNumber, readString, ttlFromNow, type Item } from './attributes.ts';
 import { conditionalWrite, withStoreErrors } from './dynamo-errors.ts';
@@ -173,6 +173,7 @@ function fromTask(task: TaskRecord): Item {
     peerCount: N(task.peerCount),
     shards: N(task.shards),
     createdAt: N(task.createdAt),
+    ...(task.pack ? { pack: S(JSON.stringify(task.pack)) } : {}),
   };
 }
 
@@ -190,6 +191,7 @@ function toTask(item: Item): TaskRecord {
     createdAt: readNumber(item, 'createdAt'),
     reports: (item.reports?.SS ?? []).map(parseReportEntry).filter((report): report is ParentReport => report !== undefined),
     ...(item.quarantine?.S ? { quarantine: JSON.parse(item.quarantine.S) as Quarantine } : {}),
+    ...(item.pack?.S ? { pack: JSON.parse(item.pack.S) as PackRecord } : {}),
   };
 }
 
