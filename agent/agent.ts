@@ -24,6 +24,7 @@ import { AgentMetrics } from './metrics.ts';
 import { PreheatWorker } from './task/preheat-worker.ts';
 import { S3Endpoint } from './local/s3-endpoint.ts';
 import { listTree } from './local/tree-listing.ts';
+import { pullPack } from './task/pack-pull.ts';
 import { Throttle } from './http/throttle.ts';
 import { CacheJanitor } from './task/cache-janitor.ts';
 import { sweepCache } from './cache/piece-check.ts';
@@ -109,7 +110,7 @@ export async function startAgent(config: AgentConfig, overrides: AgentOverrides 
   cache.start();
   // Scheduler unreachable: list with this host's credentials, as single-object pulls read S3 (README, fallback).
   const listPage = listingWithFallback((query: Parameters<typeof scheduler.listPage>[0]) => scheduler.listPage(query), s3, log);
-  const api = new LocalApi({ tasks, store, log, host: config.apiHost, port: config.apiPort, metrics, cache, swarm: (url) => scheduler.swarm(url, config.cluster), listTree: (url) => listTree(listPage, url) });
+  const api = new LocalApi({ tasks, store, log, host: config.apiHost, port: config.apiPort, metrics, cache, swarm: (url) => scheduler.swarm(url, config.cluster), listTree: (url) => listTree(listPage, url), pullPack: (request, signal) => pullPack(tasks, scheduler, request, signal) });
   const apiPort = await api.start();
   const s3Endpoint = new S3Endpoint({ tasks, log, host: config.apiHost, port: config.s3Port, listPage, region: config.s3.region });
   const s3Port = await s3Endpoint.start();

@@ -1,5 +1,6 @@
 import { BadRequestError } from './errors.ts';
 import { LIMITS } from './constants.ts';
+import type { PackMember } from './pack.ts';
 
 /** An S3 object addressed as `s3://bucket/key[?versionId=…]`. */
 export interface S3Location {
@@ -7,6 +8,8 @@ export interface S3Location {
   readonly bucket: string;
   readonly key: string;
   readonly versionId?: string;
+  /** A pack of small objects (core/pack.ts) read in place of `key`: the members, each pinned to its ETag. */
+  readonly pack?: readonly PackMember[];
 }
 
 // S3's own bucket naming rules (lowercase, digits, dots, hyphens; 3-63 characters).

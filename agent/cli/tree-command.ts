@@ -7,6 +7,8 @@ import { EXIT } from './exit-codes.ts';
 import { formatBytes } from './progress-bar.ts';
 import { ensureTreeFolder } from './tree-folders.ts';
 import { pullTreeItem, type ItemOutcome } from './tree-item.ts';
+import { pullTreePack } from './tree-pack.ts';
+import { planPacks } from '../../core/pack.ts';
 import { planTree, type TreeItem } from './tree-plan.ts';
 import { TreeProgress } from './tree-progress.ts';
 import { TreeState } from './tree-state.ts';
@@ -90,6 +92,9 @@ export async function treeCommand(argv: readonly string[], env: NodeJS.ProcessEn
   return pullTree({ api, url, dir, items: plan.items, kept, state: state ?? (await TreeState.load(dir, url)), parallel, json, quiet });
 }
 
+/** One unit of a tree pull's work: a pack of small objects, or one object. */
+type Work = { readonly pack: readonly TreeItem[] } | { readonly item: TreeItem };
+
 interface TreeRun {
   readonly api: string;
   readonly url: string;
@@ -109,18 +114,37 @@ async function pullTree(run: TreeRun): Promise<number> {
   for (const signal of signals) process.on(signal, onSignal);
   // Each host starts at a random point of the tree, so hosts pulling one tree at once start on
   // different objects and serve them to each other instead of all asking S3 for the first.
-  const pending = run.items.filter((item) => !run.kept.has(item.path));
-  const offset = Math.floor(Math.random() * pending.length);
-  const todo = [...pending.slice(offset), ...pending.slice(0, offset)];
+  const todo = run.items.filter((item) => !run.kept.has(item.path));
+  // Small objects go in packs, one shared task each (core/pack.ts): every host forms the same packs from the same listing.
+  const { packs, singles } = planPacks(todo);
+  const all: Work[] = [...packs.map((items) => ({ pack: items })), ...singles.map((item) => ({ item }))];
+  const offset = Math.floor(Math.random() * all.length);
+  const units = [...all.slice(offset), ...all.slice(0, offset)];
   const keptBytes = run.items.filter((item) => run.kept.has(item.path)).reduce((sum, item) => sum + item.size, 0);
   const progress = new TreeProgress(process.stderr.isTTY && !run.quiet && !run.json ? process.stderr : undefined, todo.length, todo.reduce((sum, item) => sum + item.size, 0));
   const failures: { key: string; code: number; message: string }[] = [];
   let changed = 0;
   const started = Date.now();
   let next = 0;
+  const bucket = new URL(run.url).host;
   const worker = async () => {
-    while (next < todo.length && !cancel.signal.aborted) {
-      const item = todo[next++];
+    while (next < units.length && !cancel.signal.aborted) {
+      const unit = units[next++];
+      if ('pack' in unit) {
+        const outcome = await pullTreePack({
+          api: run.api, bucket, items: unit.pack, target: (item) => join(run.dir, item.path), folder: (item) => ensureTreeFolder(run.dir, dirname(item.path)),
+          onBytes: (bytes) => progress.bytes(bytes),
+          onFile: async (item) => {
+            await run.state.record(item.path, item.etag, item.size);
+            progress.fileDone(0, 0);
+          },
+        }, cancel.signal);
+        if (outcome.kind === 'done') progress.fileDone(outcome.bytesFromPeers, outcome.bytesFromOrigin, 0);
+        // A pack that cannot be pulled (a member changed since the listing, refused, the scheduler away): its other members go one by one.
+        else if (!cancel.signal.aborted) units.push(...unit.pack.slice(outcome.written).map((item) => ({ item })));
+        continue;
+      }
+      const item = unit.item;
       // The key as S3 spells it: the local API reads s3:// URLs literally.
       const url = `s3://${new URL(run.url).host}/${item.key}`;
       const target = join(run.dir, item.path);
@@ -145,7 +169,7 @@ async function pullTree(run: TreeRun): Promise<number> {
     }
   };
   try {
-    await Promise.all(Array.from({ length: Math.min(run.parallel, Math.max(1, todo.length)) }, worker));
+    await Promise.all(Array.from({ length: Math.min(run.parallel, Math.max(1, units.length)) }, worker));
   } finally {
     for (const signal of signals) process.off(signal, onSignal);
     process.stderr.write(progress.clear());

@@ -25,8 +25,9 @@ export class TreeProgress {
     this.draw();
   }
 
-  fileDone(fromPeers: number, fromOrigin: number): void {
-    this.filesDone++;
+  /** `files` done (a pack's bytes are counted once for all its files, each file then with 0 bytes). */
+  fileDone(fromPeers: number, fromOrigin: number, files = 1): void {
+    this.filesDone += files;
     this.fromPeers += fromPeers;
     this.fromOrigin += fromOrigin;
     this.draw(true);

@@ -1,6 +1,8 @@
 import { UnavailableError, errorFromWire } from '../../core/errors.ts';
 import { announceResponseSchema, incidentResponseSchema, manifestResponseSchema, publishDigestsResponseSchema, type AnnounceRequest, type AnnounceResponse, type DigestMap, type IncidentRequest, type ManifestResponse } from '../../core/wire/scheduler.ts';
 import { parseWith } from '../../core/wire/parse.ts';
+import { PACKS_ROUTE, type PackRequest } from '../../core/wire/pack.ts';
+import { taskInfoSchema, type TaskInfo } from '../../core/wire/scheduler.ts';
 import type { z } from 'zod';
 import { listingResponseSchema, swarmResponseSchema, type ListingPageQuery, type ListingResponse, type SwarmResponse } from '../../core/wire/scheduler.ts';
 import { jitteredBackoff, sleep } from '../http/retry.ts';
@@ -50,6 +52,11 @@ export class SchedulerClient {
     const query = new URLSearchParams();
     for (const [name, value] of Object.entries(request)) if (value !== undefined && value !== '') query.set(name, String(value));
     return this.call('GET', `/v1/listings?${query}`, undefined, listingResponseSchema);
+  }
+
+  /** Opens the shared task of a pack of small objects (POST /v1/packs, core/pack.ts). */
+  openPack(request: PackRequest): Promise<TaskInfo> {
+    return this.call('POST', PACKS_ROUTE, request, taskInfoSchema);
   }
 
   async leave(taskId: string, peerId: string, site: string): Promise<void> {

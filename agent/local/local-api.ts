@@ -5,6 +5,8 @@ import { BadRequestError, ForbiddenError, MayflyError, NotFoundError, OriginChan
 import { localRequestGuard } from '../http/local-request-guard.ts';
 import { errorAnswer } from '../../core/http-answer.ts';
 import type { Logger } from '../../core/log.ts';
+import { packRequestSchema, type PackRequest } from '../../core/wire/pack.ts';
+import { isPackUrl, parsePackUrl } from '../../core/pack.ts';
 import { parseWith } from '../../core/wire/parse.ts';
 import { canonicalOriginUrl, parseUserUrl } from '../../core/origin-url.ts';
 import { registryBlobOf } from '../../core/registry-blob.ts';
@@ -30,6 +32,8 @@ const pullRequestSchema = z.strictObject({
  * to a caller the registry lets in, which the mirror asks with the caller's credentials each time.
  */
 function targetOf(url: string, versionId: string | undefined): string {
+  // A pack's URL (POST /v1/packs answers it) names its bytes as they are: pinned, nothing to canonicalise.
+  if (isPackUrl(url) && versionId === undefined) return parsePackUrl(url) && url;
   const target = canonicalOriginUrl(parseUserUrl(url, versionId));
   if (registryBlobOf(target)) {
     throw new ForbiddenError('registry blobs are served only through the registry mirror, which asks the registry with your credentials for each request');
@@ -58,6 +62,8 @@ export interface LocalApiOptions {
   readonly swarm?: (url: string) => Promise<SwarmResponse>;
   /** A whole prefix listed through the control plane, for GET /v1/listings (`mayfly get -r`). */
   readonly listTree?: (url: string) => Promise<TreeListing>;
+  /** Pulls a pack of a tree's small objects into the cache, for POST /v1/packs (`mayfly get -r`, task/pack-pull.ts). */
+  readonly pullPack?: (request: PackRequest, signal: AbortSignal) => Promise<unknown>;
 }
 
 /**
@@ -121,6 +127,8 @@ export class LocalApi {
       }
       case 'POST /v1/pulls':
         return this.pull(req, res);
+      case 'POST /v1/packs':
+        return this.pack(req, res);
       case 'GET /v1/objects':
         return this.streamLatest(url, req, res);
       case 'GET /v1/stat':
@@ -198,6 +206,21 @@ export class LocalApi {
       line({ type: 'error', status: answer.status, error: answer.body.error, message: answer.body.message });
     }
     res.end();
+  }
+
+  /** A pack of small objects pulled as one task; its bytes are then read with GET /v1/objects?url=<the pack's URL>. */
+  private async pack(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (!this.options.pullPack) throw new NotFoundError('packs are not available on this agent');
+    const body = parseWith(packRequestSchema, await readJsonBody(req), 'pack request');
+    const cancel = new AbortController();
+    res.once('close', () => {
+      if (!res.writableFinished) cancel.abort(new Error('the caller hung up'));
+    });
+    try {
+      sendJson(res, 200, await this.options.pullPack(body, cancel.signal));
+    } finally {
+      void this.options.cache?.collect();
+    }
   }
 
   /** An object that changes before its first byte goes out is looked up again and served in its new version. */

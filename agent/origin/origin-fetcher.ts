@@ -6,6 +6,7 @@ import type { OriginLocation, S3Location } from '../../core/origin-url.ts';
 import type { TaskInfo } from '../../core/wire/scheduler.ts';
 import type { PieceWriter } from '../cache/piece-writer.ts';
 import { readPresignedRange } from './presigned-get.ts';
+import { PACK_URL_SEPARATOR, presignedMemberRead, readPackPiece, type MemberRead } from './pack-reader.ts';
 import { drainInto } from '../cache/body-sink.ts';
 import { jitteredBackoff, sleep } from '../http/retry.ts';
 
@@ -37,6 +38,7 @@ export class OriginFetcher {
    */
   async head(location: OriginLocation): Promise<{ size: number; etag: string }> {
     if (location.kind === 'http') return headHttp(location.url);
+    if (location.pack) throw new UnavailableError('a pack has no HEAD: it is opened through the scheduler');
     const where = `s3://${location.bucket}/${location.key}`;
     try {
       const head = await this.options.s3.send(new HeadObjectCommand({ Bucket: location.bucket, Key: location.key, VersionId: location.versionId }));
@@ -70,7 +72,8 @@ export class OriginFetcher {
           return writer;
         }
         const url = this.options.direct ? undefined : presignedUrl?.();
-        if (url) await readPresignedRange(url, location.versionId ? undefined : task.etag, writer, signal);
+        if (location.pack) await readPackPiece(location.pack, writer, url ? presignedMemberRead(url.split(PACK_URL_SEPARATOR)) : this.memberRead(location.bucket), signal);
+        else if (url) await readPresignedRange(url, location.versionId ? undefined : task.etag, writer, signal);
         else await this.readInto(task, location, writer, index, signal);
         return writer;
       } catch (error) {
@@ -79,6 +82,18 @@ export class OriginFetcher {
       }
     }
     throw lastError;
+  }
+
+  /** A pack member read with this host's credentials, pinned to the member's ETag. */
+  private memberRead(bucket: string): MemberRead {
+    return async (member, index, start, end, signal) => {
+      try {
+        const response = await this.options.s3.send(new GetObjectCommand({ Bucket: bucket, Key: member.key, Range: `bytes=${start}-${end - 1}`, IfMatch: member.etag }), { abortSignal: signal });
+        return response.Body as Readable;
+      } catch (error) {
+        throw toOriginError(error, `s3://${bucket}/${member.key}`, index);
+      }
+    };
   }
 
   private async readInto(task: TaskInfo, location: S3Location, writer: PieceWriter, index: number, signal?: AbortSignal): Promise<void> {

@@ -2,6 +2,8 @@ import { OriginChangedError, UnavailableError } from '../../core/errors.ts';
 import { canonicalOriginUrl, parseOriginUrl, type OriginLocation } from '../../core/origin-url.ts';
 import type { TaskInfo } from '../../core/wire/scheduler.ts';
 import { taskInfoOf } from '../../core/task-info.ts';
+import { isPackUrl, parsePackUrl } from '../../core/pack.ts';
+import { locationOfTaskUrl } from './task-location.ts';
 import { announceRequest, idleState } from '../control/announcer.ts';
 import type { PieceStore } from '../cache/piece-store.ts';
 import type { TaskFiles } from '../cache/task-files.ts';
@@ -42,9 +44,11 @@ export class TaskManager {
    * Resolves the URL to its task (one announce) and returns the task's session, joining
    * the swarm (metadata-only lookups go through lookup(), which starts no session).
    */
-  open(url: string): Promise<TaskSession> {
-    const location = parseOriginUrl(url);
-    const canonical = canonicalOriginUrl(location);
+  open(url: string, location: OriginLocation = locationOfTaskUrl(url)): Promise<TaskSession> {
+    // A pack is immutable (its id pins every member): a running session is its current task.
+    const pack = isPackUrl(url) ? this.sessions.get(parsePackUrl(url).id) : undefined;
+    if (pack && !pack.failed) return Promise.resolve(pack);
+    const canonical = isPackUrl(url) ? url : canonicalOriginUrl(location);
     let pending = this.opening.get(canonical);
     if (!pending) {
       pending = this.start(location, canonical).finally(() => this.opening.delete(canonical));
@@ -79,21 +83,22 @@ export class TaskManager {
    * in its new version, a bounded number of times. `signal` cancels: the
    * download stops unless another pull or read still holds the task.
    */
-  async pull(url: string, onProgress?: (progress: PullProgress) => void, signal?: AbortSignal): Promise<{ result: PullResult; files: TaskFiles }> {
+  async pull(url: string, onProgress?: (progress: PullProgress) => void, signal?: AbortSignal, location?: OriginLocation): Promise<{ result: PullResult; files: TaskFiles }> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.pullOnce(url, onProgress, signal);
+        return await this.pullOnce(url, location, onProgress, signal);
       } catch (error) {
-        if (!(error instanceof OriginChangedError) || attempt >= ORIGIN_CHANGE_RETRIES || signal?.aborted) throw error;
+        // A pack pins its members' versions: a changed member is the caller's to pull again on its own.
+        if (!(error instanceof OriginChangedError) || isPackUrl(url) || attempt >= ORIGIN_CHANGE_RETRIES || signal?.aborted) throw error;
         this.options.log.info('object changed during the pull: looking it up again', { url, attempt });
       }
     }
   }
 
-  private async pullOnce(url: string, onProgress: ((progress: PullProgress) => void) | undefined, signal: AbortSignal | undefined): Promise<{ result: PullResult; files: TaskFiles }> {
+  private async pullOnce(url: string, location: OriginLocation | undefined, onProgress: ((progress: PullProgress) => void) | undefined, signal: AbortSignal | undefined): Promise<{ result: PullResult; files: TaskFiles }> {
     const started = Date.now();
     signal?.throwIfAborted();
-    const session = await this.open(url);
+    const session = await this.open(url, location);
     const { files, task } = session;
     // A 0-byte task is complete as soon as it is opened: only a task used before came from the cache.
     const cachedBefore = files.completedBytes === task.size && (task.size > 0 || files.used);
@@ -141,7 +146,7 @@ export class TaskManager {
   resumeSeeding(): void {
     for (const files of this.options.store.list()) {
       if (!files.complete || this.sessions.has(files.task.id)) continue;
-      this.register(files.task, parseOriginUrl(files.task.url), files, 'swarm').seed();
+      this.register(files.task, locationOfTaskUrl(files.task.url), files, 'swarm').seed();
     }
   }
 
@@ -225,7 +230,7 @@ export class TaskManager {
       // carries it): once the scheduler answers, its pieces are checked and offered (held-back-pieces.ts).
       if (!session.direct) return session.seed();
       this.drop(session);
-      if (!this.sessions.has(session.task.id)) this.register(session.task, parseOriginUrl(session.task.url), session.files, 'swarm').seed();
+      if (!this.sessions.has(session.task.id)) this.register(session.task, locationOfTaskUrl(session.task.url), session.files, 'swarm').seed();
     },
     failed: (session, error) => {
       if (session.cancelled) return; // cancelled: abandoned() said so

@@ -6,6 +6,7 @@ import type { SchedulerClient } from '../control/scheduler-client.ts';
 import type { TaskFiles } from '../cache/task-files.ts';
 import type { FallbackOrigins } from '../origin/fallback-origins.ts';
 import type { OriginFetcher } from '../origin/origin-fetcher.ts';
+import { PACK_URL_SEPARATOR } from '../origin/pack-reader.ts';
 import type { ChildViews } from '../peer/child-view.ts';
 import type { PeerAuth } from '../peer/peer-auth.ts';
 import type { PeerClient } from '../peer/peer-client.ts';
@@ -222,7 +223,7 @@ export class TaskSession {
     if (answer.httpOrigins) void fallback.learn(answer.httpOrigins);
     this.manifest.merge(answer.digests);
     this.downloader.setParents(answer.parents);
-    this.downloader.allowOrigin(answer.backToSource, answer.origin?.url);
+    this.downloader.allowOrigin(answer.backToSource, answer.origin?.members?.join(PACK_URL_SEPARATOR) ?? answer.origin?.url);
   }
 
   /** What this agent's announces of the task report (progress, digests known, bytes, bad parents). */

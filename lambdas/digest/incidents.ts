@@ -1,6 +1,6 @@
 import type { Logger } from '../../core/log.ts';
 import { parseOriginUrl } from '../../core/origin-url.ts';
-import { digestTaskOf, planDigestJobs, type DigestDispatcher } from '../domain/digest.ts';
+import { digestTaskOf, packDigestTaskOf, planDigestJobs, type DigestDispatcher } from '../domain/digest.ts';
 import type { ManifestStore } from '../domain/manifest.ts';
 import type { Quarantine, TaskRecord, TaskStore } from '../domain/task.ts';
 import { METRICS, type MetricEmitter } from '../shared/metrics.ts';
@@ -39,7 +39,7 @@ export class ManifestIncidents {
   async raise(task: TaskRecord, reason: Quarantine['reason'], context: Record<string, unknown>): Promise<void> {
     const { tasks, manifests, log, metrics, dispatcher } = this.options;
     const now = this.now();
-    const s3 = task.url.startsWith('s3://');
+    const s3 = task.url.startsWith('s3://') || task.pack !== undefined;
     log.error('manifest incident: task quarantined', { taskId: task.id, url: task.url, reason, ...context });
     metrics?.emit({ [METRICS.manifestIncidents]: { value: 1, unit: 'Count' } }, { taskId: task.id, reason, ...context });
     // A quarantine already under way is re-derived once, not once per report; a checksum one is final.
@@ -49,6 +49,8 @@ export class ManifestIncidents {
     await tasks.setQuarantine(task.id, { reason, until });
     await manifests.clear(task.id);
     if (!s3 || reason === 'checksum' || !dispatcher) return;
+    // A pack is derived again from its members, as its task was opened (scheduler/pack-service.ts).
+    if (task.pack) return dispatcher.dispatch(planDigestJobs(packDigestTaskOf({ ...task, pack: task.pack })));
     const location = parseOriginUrl(task.url);
     if (location.kind !== 's3') return;
     await dispatcher.dispatch(planDigestJobs(digestTaskOf(task, location.bucket, location.key, location.versionId)));

@@ -1,0 +1,31 @@
+import { BadRequestError } from '../../core/errors.ts';
+import { packProblem, packTaskInfo } from '../../core/pack.ts';
+import type { PackRequest } from '../../core/wire/pack.ts';
+import type { SchedulerClient } from '../control/scheduler-client.ts';
+import type { PullResult, TaskManager } from './task-manager.ts';
+
+/** What a pack pull answers: the pull's result, and the pack's URL to read its bytes at (GET /v1/objects). */
+export interface PackPullResult extends PullResult {
+  readonly taskId: string;
+  readonly size: number;
+}
+
+/**
+ * Pulls a pack of a tree's small objects (core/pack.ts) into the cache as one task:
+ * the scheduler opens it (POST /v1/packs: allowlist for every member, digests from the
+ * members in S3), then the pull joins its swarm like any task; the holder of its
+ * back-to-source grant reads the members with one presigned GET each, pinned to the
+ * listed ETags. Errors as a pull's; with the scheduler unreachable, UnavailableError
+ * (a pack is only opened through it: the caller pulls the members one by one).
+ */
+export async function pullPack(tasks: TaskManager, scheduler: SchedulerClient, request: PackRequest, signal?: AbortSignal): Promise<PackPullResult> {
+  const problem = packProblem(request.members);
+  if (problem) throw new BadRequestError(problem);
+  const task = await scheduler.openPack(request);
+  const expected = packTaskInfo(request.bucket, request.members);
+  // The id is computed from the members here too: a scheduler cannot hand out another pack's task for them.
+  if (task.id !== expected.id || task.size !== expected.size || task.url !== expected.url) throw new BadRequestError('the scheduler answered another pack than the one asked for');
+  const location = { kind: 's3' as const, bucket: request.bucket, key: '', pack: request.members };
+  const { result } = await tasks.pull(task.url, undefined, signal, location);
+  return { ...result, taskId: task.id, size: task.size };
+}
