@@ -63,6 +63,8 @@ describe(`fuzz (seed ${SEED}; replay with MAYFLY_FUZZ_SEED=${SEED})`, () => {
   const auth = () => ({ authorization: `Bearer ${stack.token}` });
   /** The scheduler's agent routes take an agent's own token. */
   const agentAuth = () => ({ authorization: `Bearer ${fuzzerToken}` });
+  /** A pack of two small objects (core/wire/pack.ts); each fuzzed field breaks it. */
+  const packBody = () => ({ bucket: 'mayfly-demo', members: [{ key: 'fuzz/a.json', size: 1, etag: '"a"' }, { key: 'fuzz/b.json', size: 1, etag: '"b"' }] });
   const announce = () => ({ url: artifact.url, peerId: 'fuzzer', addr: 'http://127.0.0.1:9', event: 'register', completed: 0 });
 
   const targets: Array<{ name: string; base: () => string; endpoints: () => Endpoint[] }> = [
@@ -78,6 +80,7 @@ describe(`fuzz (seed ${SEED}; replay with MAYFLY_FUZZ_SEED=${SEED})`, () => {
         { method: 'GET', path: `/v1/tasks/${taskId}/digests`, headers: agentAuth() },
         // maxKeys last: a fuzzed value replaces it (the other fields would take many strings).
         { method: 'GET', path: '/v1/listings?bucket=mayfly-demo&prefix=fuzz/&maxKeys=1000', headers: agentAuth() },
+        { method: 'POST', path: '/v1/packs', body: packBody(), headers: agentAuth() },
       ],
     },
     {
@@ -110,6 +113,7 @@ describe(`fuzz (seed ${SEED}; replay with MAYFLY_FUZZ_SEED=${SEED})`, () => {
         { method: 'POST', path: '/v1/pulls', body: { url: artifact.url }, headers: { origin: 'http://evil.example' } },
         { method: 'GET', path: `/v1/objects?url=${encodeURIComponent('s3://no')}` },
         { method: 'GET', path: `/v1/listings?url=${encodeURIComponent('s3://no/prefix/')}` },
+        { method: 'POST', path: '/v1/packs', body: packBody() },
       ],
     },
     {
