@@ -34,6 +34,8 @@ export interface TreeWorkloadReport {
   readonly inRegionDigestBytes: number;
   readonly schedulerRequestsPerHost: number;
   readonly announcesPerHost: number;
+  /** POST /v1/packs per host: one per pack of small objects (core/pack.ts). */
+  readonly packOpensPerHost: number;
   readonly maxSeconds: number;
   readonly medianSeconds: number;
   readonly verified: boolean;
@@ -97,6 +99,7 @@ export async function runTreeWorkload(argv: readonly string[]): Promise<number> 
       inRegionDigestBytes: stack.digestOrigin.bytesOut(),
       schedulerRequestsPerHost: stack.schedulerProxy.requests() / hosts,
       announcesPerHost: stack.schedulerProxy.requestsBy('POST', '/v1/announce') / hosts,
+      packOpensPerHost: stack.schedulerProxy.requestsBy('POST', '/v1/packs') / hosts,
       maxSeconds: seconds.at(-1) ?? 0,
       medianSeconds: seconds[Math.floor(seconds.length / 2)] ?? 0,
       verified: runs.every((run) => run.ok && run.files === fileCount + shardCount),
@@ -104,7 +107,7 @@ export async function runTreeWorkload(argv: readonly string[]): Promise<number> 
     };
     log(`S3 GETs ${report.s3Gets} for ${fileCount} objects + ${shardPieces} shard pieces: ${report.s3GetsPerObjectAndPiece.toFixed(2)} × (target ≤ 1.2)`);
     log(`origin bytes ${(report.originBytesPerTree).toFixed(3)} × the tree (target ≤ 1.05); digest service's in-region reads ${(report.inRegionDigestBytes / treeBytes).toFixed(3)} × apart`);
-    log(`scheduler requests per host per tree ${report.schedulerRequestsPerHost.toFixed(0)} (${report.announcesPerHost.toFixed(0)} announces; ${(report.schedulerRequestsPerHost / report.objects).toFixed(2)} per object)`);
+    log(`scheduler requests per host per tree ${report.schedulerRequestsPerHost.toFixed(0)} (${report.announcesPerHost.toFixed(0)} announces, ${report.packOpensPerHost.toFixed(0)} pack opens; ${(report.schedulerRequestsPerHost / report.objects).toFixed(2)} per object)`);
     log(`time per host: max ${report.maxSeconds.toFixed(1)} s, median ${report.medianSeconds.toFixed(1)} s; every file verified: ${report.verified}; load ${report.load.join(' ')}`);
     log('max / T_min needs link rates (the netns phases); on loopback it is not reported');
     if (values.json) await writeFile(values.json, `${JSON.stringify(report, null, 2)}\n`);

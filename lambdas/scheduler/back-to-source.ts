@@ -34,7 +34,8 @@ export class BackToSource {
     const { task, peerId, site, now } = request;
     if (!needsBackToSource(request.candidates, request.selection, task.digestCount >= task.pieceCount)) return false;
     const log = this.deps.log.child({ taskId: task.id, peerId });
-    const seedComing = !request.seed && ((await this.deps.seeds?.deferToSeed(request.cluster, site, task.id, task.url, now)) ?? false);
+    // A pack is opened only by a tree pull that knows its members: no seed is asked to fetch one by URL.
+    const seedComing = !request.seed && !task.pack && ((await this.deps.seeds?.deferToSeed(request.cluster, site, task.id, task.url, now)) ?? false);
     const holdsLease = seedComing && (await this.deps.grants.holds(task.id, site, peerId, now));
     if (planBackToSource({ seed: request.seed, seedComing, holdsLease }) === 'defer') {
       log.info('back-to-source left to a seed', { site });
