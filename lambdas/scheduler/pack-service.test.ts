@@ -16,7 +16,7 @@ function memoryTasks(): { store: TaskStore; tasks: Map<string, TaskRecord> } {
   return { store, tasks };
 }
 
-const agent: Caller = { identity: { kind: 'agent', peerId: 'agent-1', cluster: 'default', seed: false } };
+const agent: Caller = { identity: { kind: 'agent', peerId: 'agent-1', cluster: 'default', seed: false, addrs: [] } };
 const members = [
   { key: 'models/m/a.json', size: 10, etag: '"a"' },
   { key: 'models/m/b.json', size: 20, etag: '"b"' },
