@@ -127,10 +127,19 @@ async function pullTree(run: TreeRun): Promise<number> {
   const started = Date.now();
   let next = 0;
   const bucket = new URL(run.url).host;
+  // Packs being pulled, and workers waiting for one: a failed pack hands its members back, to be pulled one by one in parallel.
+  let packsRunning = 0;
+  const waiting: Array<() => void> = [];
   const worker = async () => {
-    while (next < units.length && !cancel.signal.aborted) {
+    while (!cancel.signal.aborted) {
+      if (next >= units.length) {
+        if (packsRunning === 0) return;
+        await new Promise<void>((resolve) => waiting.push(resolve));
+        continue;
+      }
       const unit = units[next++];
       if ('pack' in unit) {
+        packsRunning++;
         const outcome = await pullTreePack({
           api: run.api, bucket, items: unit.pack, target: (item) => join(run.dir, item.path), folder: (item) => ensureTreeFolder(run.dir, dirname(item.path)),
           onBytes: (bytes) => progress.bytes(bytes),
@@ -142,6 +151,8 @@ async function pullTree(run: TreeRun): Promise<number> {
         if (outcome.kind === 'done') progress.fileDone(outcome.bytesFromPeers, outcome.bytesFromOrigin, 0);
         // A pack that cannot be pulled (a member changed since the listing, refused, the scheduler away): its other members go one by one.
         else if (!cancel.signal.aborted) units.push(...unit.pack.slice(outcome.written).map((item) => ({ item })));
+        packsRunning--;
+        for (const resolve of waiting.splice(0)) resolve();
         continue;
       }
       const item = unit.item;
@@ -169,7 +180,7 @@ async function pullTree(run: TreeRun): Promise<number> {
     }
   };
   try {
-    await Promise.all(Array.from({ length: Math.min(run.parallel, Math.max(1, units.length)) }, worker));
+    await Promise.all(Array.from({ length: Math.min(run.parallel, Math.max(1, todo.length)) }, worker));
   } finally {
     for (const signal of signals) process.off(signal, onSignal);
     process.stderr.write(progress.clear());
