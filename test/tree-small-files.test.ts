@@ -82,7 +82,7 @@ describe('a tree of many small files', { timeout: 240_000 }, () => {
     expect(body.message).toMatch(/secret\/x\.json.*outside/);
   });
 
-  it('a member changed since the listing fails its pack (never mixed bytes); the tree then pulls it again on its own', async () => {
+  it('a member changed since the listing fails its pack (never mixed bytes); a fresh tree pull gets the current bytes', async () => {
     const agent = agents[1];
     const before = new Map<string, Buffer>();
     for (let i = 0; i < 5; i++) before.set(`packs/p/f-${i}.txt`, randomBytes(3_000 + i));

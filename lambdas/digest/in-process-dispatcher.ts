@@ -29,7 +29,10 @@ export class InProcessDigestDispatcher implements DigestDispatcher {
       const key = jobKey(job);
       if (this.known.has(key)) continue;
       this.known.add(key);
-      this.queue.push(job);
+      // A pack (many small objects, at most 16 MiB) goes before big objects' jobs: a tree's many files
+      // are otherwise vouched only after its shards are hashed, and their pulls stall meanwhile.
+      const firstBig = job.members ? this.queue.findIndex((queued) => !queued.members) : -1;
+      this.queue.splice(firstBig === -1 ? this.queue.length : firstBig, 0, job);
     }
     this.pump();
   }
