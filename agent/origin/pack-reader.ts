@@ -1,5 +1,5 @@
 import { ForbiddenError, MayflyError, NotFoundError, OriginChangedError, UnavailableError } from '../../core/errors.ts';
-import { memberSpans, type PackMember } from '../../core/pack.ts';
+import { memberSpans, type MemberSpan, type PackMember } from '../../core/pack.ts';
 import type { PieceWriter } from '../cache/piece-writer.ts';
 
 /**
@@ -11,29 +11,58 @@ export const PACK_URL_SEPARATOR = '\n';
 /** Bytes [start, end) of one member, pinned to its ETag. */
 export type MemberRead = (member: PackMember, index: number, start: number, end: number, signal?: AbortSignal) => Promise<AsyncIterable<Uint8Array>>;
 
+/** Member reads of one piece at once: a 4 MiB piece of 64 KiB objects is 64 GETs, each mostly latency. */
+const MEMBER_READS_AT_ONCE = 8;
+
 /**
- * One piece of a pack (core/pack.ts): the members' bytes it covers, in order, each read
- * pinned to the member's listed ETag (a member changed since answers 412: OriginChangedError,
- * never other bytes), straight into the piece writer, which hashes the whole piece.
+ * One piece of a pack (core/pack.ts): the members' bytes it covers, each read pinned to the
+ * member's listed ETag (a member changed since answers 412: OriginChangedError, never other
+ * bytes), up to MEMBER_READS_AT_ONCE at a time, and written into the piece writer in member
+ * order (it hashes the whole piece). At most one piece's bytes are held.
  */
 export async function readPackPiece(members: readonly PackMember[], writer: PieceWriter, read: MemberRead, signal?: AbortSignal): Promise<void> {
-  for (const span of memberSpans(members, writer.range.start, writer.range.end)) {
-    const member = members[span.index];
-    let got = 0;
-    try {
-      for await (const chunk of await read(member, span.index, span.start, span.end, signal)) {
-        const buffer = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-        got += buffer.length;
-        if (got > span.end - span.start) throw new UnavailableError(`${member.key}: origin sent more than the ${span.end - span.start} bytes asked for`, { context: { retryAfterMs: 200 } });
-        const wait = writer.write(buffer);
-        if (wait) await wait;
-      }
-    } catch (error) {
-      if (error instanceof MayflyError) throw error;
-      throw new UnavailableError(`${member.key}: connection broke mid-piece`, { cause: error, context: { retryAfterMs: 200 } });
+  const spans = memberSpans(members, writer.range.start, writer.range.end);
+  const stop = new AbortController();
+  const abort = () => stop.abort(signal?.reason);
+  signal?.addEventListener('abort', abort, { once: true });
+  const reads: Promise<Buffer>[] = [];
+  const startNext = () => {
+    const span = spans[reads.length];
+    if (!span) return;
+    const reading = readSpan(members[span.index], span, read, stop.signal);
+    reading.catch(() => {}); // awaited in order below; one failing early must not go unhandled
+    reads.push(reading);
+  };
+  try {
+    for (let i = 0; i < MEMBER_READS_AT_ONCE; i++) startNext();
+    for (let i = 0; i < spans.length; i++) {
+      const bytes = await reads[i];
+      startNext();
+      const wait = writer.write(bytes);
+      if (wait) await wait;
     }
-    if (got !== span.end - span.start) throw new UnavailableError(`${member.key}: origin sent ${got} of ${span.end - span.start} bytes`, { context: { retryAfterMs: 200 } });
+  } finally {
+    signal?.removeEventListener('abort', abort);
+    stop.abort(); // a failed piece stops its other reads
   }
+}
+
+async function readSpan(member: PackMember, span: MemberSpan, read: MemberRead, signal: AbortSignal): Promise<Buffer> {
+  const want = span.end - span.start;
+  const chunks: Buffer[] = [];
+  let got = 0;
+  try {
+    for await (const chunk of await read(member, span.index, span.start, span.end, signal)) {
+      got += chunk.byteLength;
+      if (got > want) throw new UnavailableError(`${member.key}: origin sent more than the ${want} bytes asked for`, { context: { retryAfterMs: 200 } });
+      chunks.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+    }
+  } catch (error) {
+    if (error instanceof MayflyError) throw error;
+    throw new UnavailableError(`${member.key}: connection broke mid-piece`, { cause: error, context: { retryAfterMs: 200 } });
+  }
+  if (got !== want) throw new UnavailableError(`${member.key}: origin sent ${got} of ${want} bytes`, { context: { retryAfterMs: 200 } });
+  return Buffer.concat(chunks, got);
 }
 
 /** A member read through the holder's presigned GET of that member (the `index`-th URL). */
