@@ -1,5 +1,6 @@
 /**
- * Reusable piece-sized buffers for checked reads (local/range-reader.ts).
+ * Reusable buffers: whole pieces for checked reads (local/range-reader.ts),
+ * chunks for serving peers (peer/piece-sender.ts).
  *
  * Why: a checked read holds a whole piece (4 MiB by default) in memory. A
  * fresh buffer per piece is memory outside V8's heap, and allocating it at the

@@ -34,7 +34,6 @@ export async function* readRange(session: TaskSession, range: ByteRange, signal?
   fetched.catch(() => {});
   // The next piece, when already verified, is read and checked while this one is sent.
   let ahead: { index: number; bytes: Promise<Buffer | undefined> } | undefined;
-  const giveBack = (bytes: Buffer | undefined) => bytes && buffers.give(bytes);
   try {
     for (const [position, index] of pieces.entries()) {
       let bytes: Buffer | undefined;
@@ -66,7 +65,7 @@ export async function* readRange(session: TaskSession, range: ByteRange, signal?
     }
   } finally {
     // A read ahead that nobody will send goes back once it lands.
-    ahead?.bytes.then(giveBack, () => {});
+    ahead?.bytes.then((bytes) => bytes && buffers.give(bytes), () => {});
     release();
     files.touch();
   }

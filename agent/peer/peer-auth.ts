@@ -2,7 +2,7 @@ import type { KeyObject } from 'node:crypto';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UnavailableError } from '../../core/errors.ts';
-import { parsePublicKey, verifyCredential } from '../../core/peer-credential.ts';
+import { credentialExpiresAt, parsePublicKey, verifyCredential } from '../../core/peer-credential.ts';
 
 /** What the scheduler hands out with an announce answer (AnnounceResponse.peerAuth). */
 export interface PeerGrant {
@@ -90,7 +90,7 @@ export class PeerAuth {
     // Not seen, or expired: the full check answers (and throws the reason).
     const peerId = verifyCredential(this.publicKey.key, taskId, credential, now);
     if (this.checked.size >= CHECKED_LIMIT) this.checked.clear();
-    this.checked.set(key, { peerId, expiresAtMs: Number(credential!.split('.').at(-2)) });
+    this.checked.set(key, { peerId, expiresAtMs: credentialExpiresAt(credential!) });
     return peerId;
   }
 
