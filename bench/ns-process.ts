@@ -190,7 +190,8 @@ function ownCpuTimes(pid: number): { user: number; system: number } {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // Fields after the command name (which may hold spaces) start after the last ')'.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return { user: Number(fields[11]) / CLOCK_TICKS, system: Number(fields[12]) / CLOCK_TICKS };
+    // utime + cutime, stime + cstime: children it already reaped (a `mayfly get` that exited) count too.
+    return { user: (Number(fields[11]) + Number(fields[13])) / CLOCK_TICKS, system: (Number(fields[12]) + Number(fields[14])) / CLOCK_TICKS };
   } catch {
     return { user: 0, system: 0 };
   }

@@ -14,7 +14,6 @@ import { open, rename, rm } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { parseArgs } from 'node:util';
-import { followPull } from '../agent/cli/pull-progress.ts';
 import { parseS3Url } from '../core/origin-url.ts';
 import { localS3Client } from '../local/s3-server.ts';
 import { pullToFile, sha256File } from '../local/swarm-pull.ts';
@@ -44,9 +43,11 @@ async function viaAgent(): Promise<object> {
     return agentByteCounters(values.api!);
   }
   if (values.into === 'cache') {
-    const line = await followPull(values.api!, { url: url! }, () => {}, new AbortController().signal);
-    if (line?.type !== 'result') throw new Error(`pull failed: ${line?.message ?? 'the agent stopped answering'}`);
-    return { bytesFromPeers: line.bytesFromPeers, bytesFromOrigin: line.bytesFromOrigin, direct: line.direct };
+    // One JSON answer when the object is cached (no progress lines), as a caller that only warms the cache asks.
+    const response = await fetch(`${values.api}/v1/pulls`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url }) });
+    const body = (await response.json()) as Record<string, unknown>;
+    if (!response.ok) throw new Error(`agent answered ${response.status}: ${String(body.message)}`);
+    return { bytesFromPeers: body.bytesFromPeers, bytesFromOrigin: body.bytesFromOrigin, direct: body.direct };
   }
   // Into the cache, then out to the file as `mayfly get` does (the agent writes nothing outside its data dir).
   const body = (await pullToFile(values.api!, url!, output!)) as unknown as Record<string, unknown>;

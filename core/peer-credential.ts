@@ -51,6 +51,14 @@ export function issueCredential(key: PeerSigningKey, taskId: string, peerId: str
   return `${peerId}.${expiresAtMs}.${signature}`;
 }
 
+/** `peerId.expiresAtMs.signature` (Ed25519, base64url). */
+const CREDENTIAL_FORMAT = /^([A-Za-z0-9._-]{1,64})\.(\d{1,16})\.([A-Za-z0-9_-]{86})$/;
+
+/** The expiry (epoch ms) a well-formed credential names; NaN for anything else. Says nothing about its signature. */
+export function credentialExpiresAt(credential: string): number {
+  return Number(CREDENTIAL_FORMAT.exec(credential)?.[2] ?? NaN);
+}
+
 /**
  * Returns the child's peer id, or throws 401 (missing/malformed) / 403 (not signed
  * by the scheduler for this task, expired, or expiring further ahead than the
@@ -58,7 +66,7 @@ export function issueCredential(key: PeerSigningKey, taskId: string, peerId: str
  */
 export function verifyCredential(publicKey: KeyObject, taskId: string, credential: string | undefined, now: number): string {
   if (!credential) throw new UnauthorizedError('peer credential required');
-  const match = /^([A-Za-z0-9._-]{1,64})\.(\d{1,16})\.([A-Za-z0-9_-]{86})$/.exec(credential);
+  const match = CREDENTIAL_FORMAT.exec(credential);
   if (!match) throw new UnauthorizedError('malformed peer credential');
   const [, peerId, expires, signature] = match;
   const expiresAtMs = Number(expires);

@@ -99,8 +99,13 @@ describe('seed agents', () => {
     expect(created.status).toBe(201);
     stack.origin.setFault({ kind: 'slowdown' });
     try {
-      await waitFor('a failed preheat attempt on the seed', async () =>
-        agentLogs.some((line) => line.startsWith('seed-1 ') && line.includes('preheat attempt failed; retrying') && line.includes(created.body.jobs[0].id)) || undefined,
+      // One failed attempt spans the seed's next heartbeat, the scheduler's own S3 retries, the
+      // register patience (up to 16 s: the origin may come back) and a direct read: up to ~30 s.
+      await waitFor(
+        'a failed preheat attempt on the seed',
+        async () =>
+          agentLogs.some((line) => line.startsWith('seed-1 ') && line.includes('preheat attempt failed; retrying') && line.includes(created.body.jobs[0].id)) || undefined,
+        60_000,
       );
     } finally {
       stack.origin.setFault(undefined);

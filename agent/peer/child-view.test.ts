@@ -17,7 +17,7 @@ async function freshFiles(): Promise<TaskFiles> {
 }
 
 afterEach(async () => {
-  for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
+  for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true, maxRetries: 5 }); // a write still landing can refill it once
 });
 
 describe('ChildView', () => {

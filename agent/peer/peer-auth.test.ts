@@ -53,4 +53,18 @@ describe('PeerAuth', async () => {
     expect(auth.required).toBe(false);
     expect(() => auth.check(taskId, undefined)).not.toThrow();
   });
+
+  it('a credential checked once still binds its task, expires on time, and is forgotten when the key changes', async () => {
+    const auth = new PeerAuth(dir);
+    await auth.grant(taskId, grant);
+    const now = Date.now();
+    const child = issueCredential(signing, taskId, 'child.a', now + 1000);
+    expect(auth.check(taskId, child, now)).toBe('child.a');
+    expect(auth.check(taskId, child, now + 500)).toBe('child.a');
+    expect(() => auth.check('c'.repeat(64), child, now)).toThrow(ForbiddenError);
+    expect(() => auth.check(taskId, child, now + 1001)).toThrow(ForbiddenError);
+    const rotated = derivePeerSigningKey('rotated');
+    await auth.grant(taskId, { publicKey: rotated.publicKey, credential: issueCredential(rotated, taskId, 'me', now + 60_000) });
+    expect(() => auth.check(taskId, child, now)).toThrow(ForbiddenError);
+  });
 });

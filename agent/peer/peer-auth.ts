@@ -2,7 +2,7 @@ import type { KeyObject } from 'node:crypto';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UnavailableError } from '../../core/errors.ts';
-import { parsePublicKey, verifyCredential } from '../../core/peer-credential.ts';
+import { credentialExpiresAt, parsePublicKey, verifyCredential } from '../../core/peer-credential.ts';
 
 /** What the scheduler hands out with an announce answer (AnnounceResponse.peerAuth). */
 export interface PeerGrant {
@@ -21,6 +21,9 @@ export type PeerAuthMode = 'required' | 'off';
 /** The scheduler's public key, kept in the data dir so a restarted agent can check children at once. */
 const PUBLIC_KEY_FILE = 'peer-public-key';
 
+/** Credentials remembered as checked: a child shows the same one for every piece, and an Ed25519 verify per request showed in profiles. */
+const CHECKED_LIMIT = 4096;
+
 /**
  * Peer access on this agent: the scheduler's public key children's credentials
  * are checked with, and this agent's own credential per task. Required by
@@ -31,6 +34,8 @@ const PUBLIC_KEY_FILE = 'peer-public-key';
 export class PeerAuth {
   private readonly credentials = new Map<string, string>();
   private publicKey?: { readonly text: string; readonly key: KeyObject };
+  /** `taskId credential` → the peer it names and its expiry, for credentials this key already verified. */
+  private readonly checked = new Map<string, { readonly peerId: string; readonly expiresAtMs: number }>();
 
   constructor(
     private readonly dataDir: string,
@@ -58,6 +63,7 @@ export class PeerAuth {
     this.credentials.set(taskId, grant.credential);
     if (this.publicKey?.text === grant.publicKey) return;
     this.publicKey = { text: grant.publicKey, key: parsePublicKey(grant.publicKey) };
+    this.checked.clear();
     const path = join(this.dataDir, PUBLIC_KEY_FILE);
     const temp = `${path}.${process.pid}.tmp`;
     // Best effort: without the file a restarted agent refuses children (503) until it announces again.
@@ -78,7 +84,14 @@ export class PeerAuth {
   check(taskId: string, credential: string | undefined, now = Date.now()): string | undefined {
     if (this.mode === 'off') return undefined;
     if (!this.publicKey) throw new UnavailableError('peer key not known yet', { context: { retryAfterMs: 1000 } });
-    return verifyCredential(this.publicKey.key, taskId, credential, now);
+    const key = `${taskId} ${credential}`;
+    const known = this.checked.get(key);
+    if (known && known.expiresAtMs >= now) return known.peerId;
+    // Not seen, or expired: the full check answers (and throws the reason).
+    const peerId = verifyCredential(this.publicKey.key, taskId, credential, now);
+    if (this.checked.size >= CHECKED_LIMIT) this.checked.clear();
+    this.checked.set(key, { peerId, expiresAtMs: credentialExpiresAt(credential!) });
+    return peerId;
   }
 
   /** Drops the task's credential (the task left this agent's cache). */

@@ -3,14 +3,14 @@ import { open } from 'node:fs/promises';
 import type { ByteRange } from '../../core/piece-math.ts';
 import { StorageError, UnavailableError } from '../../core/errors.ts';
 import type { Throttle } from '../http/throttle.ts';
+import { PieceBuffers } from '../cache/piece-buffers.ts';
 import { TransferFloor, type UploadFloor } from './transfer-floor.ts';
 
 const CHUNK_BYTES = 256 * 1024;
 /** Enough for each of the default 4 upload slots to have a few chunks queued on its socket. */
-const POOL_LIMIT = 16;
+const pool = new PieceBuffers(16);
 /** How often a blocked upload checks its floor. */
 const FLOOR_CHECK_MS = 500;
-const pool: Buffer[] = [];
 
 /**
  * Sends one byte range of a cache file as a response body. Chunks are read
@@ -28,10 +28,10 @@ export async function sendFileRange(path: string, range: ByteRange, res: ServerR
     let position = range.start;
     while (position < range.end) {
       if (transfer.closed) throw new Error('child closed the connection');
-      const buffer = pool.pop() ?? Buffer.allocUnsafeSlow(CHUNK_BYTES);
+      const buffer = pool.take(CHUNK_BYTES);
       const { bytesRead } = await handle.read(buffer, 0, Math.min(CHUNK_BYTES, range.end - position), position);
       if (bytesRead === 0) {
-        release(buffer);
+        pool.give(buffer);
         throw new StorageError(`cache file ${path} ends before byte ${position}`, { context: { path } });
       }
       position += bytesRead;
@@ -40,7 +40,7 @@ export async function sendFileRange(path: string, range: ByteRange, res: ServerR
       // The callback runs once the bytes are handed to the kernel; only then may the buffer be reused.
       const more = res.write(buffer.subarray(0, bytesRead), () => {
         transfer.moved(bytesRead);
-        release(buffer);
+        pool.give(buffer);
       });
       if (!more) await transfer.until('drain');
     }
@@ -50,10 +50,6 @@ export async function sendFileRange(path: string, range: ByteRange, res: ServerR
     transfer.dispose();
     await handle.close();
   }
-}
-
-function release(buffer: Buffer): void {
-  if (pool.length < POOL_LIMIT) pool.push(buffer);
 }
 
 /** One response being sent: whether it closed (remembered, so a close between two writes is not missed) and its floor. */
