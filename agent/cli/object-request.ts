@@ -14,6 +14,22 @@ export function getFromAgent(url: string, headers: Record<string, string>, signa
   });
 }
 
+/**
+ * POST of a JSON body to the agent's local API with node:http: a pull (POST /v1/pulls,
+ * /v1/packs) answers only once it is done, which for a big object or a busy swarm takes
+ * longer than fetch's 300 s wait for response headers. Resolves with the status and the
+ * JSON answer (`{}` when it is none); rejects when no agent answers.
+ */
+export function postJsonToAgent(url: string, body: unknown, signal: AbortSignal): Promise<{ status: number; body: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'POST', headers: { 'content-type': 'application/json' }, signal }, (res) => {
+      readJsonBody(res).then((answer) => resolve({ status: res.statusCode ?? 0, body: answer }), reject);
+    });
+    req.on('error', reject);
+    req.end(JSON.stringify(body));
+  });
+}
+
 /** The body of an error answer as JSON (`{}` when it is not JSON or cannot be read). */
 export async function readJsonBody(res: IncomingMessage): Promise<Record<string, unknown>> {
   const chunks: Buffer[] = [];

@@ -1,5 +1,6 @@
-import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
+import type { IncomingMessage } from 'node:http';
 import { EXIT, exitCodeFor } from './exit-codes.ts';
+import { getFromAgent, postJsonToAgent, readJsonBody } from './object-request.ts';
 import { OutputFile } from './output-file.ts';
 
 export interface TreeItemRequest {
@@ -32,9 +33,9 @@ const ATTEMPTS = 3;
 export async function pullTreeItem(request: TreeItemRequest, signal: AbortSignal): Promise<ItemOutcome> {
   let pulled: { bytesFromPeers?: number; bytesFromOrigin?: number };
   try {
-    const response = await fetch(`${request.api}/v1/pulls`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: request.url }), signal });
-    const body = (await response.json().catch(() => ({}))) as { error?: string; message?: string; bytesFromPeers?: number; bytesFromOrigin?: number };
-    if (!response.ok) return { kind: 'failed', code: exitCodeFor(body.error), message: body.message ?? `agent answered ${response.status}` };
+    const response = await postJsonToAgent(`${request.api}/v1/pulls`, { url: request.url }, signal);
+    const body = response.body as { error?: string; message?: string; bytesFromPeers?: number; bytesFromOrigin?: number };
+    if (response.status !== 200) return { kind: 'failed', code: exitCodeFor(body.error), message: body.message ?? `agent answered ${response.status}` };
     pulled = body;
   } catch (error) {
     return { kind: 'failed', code: signal.aborted ? EXIT.failure : EXIT.unavailable, message: signal.aborted ? 'cancelled' : `no agent answering at ${request.api} (${(error as Error).message})` };
@@ -61,22 +62,22 @@ export async function pullTreeItem(request: TreeItemRequest, signal: AbortSignal
 type StreamOutcome = { kind: 'written'; etag?: string; size: number } | { kind: 'failed' | 'cut'; code: number; message: string };
 
 async function streamInto(request: TreeItemRequest, file: OutputFile, signal: AbortSignal): Promise<StreamOutcome> {
-  let response: Response;
+  let response: IncomingMessage;
   try {
-    response = await fetch(`${request.api}/v1/objects?url=${encodeURIComponent(request.url)}`, { signal });
+    response = await getFromAgent(`${request.api}/v1/objects?url=${encodeURIComponent(request.url)}`, {}, signal);
   } catch (error) {
     return { kind: 'failed', code: signal.aborted ? EXIT.failure : EXIT.unavailable, message: signal.aborted ? 'cancelled' : (error as Error).message };
   }
-  if (!response.ok || !response.body) {
-    const body = (await response.json().catch(() => ({}))) as { error?: string; message?: string };
-    return { kind: 'failed', code: exitCodeFor(body.error), message: body.message ?? `agent answered ${response.status}` };
+  if (response.statusCode !== 200) {
+    const body = (await readJsonBody(response)) as { error?: string; message?: string };
+    return { kind: 'failed', code: exitCodeFor(body.error), message: body.message ?? `agent answered ${response.statusCode}` };
   }
-  const expected = Number(response.headers.get('content-length') ?? NaN);
+  const expected = Number(response.headers['content-length'] ?? NaN);
   let written = 0;
   try {
-    for await (const chunk of response.body as NodeReadableStream<Uint8Array>) {
+    for await (const chunk of response as AsyncIterable<Buffer>) {
       try {
-        await file.write([Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)]);
+        await file.write([chunk]);
       } catch (error) {
         return { kind: 'failed', code: EXIT.storage, message: `cannot write ${request.output}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` };
       }
@@ -91,5 +92,5 @@ async function streamInto(request: TreeItemRequest, file: OutputFile, signal: Ab
     request.onBytes(-written);
     return { kind: 'cut', code: EXIT.unavailable, message: `the agent sent ${written} of ${expected} bytes` };
   }
-  return { kind: 'written', etag: response.headers.get('etag') ?? undefined, size: written };
+  return { kind: 'written', etag: response.headers.etag, size: written };
 }

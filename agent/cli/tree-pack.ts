@@ -1,5 +1,5 @@
-import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import { EXIT, exitCodeFor } from './exit-codes.ts';
+import { getFromAgent, postJsonToAgent, readJsonBody } from './object-request.ts';
 import { OutputFile } from './output-file.ts';
 import type { TreeItem } from './tree-plan.ts';
 
@@ -34,9 +34,9 @@ export async function pullTreePack(request: TreePackRequest, signal: AbortSignal
   let pulled: { url?: string; bytesFromPeers?: number; bytesFromOrigin?: number; error?: string; message?: string };
   try {
     const members = request.items.map((item) => ({ key: item.key, size: item.size, etag: item.etag }));
-    const response = await fetch(`${request.api}/v1/packs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ bucket: request.bucket, members }), signal });
-    pulled = (await response.json().catch(() => ({}))) as typeof pulled;
-    if (!response.ok || typeof pulled.url !== 'string') return { kind: 'failed', code: exitCodeFor(pulled.error), message: pulled.message ?? `agent answered ${response.status}`, written: 0 };
+    const response = await postJsonToAgent(`${request.api}/v1/packs`, { bucket: request.bucket, members }, signal);
+    pulled = response.body as typeof pulled;
+    if (response.status !== 200 || typeof pulled.url !== 'string') return { kind: 'failed', code: exitCodeFor(pulled.error), message: pulled.message ?? `agent answered ${response.status}`, written: 0 };
   } catch (error) {
     return { kind: 'failed', code: signal.aborted ? EXIT.failure : EXIT.unavailable, message: signal.aborted ? 'cancelled' : `no agent answering at ${request.api} (${(error as Error).message})`, written: 0 };
   }
@@ -51,12 +51,20 @@ export async function pullTreePack(request: TreePackRequest, signal: AbortSignal
 
 /** Streams the pack once and writes each member's file from its bytes, in order. */
 async function cutPack(request: TreePackRequest, url: string, signal: AbortSignal, committed: () => void): Promise<void> {
-  const response = await fetch(`${request.api}/v1/objects?url=${encodeURIComponent(url)}`, { signal });
-  if (!response.ok || !response.body) {
-    const body = (await response.json().catch(() => ({}))) as { error?: string; message?: string };
-    throw Object.assign(new Error(body.message ?? `agent answered ${response.status}`), { code: exitCodeFor(body.error) });
+  const response = await getFromAgent(`${request.api}/v1/objects?url=${encodeURIComponent(url)}`, {}, signal);
+  if (response.statusCode !== 200) {
+    const body = (await readJsonBody(response)) as { error?: string; message?: string };
+    throw Object.assign(new Error(body.message ?? `agent answered ${response.statusCode}`), { code: exitCodeFor(body.error) });
   }
-  const reader = (response.body as NodeReadableStream<Uint8Array>)[Symbol.asyncIterator]();
+  try {
+    await cutMembers(request, response, committed);
+  } finally {
+    response.destroy(); // read whole, or given up on: either way this connection is done
+  }
+}
+
+async function cutMembers(request: TreePackRequest, response: AsyncIterable<Buffer>, committed: () => void): Promise<void> {
+  const reader = response[Symbol.asyncIterator]();
   let rest: Buffer = Buffer.alloc(0);
   for (const item of request.items) {
     await request.folder(item);
@@ -69,7 +77,7 @@ async function cutPack(request: TreePackRequest, url: string, signal: AbortSigna
         if (rest.length === 0) {
           const next = await reader.next();
           if (next.done) throw new Error(`the agent's pack ended before ${item.key} was whole`);
-          rest = Buffer.from(next.value.buffer, next.value.byteOffset, next.value.byteLength);
+          rest = next.value;
         }
         const take = rest.subarray(0, Math.min(left, rest.length));
         rest = rest.subarray(take.length);

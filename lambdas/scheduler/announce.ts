@@ -115,16 +115,21 @@ async function select(deps: AnnounceDeps, at: Announcing, reports: ReportWeighin
   return { candidates, parents: selectParents(candidates, selection), selection };
 }
 
-/** Whether the asker reads the origin now; a finished or failed peer gives its lease back instead. */
+/**
+ * Whether the asker reads the origin now. A failed peer, or one finished with every digest known,
+ * gives its lease back; a holder that has read every piece before the digests came keeps it.
+ */
 async function grantOrDefer(deps: AnnounceDeps, at: Announcing, selected: Selected | undefined): Promise<boolean> {
   const { task, request, site, settings } = at;
+  const lease = { taskId: task.id, site, peerId: request.peerId, now: at.now, limit: settings.backToSourceLimit, leaseMs: Math.max(settings.sourceLeaseMs, 3 * at.swarmIntervalMs) };
   if (!selected) {
+    if (request.event !== 'failed' && task.digestCount < task.pieceCount) return deps.backToSource.keep(lease);
     if (request.event === 'finished' || request.event === 'failed') await deps.backToSource.release(task.id, site, [request.peerId]);
     return false;
   }
   return deps.backToSource.decide({
     ...selected, task, site, now: at.now, peerId: request.peerId, seed: request.seed ?? false, event: request.event, cluster: request.cluster ?? DEFAULTS.site,
-    limit: settings.backToSourceLimit, leaseMs: Math.max(settings.sourceLeaseMs, 3 * at.swarmIntervalMs),
+    limit: lease.limit, leaseMs: lease.leaseMs,
   });
 }
 

@@ -12,7 +12,7 @@ export interface Announcing extends Resolved {
   /** Pieces the peer holds, capped at the task's piece count. */
   readonly completed: number;
   readonly finished: boolean;
-  /** The swarm's announce interval; a finished peer is told the longer heartbeat interval (`intervalMs`). */
+  /** The swarm's announce interval; a finished peer is told the longer heartbeat interval (`intervalMs`) once every digest is known. */
   readonly swarmIntervalMs: number;
   readonly intervalMs: number;
 }
@@ -24,6 +24,8 @@ export async function resolveAnnounce(resolver: TaskResolver, request: AnnounceR
   const completed = Math.min(request.completed ?? 0, task.pieceCount);
   const finished = request.event === 'finished' || completed === task.pieceCount;
   const swarmIntervalMs = Math.max(settings.minAnnounceIntervalMs ?? 0, announceIntervalFor(task.peerCount));
-  const intervalMs = finished ? heartbeatIntervalFor(swarmIntervalMs) : swarmIntervalMs;
+  // A peer holding every piece before the digests are known (it read them from the origin) keeps the
+  // swarm's pace: it renews its back-to-source lease until its pieces can be vouched for.
+  const intervalMs = finished && task.digestCount >= task.pieceCount ? heartbeatIntervalFor(swarmIntervalMs) : swarmIntervalMs;
   return { ...resolved, request, site: request.site ?? DEFAULTS.site, now: clock(), completed, finished, swarmIntervalMs, intervalMs };
 }

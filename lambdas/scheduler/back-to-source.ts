@@ -50,6 +50,17 @@ export class BackToSource {
     return outcome !== false;
   }
 
+  /**
+   * A holder that read every piece before the control plane's digests came keeps its lease
+   * (renewed) until they do: its pieces reach the swarm once vouched for, and while it holds
+   * them as the source no newcomer is granted a second read of S3. False for a peer holding no lease.
+   */
+  async keep(lease: { taskId: string; site: string; peerId: string; now: number; limit: number; leaseMs: number }): Promise<boolean> {
+    const { taskId, site, peerId, now } = lease;
+    if (!(await this.deps.grants.holds(taskId, site, peerId, now))) return false;
+    return (await this.deps.grants.acquire(taskId, site, { peerId, limit: lease.limit, leaseMs: lease.leaseMs, now })) !== false;
+  }
+
   /** A finished, failed or blocked peer gives its lease back, so another can take over. */
   release(taskId: string, site: string, peerIds: readonly string[]): Promise<unknown> {
     return Promise.all(peerIds.map((peerId) => this.deps.grants.release(taskId, site, peerId)));
