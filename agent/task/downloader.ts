@@ -173,7 +173,7 @@ export class Downloader {
 
   /** No pull waits forever: see progress-deadline.ts for the steps. */
   private checkDeadline(): void {
-    if (this.options.events.controlPlaneFailing()) this.deadline.hold(Date.now());
+    if (this.options.events.controlPlaneBehind()) this.deadline.hold(Date.now());
     const since = this.deadline.since;
     const step = this.deadline.check(Date.now());
     if (step === 'wait') return;

@@ -19,6 +19,9 @@ export interface DownloadEvents {
   starved(): void;
   /** No verified piece for the progress deadline: re-announce, or (`origin`) read the origin if the fallback admits it. */
   stalled(step: 'reannounce' | 'origin'): void;
-  /** Whether the control plane is failing now (announces unanswered): the progress deadline does not run meanwhile. */
-  controlPlaneFailing(): boolean;
+  /**
+   * Whether the stall is the control plane's now: announces unanswered, or digests still pending
+   * for pieces a source holds (vouching-wait.ts). The progress deadline does not run meanwhile.
+   */
+  controlPlaneBehind(): boolean;
 }

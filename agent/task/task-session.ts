@@ -15,6 +15,7 @@ import { Downloader, type DownloadLimits } from './downloader.ts';
 import { Manifest } from './manifest.ts';
 import { drawPatience, OUTAGE_GRACE_MS } from './swarm-entry.ts';
 import type { TaskEvents } from './task-events.ts';
+import { VouchingWait } from './vouching-wait.ts';
 
 /** How long a complete pull waits for its last digests and 'finished' announce before returning. */
 const FINISH_WAIT_MS = 1_000;
@@ -65,6 +66,8 @@ export class TaskSession {
   readonly downloader: Downloader;
   private readonly announcer?: Announcer;
   private readonly manifest: Manifest;
+  /** Digests pending for pieces a source holds: the stall is the control plane's (vouching-wait.ts). */
+  private readonly vouching = new VouchingWait();
   private running?: Promise<void>;
   private announcing = false;
   private stopped = false;
@@ -102,7 +105,7 @@ export class TaskSession {
         piece: (index, bytes, fromOrigin) => options.events.piece(this, index, bytes, fromOrigin),
         starved: () => this.starved(),
         stalled: (step) => this.stalled(step),
-        controlPlaneFailing: () => this.announcer?.failingSince !== undefined,
+        controlPlaneBehind: () => this.announcer?.failingSince !== undefined || this.vouching.holding(Date.now()),
       },
     });
     if (direct) {
@@ -222,6 +225,7 @@ export class TaskSession {
     if (answer.peerAuth) auth.grant(this.task.id, answer.peerAuth).catch((error) => log.warn('peer grant refused', { error }));
     if (answer.httpOrigins) void fallback.learn(answer.httpOrigins);
     this.manifest.merge(answer.digests);
+    this.vouching.observe(answer, Date.now());
     this.downloader.setParents(answer.parents);
     this.downloader.allowOrigin(answer.backToSource, answer.origin?.members?.join(PACK_URL_SEPARATOR) ?? answer.origin?.url);
   }

@@ -3,6 +3,9 @@ import { ForbiddenError, NotFoundError, OriginChangedError, UnavailableError } f
 import { memberSpans } from '../../core/pack.ts';
 import type { DigestJob, ObjectChecksum, ObjectRangeReader } from '../domain/digest.ts';
 
+/** GETs of a pack's members sent before their turn (core/pack.ts: members are small, each GET mostly latency). */
+const MEMBER_GETS_AHEAD = 8;
+
 /**
  * The digest service's reads of S3, pinned to the task's version: VersionId when
  * the URL named one, else If-Match on the task's ETag (a replaced object answers
@@ -29,25 +32,53 @@ export class S3RangeReader implements ObjectRangeReader {
 
   async *read(job: DigestJob, start: number, end: number): AsyncIterable<Uint8Array> {
     if (end <= start) return;
-    if (job.members) {
-      // A pack's range: each member's part in turn, each pinned to the member's own ETag.
-      for (const span of memberSpans(job.members, start, end)) {
-        const member = job.members[span.index];
-        yield* this.read({ ...job, key: member.key, etag: member.etag, size: member.size, versionId: undefined, members: undefined }, span.start, span.end);
+    if (job.members) return yield* this.readMembers(job, start, end);
+    yield* await this.open(job, start, end);
+  }
+
+  /**
+   * A pack's range: each member's part in turn, each pinned to the member's own ETag. A small
+   * object's GET is mostly latency, so up to MEMBER_GETS_AHEAD are sent ahead; their bodies
+   * wait unread (TCP holds them back) until their turn.
+   */
+  private async *readMembers(job: DigestJob, start: number, end: number): AsyncIterable<Uint8Array> {
+    const members = job.members!;
+    const spans = memberSpans(members, start, end);
+    const ahead: Promise<AsyncIterable<Uint8Array>>[] = [];
+    let next = 0;
+    const sendAhead = () => {
+      while (next < spans.length && ahead.length < MEMBER_GETS_AHEAD) {
+        const span = spans[next++];
+        const member = members[span.index];
+        const opening = this.open({ ...job, key: member.key, etag: member.etag, size: member.size, versionId: undefined, members: undefined }, span.start, span.end);
+        opening.catch(() => {}); // awaited in turn below
+        ahead.push(opening);
       }
-      return;
+    };
+    try {
+      sendAhead();
+      while (ahead.length > 0) {
+        const body = await ahead.shift()!;
+        sendAhead();
+        yield* body;
+      }
+    } finally {
+      // Given up on (a failed member, a mismatch): the bodies sent ahead are not read.
+      for (const opening of ahead) opening.then((body) => (body as { destroy?: () => void }).destroy?.(), () => {});
     }
-    let body: AsyncIterable<Uint8Array>;
+  }
+
+  /** One ranged GET, pinned; resolves its body once S3 answered. */
+  private async open(job: DigestJob, start: number, end: number): Promise<AsyncIterable<Uint8Array>> {
     try {
       const answer = await this.s3.send(
         new GetObjectCommand({ Bucket: job.bucket, Key: job.key, ...this.pin(job), Range: `bytes=${start}-${end - 1}` }),
       );
       if (!answer.Body) throw new UnavailableError(`s3://${job.bucket}/${job.key}: empty GET answer`);
-      body = answer.Body as AsyncIterable<Uint8Array>;
+      return answer.Body as AsyncIterable<Uint8Array>;
     } catch (error) {
       throw toOriginError(error, job);
     }
-    yield* body;
   }
 
   private pin(job: DigestJob): { VersionId?: string; IfMatch?: string } {
