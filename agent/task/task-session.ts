@@ -66,8 +66,7 @@ export class TaskSession {
   readonly downloader: Downloader;
   private readonly announcer?: Announcer;
   private readonly manifest: Manifest;
-  /** Digests pending for pieces a source holds: the stall is the control plane's (vouching-wait.ts). */
-  private readonly vouching = new VouchingWait();
+  private readonly vouching: VouchingWait;
   private running?: Promise<void>;
   private announcing = false;
   private stopped = false;
@@ -84,22 +83,15 @@ export class TaskSession {
     this.outageGraceMs = options.schedulerGraceMs ?? drawPatience(OUTAGE_GRACE_MS);
     const direct = mode === 'direct';
     this.manifest = new Manifest(async () => (direct ? {} : (await scheduler.manifest(task.id)).digests));
+    this.vouching = new VouchingWait(task.pieceCount);
     for (const [index, digest] of files.digests) this.manifest.set(index, digest);
     const publisher = digestSinkFor({
       task, location: options.location, direct, scheduler, identity, manifest: this.manifest, log,
       readAgain: (index) => this.downloader.readAgain(index),
     });
     this.downloader = new Downloader({
-      task,
-      location: options.location,
-      files,
-      view: options.views.of(files),
-      manifest: this.manifest,
-      peers: options.peers,
-      origin: options.origin,
-      publisher,
-      log,
-      limits: options.limits,
+      task, location: options.location, files, view: options.views.of(files), manifest: this.manifest,
+      peers: options.peers, origin: options.origin, publisher, log, limits: options.limits,
       credential: () => options.auth.credential(task.id),
       events: {
         piece: (index, bytes, fromOrigin) => options.events.piece(this, index, bytes, fromOrigin),
