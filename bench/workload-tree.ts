@@ -5,7 +5,7 @@
  * servers on loopback; no network namespaces, so no link rates and no T_min).
  *
  *   npm run bench:swarm -- --workload tree [--hosts 16] [--files 1000] [--file-kib 64]
- *                          [--shards 4] [--shard-mib 64] [--parallel 8] [--json FILE]
+ *                          [--shards 4] [--shard-mib 64] [--parallel 8] [--scheduler-process] [--json FILE]
  *
  * Reports what issue 18 (part 4) asks of a tree: S3 GETs by the site against
  * objects + pieces of the shards (target ≤ 1.2), origin bytes against the
@@ -55,6 +55,7 @@ export async function runTreeWorkload(argv: readonly string[]): Promise<number> 
       'shard-mib': { type: 'string', default: '64' },
       parallel: { type: 'string', default: '8' },
       json: { type: 'string' },
+      'scheduler-process': { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -68,7 +69,9 @@ export async function runTreeWorkload(argv: readonly string[]): Promise<number> 
     if (!Number.isInteger(value) || value < 0 || (name === 'hosts' && value < 1)) throw new Error(`--${name} must be a whole number${name === 'hosts' ? ' ≥ 1' : ''}`);
   }
   const log = (line: string) => console.log(line);
-  const stack = await LocalStack.start({ schedulerSettings: { allowedOrigins: ['mayfly-demo/tree-bench/'] } });
+  // --scheduler-process: the scheduler (and its digest service) in its own process, apart from the
+  // S3- and DynamoDB-compatible servers' event loop in this one.
+  const stack = await LocalStack.start({ schedulerProcess: values['scheduler-process'], schedulerSettings: { allowedOrigins: ['mayfly-demo/tree-bench/'] } });
   try {
     log(`tree: ${fileCount} × ${values['file-kib']} KiB files + ${shardCount} × ${values['shard-mib']} MiB shards, ${hosts} hosts (local stack, loopback)`);
     for (let i = 0; i < fileCount; i += 50) {

@@ -55,7 +55,8 @@ export interface LocalStackOptions {
   readonly attestedQuarantineMs?: number;
   /**
    * Run the scheduler as its own process (`mayfly scheduler --create-table`), so a test can
-   * freeze it; `schedulerSettings`, `attestedQuarantineMs` and metric lines apply in-process only.
+   * freeze it (or a bench give the control plane its own event loop); of `schedulerSettings` only
+   * `allowedOrigins` applies to it, and `attestedQuarantineMs` and metric lines apply in-process only.
    */
   readonly schedulerProcess?: boolean;
   /** Every line the scheduler process prints (with `schedulerProcess`). */
@@ -195,6 +196,7 @@ export class LocalStack {
         MAYFLY_TOKEN: this.token,
         MAYFLY_PEER_SECRET: this.peerSecret,
         MAYFLY_HEARTBEAT_INTERVAL_MS: String(this.heartbeatIntervalMs),
+        ...(this.options.schedulerSettings?.allowedOrigins ? { MAYFLY_ALLOWED_ORIGINS: this.options.schedulerSettings.allowedOrigins.join(',') } : {}),
       },
     });
     this.schedulerServer = server;

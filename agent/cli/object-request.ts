@@ -4,11 +4,13 @@ import { request, type IncomingMessage } from 'node:http';
  * GET of the agent's local API with node:http rather than fetch: the object's
  * bytes arrive as plain Buffers (no web-stream wrapping per chunk, which cost
  * `mayfly get` about as much CPU per GB as the agent's whole receive path).
- * Resolves with the response (any status); rejects when no agent answers.
+ * Resolves with the response (any status); rejects when no agent answers. Each request has
+ * its own connection (`agent: false`): a kept-alive one can be closed by the agent's idle
+ * timeout just as it is reused, which fails the request (ECONNRESET) for nothing.
  */
 export function getFromAgent(url: string, headers: Record<string, string>, signal: AbortSignal): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { headers, signal }, resolve);
+    const req = request(url, { headers, signal, agent: false }, resolve);
     req.on('error', reject);
     req.end();
   });
@@ -22,7 +24,7 @@ export function getFromAgent(url: string, headers: Record<string, string>, signa
  */
 export function postJsonToAgent(url: string, body: unknown, signal: AbortSignal): Promise<{ status: number; body: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'POST', headers: { 'content-type': 'application/json' }, signal }, (res) => {
+    const req = request(url, { method: 'POST', headers: { 'content-type': 'application/json' }, signal, agent: false }, (res) => {
       readJsonBody(res).then((answer) => resolve({ status: res.statusCode ?? 0, body: answer }), reject);
     });
     req.on('error', reject);
