@@ -13,6 +13,8 @@ export interface AgentProcessOptions {
   readonly onLog?: (line: string) => void;
   /** Open-file limit for the agent process (ulimit -n), e.g. to test what it does near it. */
   readonly maxOpenFiles?: number;
+  /** Scheduling priority (`nice -n`), e.g. so a bench's hosts do not starve the stand-ins for services that run on other machines. */
+  readonly niceness?: number;
 }
 
 /** A real agent: `mayfly agent` as its own OS process, ports learned from its ready line. */
@@ -50,9 +52,10 @@ export class AgentProcess {
   }
 
   async start(): Promise<void> {
-    const argv = [process.execPath, MAYFLY_BIN, 'agent', ...(this.options.args ?? [])];
+    const niceness = this.options.niceness;
+    const argv = [...(niceness ? ['nice', '-n', String(Math.trunc(niceness))] : []), process.execPath, MAYFLY_BIN, 'agent', ...(this.options.args ?? [])];
     const limit = this.options.maxOpenFiles;
-    // `exec` keeps the pid the agent's own, so stop() signals the agent and not a shell.
+    // `exec` (and nice's own exec) keeps the pid the agent's own, so stop() signals the agent and not a shell.
     const [command, ...args] = limit ? ['/bin/sh', '-c', `ulimit -n ${Math.floor(limit)} && exec "$@"`, 'sh', ...argv] : argv;
     const child = spawn(command, args, {
       env: this.options.env,

@@ -42,6 +42,10 @@ export interface LocalStackOptions {
   /** Keep everything under this folder (default: a new temp folder, removed on stop). */
   readonly root?: string;
   readonly log?: Logger;
+  /** Heartbeat interval the scheduler hands agents (default 1 s, so seeds pick up preheats quickly; production's is 5 s). */
+  readonly heartbeatIntervalMs?: number;
+  /** `nice -n` for every agent process (default 0: the stack's own priority). */
+  readonly agentNiceness?: number;
   /** Forward agents' JSON logs here. */
   readonly onAgentLog?: (agent: string, line: string) => void;
   /** Scheduler settings for this stack (e.g. originRecheckMs: 0 to notice changed objects at once). */
@@ -98,8 +102,8 @@ export class LocalStack {
   managerHandle!: ReturnType<typeof createManager>;
   /** CloudWatch embedded-metric lines the scheduler and manager emitted (newest last). */
   readonly metricLines: string[] = [];
-  /** Heartbeat interval the scheduler hands agents here (short, so seeds pick up preheats quickly). */
-  readonly heartbeatIntervalMs = 1_000;
+  /** Heartbeat interval the scheduler hands agents here (short by default, so seeds pick up preheats quickly). */
+  readonly heartbeatIntervalMs: number;
   dynamo!: DynamoServer;
   private s3Server!: S3Server;
   root!: string;
@@ -107,6 +111,7 @@ export class LocalStack {
 
   private constructor(private readonly options: LocalStackOptions) {
     this.bucket = options.bucket ?? 'mayfly-demo';
+    this.heartbeatIntervalMs = options.heartbeatIntervalMs ?? 1_000;
   }
 
   static async start(options: LocalStackOptions = {}): Promise<LocalStack> {
@@ -267,6 +272,7 @@ export class LocalStack {
     const agent = new AgentProcess({
       name,
       env: this.agentEnv(name, extra),
+      niceness: this.options.agentNiceness,
       onLog: this.options.onAgentLog ? (line) => this.options.onAgentLog!(name, line) : undefined,
     });
     await agent.start();

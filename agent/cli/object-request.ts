@@ -1,4 +1,5 @@
 import { request, type IncomingMessage } from 'node:http';
+import { abortableRequest } from '../http/abortable-request.ts';
 
 /**
  * GET of the agent's local API with node:http rather than fetch: the object's
@@ -9,11 +10,7 @@ import { request, type IncomingMessage } from 'node:http';
  * timeout just as it is reused, which fails the request (ECONNRESET) for nothing.
  */
 export function getFromAgent(url: string, headers: Record<string, string>, signal: AbortSignal): Promise<IncomingMessage> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { headers, signal, agent: false }, resolve);
-    req.on('error', reject);
-    req.end();
-  });
+  return abortableRequest(request, url, { headers, signal, agent: false });
 }
 
 /**
@@ -22,14 +19,9 @@ export function getFromAgent(url: string, headers: Record<string, string>, signa
  * longer than fetch's 300 s wait for response headers. Resolves with the status and the
  * JSON answer (`{}` when it is none); rejects when no agent answers.
  */
-export function postJsonToAgent(url: string, body: unknown, signal: AbortSignal): Promise<{ status: number; body: Record<string, unknown> }> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'POST', headers: { 'content-type': 'application/json' }, signal, agent: false }, (res) => {
-      readJsonBody(res).then((answer) => resolve({ status: res.statusCode ?? 0, body: answer }), reject);
-    });
-    req.on('error', reject);
-    req.end(JSON.stringify(body));
-  });
+export async function postJsonToAgent(url: string, body: unknown, signal: AbortSignal): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await abortableRequest(request, url, { method: 'POST', headers: { 'content-type': 'application/json' }, signal, agent: false, body: JSON.stringify(body) });
+  return { status: res.statusCode ?? 0, body: await readJsonBody(res) };
 }
 
 /** The body of an error answer as JSON (`{}` when it is not JSON or cannot be read). */

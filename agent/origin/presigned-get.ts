@@ -3,6 +3,7 @@ import { request as httpsRequest } from 'node:https';
 import { BadRequestError, ForbiddenError, MayflyError, NotFoundError, OriginChangedError, UnavailableError } from '../../core/errors.ts';
 import type { PieceWriter } from '../cache/piece-writer.ts';
 import { drainInto } from '../cache/body-sink.ts';
+import { abortableRequest } from '../http/abortable-request.ts';
 
 export interface RangeReadOptions {
   /**
@@ -32,18 +33,20 @@ export async function readPresignedRange(
   options: RangeReadOptions = {},
 ): Promise<void> {
   const { start, end } = writer.range;
-  const res = await new Promise<IncomingMessage>((resolve, reject) => {
-    const request = url.startsWith('https:') ? httpsRequest : httpRequest;
-    const headers: Record<string, string> = { range: `bytes=${start}-${end - 1}` };
-    if (etag) headers['if-match'] = etag;
-    if (options.lastModified) headers['if-unmodified-since'] = options.lastModified;
-    const req = request(url, { headers, signal, timeout: 30_000 }, resolve);
-    req.on('timeout', () => req.destroy(new UnavailableError('origin did not answer for 30 s', { context: { retryAfterMs: 500 } })));
-    req.on('error', (error) =>
-      reject(error instanceof MayflyError ? error : new UnavailableError(`origin request failed: ${error.message}`, { cause: error, context: { retryAfterMs: 500 } })),
-    );
-    req.end();
-  });
+  const headers: Record<string, string> = { range: `bytes=${start}-${end - 1}` };
+  if (etag) headers['if-match'] = etag;
+  if (options.lastModified) headers['if-unmodified-since'] = options.lastModified;
+  let res: IncomingMessage;
+  try {
+    res = await abortableRequest(url.startsWith('https:') ? httpsRequest : httpRequest, url, {
+      headers,
+      signal,
+      idleTimeoutMs: 30_000,
+      onTimeout: () => new UnavailableError('origin did not answer for 30 s', { context: { retryAfterMs: 500 } }),
+    });
+  } catch (error) {
+    throw error instanceof MayflyError ? error : new UnavailableError(`origin request failed: ${(error as Error).message}`, { cause: error, context: { retryAfterMs: 500 } });
+  }
   const status = res.statusCode ?? 0;
   if (status !== 206 && status !== 200) {
     res.resume();

@@ -5,6 +5,7 @@ import { PEER_CREDENTIAL_HEADER } from '../../core/peer-credential.ts';
 import { BITFIELD_HEADER, INTERVAL_HEADER, WATCH_MEDIA_TYPE, bitfieldPath, piecePath } from '../../core/wire/peer.ts';
 import type { PieceWriter } from '../cache/piece-writer.ts';
 import { drainInto } from '../cache/body-sink.ts';
+import { abortableRequest } from '../http/abortable-request.ts';
 
 /** A parent failed to deliver: timeout, reset, wrong length, HTTP error. */
 export class PeerTransferError extends MayflyError {
@@ -109,16 +110,19 @@ export class PeerClient {
     this.agent.destroy();
   }
 
-  private get(url: string, credential: string | undefined, signal?: AbortSignal, extraHeaders?: Record<string, string>): Promise<IncomingMessage> {
-    return new Promise((resolve, reject) => {
-      const headers = { ...extraHeaders, ...(credential ? { [PEER_CREDENTIAL_HEADER]: credential } : {}) };
-      const req = request(url, { agent: this.agent, signal, headers, timeout: this.options.idleTimeoutMs }, resolve);
-      req.on('timeout', () => req.destroy(new PeerTransferError(`no answer from ${url} for ${this.options.idleTimeoutMs} ms`)));
-      req.on('error', (error) =>
-        reject(error instanceof MayflyError ? error : new PeerTransferError(`request to ${url} failed: ${error.message}`, { cause: error })),
-      );
-      req.end();
-    });
+  private async get(url: string, credential: string | undefined, signal?: AbortSignal, extraHeaders?: Record<string, string>): Promise<IncomingMessage> {
+    const headers = { ...extraHeaders, ...(credential ? { [PEER_CREDENTIAL_HEADER]: credential } : {}) };
+    try {
+      return await abortableRequest(request, url, {
+        agent: this.agent,
+        headers,
+        signal,
+        idleTimeoutMs: this.options.idleTimeoutMs,
+        onTimeout: () => new PeerTransferError(`no answer from ${url} for ${this.options.idleTimeoutMs} ms`),
+      });
+    } catch (error) {
+      throw error instanceof MayflyError ? error : new PeerTransferError(`request to ${url} failed: ${(error as Error).message}`, { cause: error });
+    }
   }
 
   /** Returns on 200; otherwise reads the parent's error answer and throws what it means for the downloader. */
