@@ -1,9 +1,10 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Artifact } from '../local/artifact.ts';
+import { artifactStream, type Artifact } from '../local/artifact.ts';
 import type { AgentProcess } from '../local/agent-process.ts';
 import { LocalStack } from '../local/local-stack.ts';
 import { pullThrough, sha256File } from '../local/swarm-pull.ts';
+import { waitUntil } from '../local/wait-until.ts';
 import { startRoguePeer, type RogueMode } from './fixtures/rogue-peer.ts';
 
 const MiB = 1024 * 1024;
@@ -72,4 +73,35 @@ describe('stuck pulls', () => {
     expect(rogue.pieceRequests()).toBeGreaterThan(0);
     expect(blocked).not.toContain(rogue.peerId);
   });
+
+  it('keeps slow parents whose every piece takes longer than the deadline while the pull moves a piece per deadline', { timeout: 120_000 }, async () => {
+    // 3 pieces of 4 MiB from three honest parents at 640 KiB/s each: a piece takes 6.4 s, the
+    // deadline is 4 s, and the three together move a piece's worth every 2.1 s.
+    const key = 'stuck/slow.bin';
+    const artifact = await stack.putArtifact(key, 12 * MiB, key);
+    const chunks: Buffer[] = [];
+    for await (const chunk of artifactStream(artifact.size, key)) chunks.push(chunk as Buffer);
+    const content = Buffer.concat(chunks);
+    const rogues = await Promise.all(
+      ['slow-a', 'slow-b', 'slow-c'].map(async (peerId) =>
+        startRoguePeer({ mode: 'slow', peerId, content, schedulerUrl: stack.scheduler.url, url: artifact.url, token: await stack.agentToken(peerId, { seed: true }) }),
+      ),
+    );
+    try {
+      // The parents are credible once the control plane's digests are complete.
+      await waitUntil(async () => {
+        const answer = await fetch(`${stack.scheduler.url}/v1/tasks/${rogues[0]!.taskId()}/digests`, { headers: { authorization: `Bearer ${stack.token}` } });
+        return answer.ok && ((await answer.json()) as { digestCount: number }).digestCount === 3;
+      }, 30_000);
+      const child = await stack.startAgent('slow-child', { MAYFLY_PROGRESS_DEADLINE: '4' });
+      const { result, sha256 } = await boundedPull(child, artifact);
+      expect(sha256).toBe(artifact.sha256);
+      // Before: no whole piece in 4 s, so the pull dropped its parents and read S3.
+      expect(result.bytesFromOrigin).toBe(0);
+      expect(result.bytesFromPeers).toBe(artifact.size);
+    } finally {
+      await Promise.all(rogues.map((rogue) => rogue.stop()));
+    }
+  });
 });
+

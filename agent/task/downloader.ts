@@ -5,6 +5,7 @@ import { pickParent, rarestFirst } from '../../core/piece-selection.ts';
 import type { OriginLocation } from '../../core/origin-url.ts';
 import type { ParentInfo, TaskInfo } from '../../core/wire/scheduler.ts';
 import type { TaskFiles } from '../cache/task-files.ts';
+import type { PieceWriter } from '../cache/piece-writer.ts';
 import type { OriginFetcher } from '../origin/origin-fetcher.ts';
 import type { ChildView } from '../peer/child-view.ts';
 import type { PeerClient } from '../peer/peer-client.ts';
@@ -68,6 +69,8 @@ export class Downloader {
   readonly origin: OriginPieces;
   private readonly missing = new Set<number>();
   private readonly inflight = new Map<number, string>();
+  /** Pieces being received from parents, for the bytes they hold so far. */
+  private readonly receiving = new Set<PieceWriter>();
   private controller = pullController();
   private readonly deadline: ProgressDeadline;
   private fatal?: unknown;
@@ -75,7 +78,7 @@ export class Downloader {
 
   constructor(private readonly options: DownloaderOptions) {
     this.limits = { ...DEFAULT_DOWNLOAD_LIMITS, ...options.limits };
-    this.deadline = new ProgressDeadline(this.limits.progressDeadlineMs, Date.now());
+    this.deadline = new ProgressDeadline(this.limits.progressDeadlineMs, Date.now(), options.task.pieceLength);
     const { task, peers, log, files, view, location, manifest, publisher } = options;
     this.parents = new ParentSet({
       task,
@@ -174,6 +177,8 @@ export class Downloader {
   /** No pull waits forever: see progress-deadline.ts for the steps. */
   private checkDeadline(): void {
     if (this.options.events.controlPlaneBehind()) this.deadline.hold(Date.now());
+    const partial = [...this.receiving].reduce((sum, writer) => sum + writer.written, 0);
+    this.deadline.received(this.bytesFromPeers + this.bytesFromOrigin + partial, Date.now());
     const since = this.deadline.since;
     const step = this.deadline.check(Date.now());
     if (step === 'wait') return;
@@ -227,7 +232,8 @@ export class Downloader {
         // Sources publish a digest before advertising a piece, so an unverifiable piece is a bad parent.
         if (!expected) throw new IntegrityError(`piece ${index} from ${parent.info.peerId} has no published digest`, { context });
         const writer = files.pieceWriter(index);
-        const bitfield = await peers.piece(parent.info.addr, task.id, index, task.pieceCount, writer, this.options.credential(), signal);
+        this.receiving.add(writer);
+        const bitfield = await peers.piece(parent.info.addr, task.id, index, task.pieceCount, writer, this.options.credential(), signal).finally(() => this.receiving.delete(writer));
         if (bitfield) this.parents.learn(parent, bitfield);
         const digest = await writer.finish();
         if (digest !== expected) throw new IntegrityError(`piece ${index} from ${parent.info.peerId} failed verification`, { context });

@@ -47,4 +47,27 @@ describe('ProgressDeadline', () => {
     expect(deadline.check(5_900)).toBe('wait');
     expect(deadline.check(6_000)).toBe('reannounce');
   });
+
+  it('counts a piece\'s worth of bytes received as progress, whole pieces or not', () => {
+    const deadline = new ProgressDeadline(1_000, 0, 100);
+    deadline.received(60, 500); // two slow transfers, 30 bytes each: not a piece yet
+    deadline.received(110, 900); // past a piece's worth: progress at 900
+    expect(deadline.check(1_500)).toBe('wait');
+    expect(deadline.check(1_900)).toBe('reannounce');
+  });
+
+  it('is not held by a parent that trickles bytes', () => {
+    const deadline = new ProgressDeadline(1_000, 0, 100);
+    for (let at = 100; at < 1_000; at += 100) deadline.received(at / 100, at);
+    expect(deadline.check(1_000)).toBe('reannounce');
+  });
+
+  it('counts from what is left when a transfer breaks: bytes sent again are not a new piece\'s worth', () => {
+    const deadline = new ProgressDeadline(1_000, 0, 100);
+    deadline.received(100, 400); // progress at 400
+    deadline.received(20, 500); // a transfer of 80 bytes broke
+    deadline.received(110, 900); // 90 held more than after the break: not a piece's worth
+    expect(deadline.check(1_399)).toBe('wait');
+    expect(deadline.check(1_400)).toBe('reannounce');
+  });
 });

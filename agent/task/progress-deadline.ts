@@ -10,15 +10,26 @@ export type DeadlineStep = 'wait' | 'reannounce' | 'origin';
 
 /**
  * The progress deadline of one pull (ms clock passed in, so it is pure): every
- * verified piece restarts it. Each step is taken once per stall; the `origin`
- * step holds until the pull ends (restart()).
+ * verified piece restarts it, and so does every piece's worth of bytes received
+ * (partial pieces included): parents that are slow, each piece taking longer than
+ * the deadline, are not stuck while the pull moves a piece per deadline. A parent
+ * that trickles a few bytes holds nothing. Each step is taken once per stall; the
+ * `origin` step holds until the pull ends (restart()).
  */
 export class ProgressDeadline {
   private lastProgress: number;
   private step: DeadlineStep = 'wait';
+  private bytesMark = 0;
 
-  /** `deadlineMs`: how long a pull may go without a verified piece before it re-announces. */
-  constructor(private readonly deadlineMs: number, now: number) {
+  /**
+   * `deadlineMs`: how long a pull may go without a verified piece (or `pieceLength`
+   * bytes received) before it re-announces.
+   */
+  constructor(
+    private readonly deadlineMs: number,
+    now: number,
+    private readonly pieceLength = Number.POSITIVE_INFINITY,
+  ) {
     this.lastProgress = now;
   }
 
@@ -36,6 +47,14 @@ export class ProgressDeadline {
   progress(now: number): void {
     this.lastProgress = now;
     if (this.step === 'reannounce') this.step = 'wait';
+  }
+
+  /** Bytes this pull holds so far, whole and partial pieces (fewer when a transfer breaks): each piece's worth more is progress. */
+  received(totalBytes: number, now: number): void {
+    if (totalBytes < this.bytesMark) this.bytesMark = totalBytes; // a broken transfer's bytes are gone
+    if (totalBytes - this.bytesMark < this.pieceLength) return;
+    this.bytesMark = totalBytes;
+    this.progress(now);
   }
 
   /** The control plane is failing: the clock is held (that stall is not the parents'); a fallback already taken stays. */
