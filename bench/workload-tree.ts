@@ -16,8 +16,7 @@
  * The hosts' agents and CLIs run at `nice -n 10` (--hosts-nice): in production the
  * control plane and S3 run on machines of their own, here they share 2 cores with
  * every host, and a starved stand-in would measure this machine, not the design.
- * For the same reason each host's `mayfly get -r` keeps 4 objects in flight
- * (--parallel; the CLI's own default is 8).
+ * Each host's `mayfly get -r` keeps the CLI's default of 4 objects in flight (--parallel).
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
