@@ -43,4 +43,21 @@ describe('mayfly get -r with the scheduler down', { timeout: 240_000 }, () => {
     }
     expect(logs.join('\n')).toMatch(/listing with this host's own credentials/);
   });
+
+  it('keeps a pack of small objects one pull: read from S3 as a pack, not one pull per member', async () => {
+    const packer = await stack.startAgent('outage-2');
+    const dir = join(stack.root, 'outage-packs');
+    stack.schedulerProxy.setFault({ kind: 'reset' });
+    try {
+      const result = await runMayfly(['get', `s3://${stack.bucket}/outage/m/`, '-r', '-o', dir, '--json'], { PATH: process.env.PATH, MAYFLY_API: packer.apiUrl });
+      expect(result.code).toBe(0);
+      for (const [key, body] of files) expect((await readFile(join(dir, key))).equals(body), key).toBe(true);
+    } finally {
+      stack.schedulerProxy.setFault(undefined);
+    }
+    const { tasks } = (await (await fetch(`${packer.apiUrl}/v1/tasks`)).json()) as { tasks: Array<{ url: string }> };
+    // Before: the pack failed with the scheduler and each member was pulled on its own (3 tasks).
+    expect(tasks.map((task) => task.url.split('://')[0])).toEqual(['mayfly-pack']);
+  });
 });
+

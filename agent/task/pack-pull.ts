@@ -1,4 +1,4 @@
-import { BadRequestError } from '../../core/errors.ts';
+import { BadRequestError, UnavailableError } from '../../core/errors.ts';
 import { packProblem, packTaskInfo } from '../../core/pack.ts';
 import type { PackRequest } from '../../core/wire/pack.ts';
 import type { SchedulerClient } from '../control/scheduler-client.ts';
@@ -15,17 +15,23 @@ export interface PackPullResult extends PullResult {
  * the scheduler opens it (POST /v1/packs: allowlist for every member, digests from the
  * members in S3), then the pull joins its swarm like any task; the holder of its
  * back-to-source grant reads the members with one presigned GET each, pinned to the
- * listed ETags. Errors as a pull's; with the scheduler unreachable, UnavailableError
- * (a pack is only opened through it: the caller pulls the members one by one).
+ * listed ETags. With the scheduler unreachable the pack is still one pull, which rides
+ * out the outage like any S3 pull (swarm-entry.ts) and may end up reading the members
+ * with this host's own credentials: falling apart into one pull per member would put
+ * 64 times the requests on a control plane that is already failing. Errors as a pull's.
  */
 export async function pullPack(tasks: TaskManager, scheduler: SchedulerClient, request: PackRequest, signal?: AbortSignal): Promise<PackPullResult> {
   const problem = packProblem(request.members);
   if (problem) throw new BadRequestError(problem);
-  const task = await scheduler.openPack(request);
   const expected = packTaskInfo(request.bucket, request.members);
-  // The id is computed from the members here too: a scheduler cannot hand out another pack's task for them.
-  if (task.id !== expected.id || task.size !== expected.size || task.url !== expected.url) throw new BadRequestError('the scheduler answered another pack than the one asked for');
+  try {
+    const task = await scheduler.openPack(request);
+    // The id is computed from the members here too: a scheduler cannot hand out another pack's task for them.
+    if (task.id !== expected.id || task.size !== expected.size || task.url !== expected.url) throw new BadRequestError('the scheduler answered another pack than the one asked for');
+  } catch (error) {
+    if (!(error instanceof UnavailableError)) throw error;
+  }
   const location = { kind: 's3' as const, bucket: request.bucket, key: '', pack: request.members };
-  const { result } = await tasks.pull(task.url, undefined, signal, location);
-  return { ...result, taskId: task.id, size: task.size };
+  const { result } = await tasks.pull(expected.url, undefined, signal, location);
+  return { ...result, taskId: expected.id, size: expected.size };
 }

@@ -2,7 +2,7 @@ import { OriginChangedError, UnavailableError } from '../../core/errors.ts';
 import { canonicalOriginUrl, parseOriginUrl, type OriginLocation } from '../../core/origin-url.ts';
 import type { TaskInfo } from '../../core/wire/scheduler.ts';
 import { taskInfoOf } from '../../core/task-info.ts';
-import { isPackUrl, parsePackUrl } from '../../core/pack.ts';
+import { isPackUrl, packTaskInfo, parsePackUrl } from '../../core/pack.ts';
 import { locationOfTaskUrl } from './task-location.ts';
 import { announceRequest, idleState } from '../control/announcer.ts';
 import type { PieceStore } from '../cache/piece-store.ts';
@@ -265,6 +265,8 @@ export class TaskManager {
 
   /** Task identity computed locally, exactly as the scheduler would (only for a location the fallback admits). */
   private async directTask(location: OriginLocation, url: string): Promise<TaskInfo> {
+    // A pack has no HEAD: its task follows from its members (core/pack.ts), as the scheduler's does.
+    if (location.kind === 's3' && location.pack) return packTaskInfo(location.bucket, location.pack);
     const head = await this.options.origin.head(location);
     return taskInfoOf(url, head, location.kind === 's3' ? location.versionId : undefined);
   }
