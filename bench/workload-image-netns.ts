@@ -13,18 +13,19 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { loadavg, tmpdir } from 'node:os';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { AGENT_NODE_OPTIONS } from '../core/constants.ts';
 import { agentBinary } from './agent-binary.ts';
 import { fluidLowerBound } from './fluid-bound.ts';
-import { NetnsSet, linkCounters, netnsUnsupportedReason, removeStaleNamespaces } from './netns.ts';
-import { NsProcess, killAllNsProcesses } from './ns-process.ts';
+import { onShapedSite } from './netns-run.ts';
+import { linkCounters } from './netns.ts';
+import { NsProcess } from './ns-process.ts';
 import { sum } from './stats.ts';
 import { REPO_ROOT, S3_PORT, SCHEDULER_PORT, baseEnv, benchAgentEnv, benchScript } from './swarm-phase.ts';
-import { buildTopology, type BenchHost, type Topology } from './topology.ts';
+import type { BenchHost, Topology } from './topology.ts';
 
 const run = promisify(execFile);
 const MiB = 1024 * 1024;
@@ -62,21 +63,8 @@ export interface NetnsImageReport {
 }
 
 export async function runNetnsImageWorkload(options: NetnsImageOptions): Promise<NetnsImageReport> {
-  const unsupported = netnsUnsupportedReason();
-  if (unsupported) throw new Error(`the image workload needs network namespaces: ${unsupported} (--loopback runs it on the local stack)`);
-  removeStaleNamespaces();
-  const root = await mkdtemp(join(tmpdir(), 'mayfly-bench-image-netns-'));
-  const network = new NetnsSet();
   const { log } = options;
-  const interrupted = () => {
-    killAllNsProcesses();
-    network.destroy();
-    process.exit(130);
-  };
-  process.once('SIGINT', interrupted);
-  process.once('SIGTERM', interrupted);
-  try {
-    const topology = buildTopology(network, { hosts: options.hosts, sites: 1, hostMbit: options.hostMbit, originMbit: options.originMbit, interSiteMbit: 1, mtu: options.mtu });
+  return onShapedSite('image', options, async (topology, root) => {
     log(`network: ${options.hosts} hosts at ${options.hostMbit} Mbit/s up and down, origin (the registry and its storage) at ${options.originMbit} Mbit/s, MTU ${options.mtu}`);
     const originHost = topology.origin.addresses[0];
     const origin = new NsProcess({
@@ -135,11 +123,7 @@ export async function runNetnsImageWorkload(options: NetnsImageOptions): Promise
     }
     await Promise.all([origin.stop(), control.stop()]);
     return { hosts: options.hosts, imageBytes, boundSeconds: bound.seconds, load: loadavg(), phases };
-  } finally {
-    killAllNsProcesses();
-    network.destroy();
-    await rm(root, { recursive: true, force: true });
-  }
+  });
 }
 
 /** An agent in the host's namespace with its registry mirror on the namespace's loopback. */

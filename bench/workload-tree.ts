@@ -1,22 +1,24 @@
 /**
- * `npm run bench:swarm -- --workload tree`: a model tree (many small files plus
- * a few big shards) pulled by N hosts at once with `mayfly get -r`, on the local
- * stack (real agents, scheduler, digest service, S3- and DynamoDB-compatible
- * servers on loopback; no network namespaces, so no link rates and no T_min).
+ * `npm run bench:swarm -- --workload tree`: a model tree (many small files plus a few big
+ * shards) pulled by N hosts at once with `mayfly get -r`.
  *
  *   npm run bench:swarm -- --workload tree [--hosts 16] [--files 1000] [--file-kib 64]
- *                          [--shards 4] [--shard-mib 64] [--parallel 4] [--scheduler-process]
- *                          [--hosts-nice 10] [--logs DIR] [--json FILE]
+ *                          [--shards 4] [--shard-mib 64] [--parallel 4] [--json FILE]
+ *                          [--host-mbit 100] [--origin-mbit 100] [--mtu 9000] [--dynamo dynamodb-local|dynalite]
+ *                          [--loopback [--scheduler-process] [--hosts-nice 10] [--logs DIR]]
  *
- * Reports what issue 18 (part 4) asks of a tree: S3 GETs by the site against
- * objects + pieces of the shards (target ≤ 1.2), origin bytes against the
- * tree's size (≤ 1.05; the digest service's in-region reads apart), scheduler
- * requests per host per tree, and each host's time (max and median).
- *
- * The hosts' agents and CLIs run at `nice -n 10` (--hosts-nice): in production the
- * control plane and S3 run on machines of their own, here they share 2 cores with
- * every host, and a starved stand-in would measure this machine, not the design.
- * Each host's `mayfly get -r` keeps the CLI's default of 4 objects in flight (--parallel).
+ * Reports what issue 18 (part 4) asks of a tree: S3 GETs by the site against objects +
+ * pieces of the shards (target ≤ 1.2), origin bytes against the tree's size (≤ 1.05; the
+ * digest service's in-region reads apart), and the slowest host against T_min (≤ 1.5).
+ * By default on shaped links in network namespaces (workload-tree-netns.ts). `--loopback`
+ * The control host (scheduler, digest service) uses DynamoDB Local by default: dynalite would
+ * share the control host's one event loop, which 16 hosts' announces already fill. `--loopback`
+ * runs it on the local stack instead (no link rates, so no T_min), and adds scheduler
+ * requests per host per tree. There the hosts' agents and CLIs run at `nice -n 10`
+ * (--hosts-nice): in production the control plane and S3 run on machines of their own,
+ * here they share 2 cores with every host, and a starved stand-in would measure this
+ * machine, not the design. Each host's `mayfly get -r` keeps the CLI's default of 4
+ * objects in flight (--parallel).
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -30,6 +32,7 @@ import { choosePieceLength, pieceCountOf } from '../core/piece-math.ts';
 import { MAYFLY_BIN } from '../local/agent-process.ts';
 import { DEFAULT_HEARTBEAT_INTERVAL_MS } from '../lambdas/scheduler/heartbeat.ts';
 import { LocalStack } from '../local/local-stack.ts';
+import { runNetnsTreeWorkload } from './workload-tree-netns.ts';
 
 export interface TreeWorkloadReport {
   readonly hosts: number;
@@ -66,6 +69,11 @@ export async function runTreeWorkload(argv: readonly string[]): Promise<number> 
       'scheduler-process': { type: 'boolean', default: false },
       'hosts-nice': { type: 'string', default: '10' },
       logs: { type: 'string' },
+      loopback: { type: 'boolean', default: false },
+      'host-mbit': { type: 'string', default: '100' },
+      'origin-mbit': { type: 'string', default: '100' },
+      mtu: { type: 'string', default: '9000' },
+      dynamo: { type: 'string', default: 'dynamodb-local' },
     },
     strict: true,
   });
@@ -80,6 +88,15 @@ export async function runTreeWorkload(argv: readonly string[]): Promise<number> 
     if (!Number.isInteger(value) || value < 0 || (name === 'hosts' && value < 1)) throw new Error(`--${name} must be a whole number${name === 'hosts' ? ' ≥ 1' : ''}`);
   }
   const log = (line: string) => console.log(line);
+  if (!values.loopback) {
+    const report = await runNetnsTreeWorkload({
+      hosts, files: fileCount, fileKiB: Number(values['file-kib']), shards: shardCount, shardMiB: Number(values['shard-mib']), parallel: Number(values.parallel),
+      hostMbit: Number(values['host-mbit']), originMbit: Number(values['origin-mbit']), mtu: Number(values.mtu), log,
+      dynamo: values.dynamo === 'dynalite' ? 'dynalite' : 'dynamodb-local',
+    });
+    if (values.json) await writeFile(values.json, `${JSON.stringify(report, null, 2)}\n`);
+    return report.verified ? 0 : 1;
+  }
   // --scheduler-process: the scheduler (and its digest service) in its own process, apart from the
   // S3- and DynamoDB-compatible servers' event loop in this one.
   const logs = values.logs;

@@ -34,9 +34,9 @@ export interface CountingProxy {
  * An HTTP proxy in front of a real server (the S3-compatible server, or the
  * scheduler) that counts the bytes it serves — so origin egress is measured at
  * the S3 side, not reported by agents — and can inject faults for real.
- * It listens on `host` (default 127.0.0.1).
+ * It listens on `host` (default 127.0.0.1) and `port` (default: any free one).
  */
-export async function startCountingProxy(target: string, host = '127.0.0.1'): Promise<CountingProxy> {
+export async function startCountingProxy(target: string, host = '127.0.0.1', port = 0): Promise<CountingProxy> {
   const upstream = new URL(target);
   let bytes = 0;
   let count = 0;
@@ -90,10 +90,10 @@ export async function startCountingProxy(target: string, host = '127.0.0.1'): Pr
     res.on('close', () => forward.destroy());
     req.pipe(forward);
   });
-  await new Promise<void>((resolve) => server.listen(0, host, resolve));
-  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.listen(port, host, resolve));
+  const bound = (server.address() as AddressInfo).port;
   return {
-    endpoint: `http://${host}:${port}`,
+    endpoint: `http://${host}:${bound}`,
     bytesOut: () => bytes,
     requests: () => count,
     requestsBy: (method, pathPrefix = '') => seen.filter((line) => line.startsWith(`${method} ${pathPrefix}`)).length,
