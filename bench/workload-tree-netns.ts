@@ -10,7 +10,7 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
+import { cp, mkdir } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -34,11 +34,15 @@ export interface NetnsTreeOptions {
   readonly shards: number;
   readonly shardMiB: number;
   readonly parallel: number;
+  /** Scheduling priority (nice) of the hosts' agents and CLIs: the control plane and S3 have machines of their own in production. */
+  readonly hostsNice: number;
   readonly hostMbit: number;
   readonly originMbit: number;
   readonly mtu: number;
   /** The control host's DynamoDB stand-in: DynamoDB Local (its own JVM, both cores) or dynalite (in the control host's event loop). */
   readonly dynamo: 'dynalite' | 'dynamodb-local';
+  /** Copy the agents', control plane's and origin's logs here before the run's folder is removed. */
+  readonly logs?: string;
   readonly log: (line: string) => void;
 }
 
@@ -94,7 +98,7 @@ export async function runNetnsTreeWorkload(options: NetnsTreeOptions): Promise<N
       await mkdir(dataDir, { recursive: true });
       const agent = new NsProcess({
         name: `agent ${host.name}`, ns: host.ns, command: process.execPath, args: [...AGENT_NODE_OPTIONS, agentBin, 'agent'], cwd: REPO_ROOT,
-        logFile: join(root, host.name, 'agent.log'), readyTimeoutMs: 120_000,
+        logFile: join(root, host.name, 'agent.log'), readyTimeoutMs: 120_000, nice: options.hostsNice,
         env: benchAgentEnv(host, topology, { token: agentTokens[host.name]!, dataDir, siteIndex: 0, siteName: 'site-a' }),
       });
       await agent.start();
@@ -112,7 +116,7 @@ export async function runNetnsTreeWorkload(options: NetnsTreeOptions): Promise<N
       await ask('reset');
       const linkBefore = originTx(topology);
       log(`${options.hosts} hosts run mayfly get -r at once ...`);
-      const runs = await Promise.all(topology.hosts.map((host) => pullTreeIn(host.ns, agentBin, url, join(root, host.name, 'tree'), options.parallel)));
+      const runs = await Promise.all(topology.hosts.map((host) => pullTreeIn(host.ns, agentBin, url, join(root, host.name, 'tree'), options.parallel, options.hostsNice)));
       const linkBytes = originTx(topology) - linkBefore;
       const counted = await ask('stats');
       const seconds = runs.map((r) => r.seconds);
@@ -133,15 +137,16 @@ export async function runNetnsTreeWorkload(options: NetnsTreeOptions): Promise<N
     } finally {
       await Promise.all(agents.map((agent) => agent.stop()));
       await Promise.all([origin.stop(), control.stop()]);
+      if (options.logs) await cp(root, options.logs, { recursive: true, filter: (source) => !/\/(cache|tree|s3|agent-bundle)(\/|$)/.test(source) });
     }
   });
 }
 
 /** One host's `mayfly get -r --json` in its namespace, through its agent's local API: its time and summary. */
-async function pullTreeIn(ns: string, agentBin: string, url: string, dir: string, parallel: number): Promise<{ seconds: number; ok: boolean; files: number }> {
+async function pullTreeIn(ns: string, agentBin: string, url: string, dir: string, parallel: number, niceness: number): Promise<{ seconds: number; ok: boolean; files: number }> {
   const started = Date.now();
   try {
-    const { stdout } = await run('ip', ['netns', 'exec', ns, process.execPath, agentBin, 'get', url, '-r', '-o', dir, '--json', '--parallel', String(parallel)], {
+    const { stdout } = await run('ip', ['netns', 'exec', ns, 'nice', '-n', String(niceness), process.execPath, agentBin, 'get', url, '-r', '-o', dir, '--json', '--parallel', String(parallel)], {
       env: { PATH: process.env.PATH, MAYFLY_API: `http://127.0.0.1:${AGENT_API_PORT}` },
       maxBuffer: 16 * 1024 * 1024,
     });

@@ -5,7 +5,7 @@
  *   npm run bench:swarm -- --workload tree [--hosts 16] [--files 1000] [--file-kib 64]
  *                          [--shards 4] [--shard-mib 64] [--parallel 4] [--json FILE]
  *                          [--host-mbit 100] [--origin-mbit 100] [--mtu 9000] [--dynamo dynamodb-local|dynalite]
- *                          [--loopback [--scheduler-process] [--hosts-nice 10] [--logs DIR]]
+ *                          [--hosts-nice 10] [--logs DIR] [--loopback [--scheduler-process]]
  *
  * Reports what issue 18 (part 4) asks of a tree: S3 GETs by the site against objects +
  * pieces of the shards (target ≤ 1.2), origin bytes against the tree's size (≤ 1.05; the
@@ -14,7 +14,7 @@
  * The control host (scheduler, digest service) uses DynamoDB Local by default: dynalite would
  * share the control host's one event loop, which 16 hosts' announces already fill. `--loopback`
  * runs it on the local stack instead (no link rates, so no T_min), and adds scheduler
- * requests per host per tree. There the hosts' agents and CLIs run at `nice -n 10`
+ * requests per host per tree. Either way the hosts' agents and CLIs run at `nice -n 10`
  * (--hosts-nice): in production the control plane and S3 run on machines of their own,
  * here they share 2 cores with every host, and a starved stand-in would measure this
  * machine, not the design. Each host's `mayfly get -r` keeps the CLI's default of 4
@@ -90,9 +90,10 @@ export async function runTreeWorkload(argv: readonly string[]): Promise<number> 
   const log = (line: string) => console.log(line);
   if (!values.loopback) {
     const report = await runNetnsTreeWorkload({
-      hosts, files: fileCount, fileKiB: Number(values['file-kib']), shards: shardCount, shardMiB: Number(values['shard-mib']), parallel: Number(values.parallel),
+      hosts, files: fileCount, fileKiB: Number(values['file-kib']), shards: shardCount, shardMiB: Number(values['shard-mib']), parallel: Number(values.parallel), hostsNice: niceness,
       hostMbit: Number(values['host-mbit']), originMbit: Number(values['origin-mbit']), mtu: Number(values.mtu), log,
       dynamo: values.dynamo === 'dynalite' ? 'dynalite' : 'dynamodb-local',
+      ...(values.logs ? { logs: values.logs } : {}),
     });
     if (values.json) await writeFile(values.json, `${JSON.stringify(report, null, 2)}\n`);
     return report.verified ? 0 : 1;
