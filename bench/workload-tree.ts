@@ -10,11 +10,12 @@
  * Reports what issue 18 (part 4) asks of a tree: S3 GETs by the site against objects +
  * pieces of the shards (target ≤ 1.2), origin bytes against the tree's size (≤ 1.05; the
  * digest service's in-region reads apart), and the slowest host against T_min (≤ 1.5).
- * By default on shaped links in network namespaces (workload-tree-netns.ts). `--loopback`
- * The control host (scheduler, digest service) uses DynamoDB Local by default: dynalite would
- * share the control host's one event loop, which 16 hosts' announces already fill. `--loopback`
+ * By default on shaped links in network namespaces (workload-tree-netns.ts), where the
+ * control host (scheduler, digest service) uses DynamoDB Local: dynalite would share the
+ * control host's one event loop, which 16 hosts' announces already fill. `--loopback`
  * runs it on the local stack instead (no link rates, so no T_min), and adds scheduler
- * requests per host per tree. Either way the hosts' agents and CLIs run at `nice -n 10`
+ * requests per host per tree. The control plane's own S3 calls also pass the site's
+ * counting proxy, so the GET count is an upper bound on the site's. Either way the hosts' agents and CLIs run at `nice -n 10`
  * (--hosts-nice): in production the control plane and S3 run on machines of their own,
  * here they share 2 cores with every host, and a starved stand-in would measure this
  * machine, not the design. Each host's `mayfly get -r` keeps the CLI's default of 4
@@ -87,12 +88,17 @@ export async function runTreeWorkload(argv: readonly string[]): Promise<number> 
   for (const [name, value] of Object.entries({ hosts, files: fileCount, 'file-kib': fileBytes, shards: shardCount, 'shard-mib': shardBytes, 'hosts-nice': niceness })) {
     if (!Number.isInteger(value) || value < 0 || (name === 'hosts' && value < 1)) throw new Error(`--${name} must be a whole number${name === 'hosts' ? ' ≥ 1' : ''}`);
   }
+  for (const name of ['parallel', 'host-mbit', 'origin-mbit', 'mtu'] as const) {
+    const value = Number(values[name]);
+    if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a whole number ≥ 1, not ${JSON.stringify(values[name])}`);
+  }
+  if (values.dynamo !== 'dynamodb-local' && values.dynamo !== 'dynalite') throw new Error(`--dynamo takes dynamodb-local or dynalite, not ${JSON.stringify(values.dynamo)}`);
   const log = (line: string) => console.log(line);
   if (!values.loopback) {
     const report = await runNetnsTreeWorkload({
       hosts, files: fileCount, fileKiB: Number(values['file-kib']), shards: shardCount, shardMiB: Number(values['shard-mib']), parallel: Number(values.parallel), hostsNice: niceness,
       hostMbit: Number(values['host-mbit']), originMbit: Number(values['origin-mbit']), mtu: Number(values.mtu), log,
-      dynamo: values.dynamo === 'dynalite' ? 'dynalite' : 'dynamodb-local',
+      dynamo: values.dynamo,
       ...(values.logs ? { logs: values.logs } : {}),
     });
     if (values.json) await writeFile(values.json, `${JSON.stringify(report, null, 2)}\n`);

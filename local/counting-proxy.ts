@@ -15,6 +15,10 @@ export interface Fault {
   readonly kind: FaultKind;
   /** Inject on every n-th request (1 = all). */
   readonly every?: number;
+  /** Only on requests whose path starts with this (e.g. one scheduler route); others pass. */
+  readonly pathPrefix?: string;
+  /** At most this many injections, counted from setFault (default: no limit). */
+  readonly limit?: number;
 }
 
 export interface CountingProxy {
@@ -41,13 +45,18 @@ export async function startCountingProxy(target: string, host = '127.0.0.1', por
   let bytes = 0;
   let count = 0;
   let injected = 0;
+  let injectedForFault = 0;
   let seen: string[] = [];
   let fault: Fault | undefined;
   const server: Server = createServer((req, res) => {
     count++;
-    seen.push(`${req.method} ${(req.url ?? '').split('?')[0]}`);
-    const active = fault && count % (fault.every ?? 1) === 0 ? fault.kind : undefined;
-    if (active) injected++;
+    const path = (req.url ?? '').split('?')[0]!;
+    seen.push(`${req.method} ${path}`);
+    const active = fault && path.startsWith(fault.pathPrefix ?? '') && count % (fault.every ?? 1) === 0 && injectedForFault < (fault.limit ?? Infinity) ? fault.kind : undefined;
+    if (active) {
+      injected++;
+      injectedForFault++;
+    }
     if (active === 'reset') {
       req.socket.destroy();
       return;
@@ -100,6 +109,7 @@ export async function startCountingProxy(target: string, host = '127.0.0.1', por
     faultsInjected: () => injected,
     setFault: (next) => {
       fault = next;
+      injectedForFault = 0;
     },
     reset: () => {
       bytes = 0;

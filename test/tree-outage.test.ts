@@ -59,5 +59,28 @@ describe('mayfly get -r with the scheduler down', { timeout: 240_000 }, () => {
     // Before: the pack failed with the scheduler and each member was pulled on its own (3 tasks).
     expect(tasks.map((task) => task.url.split('://')[0])).toEqual(['mayfly-pack']);
   });
-});
 
+  it('opens a pack again when its open failed but the announce got through (the scheduler did not know the pack)', async () => {
+    const joiner = await stack.startAgent('outage-3');
+    const dir = join(stack.root, 'outage-reopen');
+    // Every attempt of the first open answers 503; the announce that follows reaches the scheduler.
+    const faultsBefore = stack.schedulerProxy.faultsInjected();
+    stack.schedulerProxy.setFault({ kind: 'slowdown', pathPrefix: '/v1/packs', limit: 3 });
+    try {
+      const result = await runMayfly(['get', `s3://${stack.bucket}/outage/m/`, '-r', '-o', dir, '--json'], { PATH: process.env.PATH, MAYFLY_API: joiner.apiUrl });
+      // Before: the announce was answered "unknown pack" (404) and the pack fell apart into one pull per member.
+      expect(result.stderr.toString()).toBe('');
+      expect(result.code).toBe(0);
+      for (const [key, body] of files) expect((await readFile(join(dir, key))).equals(body), key).toBe(true);
+      expect(stack.schedulerProxy.faultsInjected() - faultsBefore).toBe(3);
+    } finally {
+      stack.schedulerProxy.setFault(undefined);
+    }
+    const { tasks } = (await (await fetch(`${joiner.apiUrl}/v1/tasks`)).json()) as { tasks: Array<{ url: string }> };
+    expect(tasks.map((task) => task.url.split('://')[0])).toEqual(['mayfly-pack']);
+    // The pack joined its swarm: the scheduler knows its task, with this agent in it.
+    const swarm = await fetch(`${stack.scheduler.url}/v1/tasks?${new URLSearchParams({ url: tasks[0]!.url })}`, { headers: { authorization: `Bearer ${stack.token}` } });
+    expect(swarm.status, await swarm.clone().text()).toBe(200);
+    expect(((await swarm.json()) as { peers: Array<{ peerId: string }> }).peers.map((peer) => peer.peerId)).toContain(joiner.name);
+  });
+});

@@ -44,11 +44,13 @@ describe('abortableRequest', () => {
     await new Promise((resolve) => server.close(resolve));
   });
 
-  it('an abort before the response rejects with the reason and puts no error on the socket', async () => {
+  it('an abort before the response rejects with an AbortError (cause: the reason) and puts no error on the socket', async () => {
     const controller = new AbortController();
     const answer = abortableRequest(request, `${url}/slow-headers`, { agent, signal: controller.signal });
-    setTimeout(() => controller.abort(new Error('parent dropped')), 50);
-    await expect(answer).rejects.toThrow('parent dropped');
+    const reason = new Error('parent dropped');
+    setTimeout(() => controller.abort(reason), 50);
+    // Named as node's own, so metrics count it as an abort, not as a failed transfer.
+    await expect(answer).rejects.toMatchObject({ name: 'AbortError', cause: reason, message: expect.stringContaining('parent dropped') });
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(agent.socketErrors).toEqual([]);
     expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);

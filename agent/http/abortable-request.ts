@@ -4,9 +4,13 @@ import type { ClientRequest, IncomingMessage, RequestOptions } from 'node:http';
 export type RequestFunction = (url: string, options: RequestOptions, onResponse: (res: IncomingMessage) => void) => ClientRequest;
 
 export interface AbortableRequestOptions extends Omit<RequestOptions, 'signal' | 'timeout'> {
-  /** Ends the request when it aborts: before the response, the promise rejects; during the body, reading it fails. */
+  /**
+   * Ends the request when it aborts: before the response, the promise rejects with an
+   * `AbortError` whose cause is the signal's reason (as node:http's own); during the
+   * body, the body ends early (an 'aborted' error on the response).
+   */
   readonly signal?: AbortSignal;
-  /** No byte for this long (ms) ends the request the same way, with `onTimeout()`'s error. */
+  /** No byte for this long (ms) ends the request the same way: before the response, with `onTimeout()`'s error. */
   readonly idleTimeoutMs?: number;
   readonly onTimeout?: () => Error;
   /** Sent as the request body (the request is ended either way). */
@@ -15,7 +19,7 @@ export interface AbortableRequestOptions extends Omit<RequestOptions, 'signal' |
 
 /**
  * Sends a request and resolves its response (any status); rejects with the request's
- * error, the signal's reason, or `onTimeout()`'s error.
+ * error, an `AbortError` (cause: the signal's reason), or `onTimeout()`'s error.
  *
  * The signal is not handed to node:http: there an abort destroys the request *with* an
  * error that reaches its socket, and a kept-alive socket has no 'error' listener while it
@@ -42,6 +46,10 @@ export function abortableRequest(send: RequestFunction, url: string, options: Ab
   });
 }
 
+/** Named as node's own abort errors, so callers (metrics, logs) tell an abort from a failure. */
 function abortReason(signal: AbortSignal): Error {
-  return signal.reason instanceof Error ? signal.reason : new Error('the request was aborted');
+  const reason: unknown = signal.reason;
+  const error = new Error(reason instanceof Error ? `the request was aborted: ${reason.message}` : 'the request was aborted', { cause: reason });
+  error.name = 'AbortError';
+  return error;
 }

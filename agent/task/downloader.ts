@@ -225,15 +225,17 @@ export class Downloader {
     const started = Date.now();
     const signal = this.parents.transferSignal(parent, this.controller.signal);
     const context = { taskId: task.id, peerId: parent.info.peerId, index };
+    // Its bytes count toward the progress deadline until they are counted as the pull's (or lost).
+    let receiving: PieceWriter | undefined;
     // The digest first: when the scheduler cannot be asked (manifest.ts), the piece waits and no parent is blamed.
     manifest
       .require(index)
       .then(async (expected) => {
         // Sources publish a digest before advertising a piece, so an unverifiable piece is a bad parent.
         if (!expected) throw new IntegrityError(`piece ${index} from ${parent.info.peerId} has no published digest`, { context });
-        const writer = files.pieceWriter(index);
+        const writer = (receiving = files.pieceWriter(index));
         this.receiving.add(writer);
-        const bitfield = await peers.piece(parent.info.addr, task.id, index, task.pieceCount, writer, this.options.credential(), signal).finally(() => this.receiving.delete(writer));
+        const bitfield = await peers.piece(parent.info.addr, task.id, index, task.pieceCount, writer, this.options.credential(), signal);
         if (bitfield) this.parents.learn(parent, bitfield);
         const digest = await writer.finish();
         if (digest !== expected) throw new IntegrityError(`piece ${index} from ${parent.info.peerId} failed verification`, { context });
@@ -244,6 +246,7 @@ export class Downloader {
         this.options.log.debug('piece from parent', { index, parent: parent.info.peerId, ms: Date.now() - started, chunks: writer.chunks });
         this.missing.delete(index);
         this.bytesFromPeers += writer.written;
+        this.receiving.delete(writer);
         this.parents.delivered(parent);
         this.deadline.progress(Date.now());
         this.options.events.piece(index, writer.written, false);
@@ -253,6 +256,7 @@ export class Downloader {
         if (this.parents.failed(parent, index, error).kind === 'fatal-local') this.abort(error);
       })
       .finally(() => {
+        if (receiving) this.receiving.delete(receiving);
         parent.inflight--;
         this.inflight.delete(index);
         this.wake();

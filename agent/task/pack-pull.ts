@@ -1,4 +1,4 @@
-import { BadRequestError, UnavailableError } from '../../core/errors.ts';
+import { BadRequestError, NotFoundError, UnavailableError } from '../../core/errors.ts';
 import { packProblem, packTaskInfo } from '../../core/pack.ts';
 import type { PackRequest } from '../../core/wire/pack.ts';
 import type { SchedulerClient } from '../control/scheduler-client.ts';
@@ -18,20 +18,40 @@ export interface PackPullResult extends PullResult {
  * listed ETags. With the scheduler unreachable the pack is still one pull, which rides
  * out the outage like any S3 pull (swarm-entry.ts) and may end up reading the members
  * with this host's own credentials: falling apart into one pull per member would put
- * 64 times the requests on a control plane that is already failing. Errors as a pull's.
+ * 64 times the requests on a control plane that is already failing. An open that failed
+ * while the announce got through (the scheduler answers "unknown pack") is tried again.
+ * Errors as a pull's.
  */
 export async function pullPack(tasks: TaskManager, scheduler: SchedulerClient, request: PackRequest, signal?: AbortSignal): Promise<PackPullResult> {
   const problem = packProblem(request.members);
   if (problem) throw new BadRequestError(problem);
   const expected = packTaskInfo(request.bucket, request.members);
+  const location = { kind: 's3' as const, bucket: request.bucket, key: '', pack: request.members };
+  let opened = await openPack(scheduler, request, expected);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const { result } = await tasks.pull(expected.url, undefined, signal, location);
+      return { ...result, taskId: expected.id, size: expected.size };
+    } catch (error) {
+      // The open failed (429, 503, a timeout) but the announce got through: the scheduler does not know the pack yet.
+      if (opened || !(error instanceof NotFoundError) || attempt >= MAX_PULLS || signal?.aborted) throw error;
+      opened = await openPack(scheduler, request, expected);
+    }
+  }
+}
+
+/** Pulls of one pack while its open keeps failing. */
+const MAX_PULLS = 3;
+
+/** POST /v1/packs; false when the scheduler is unavailable (the pull then goes on without it). */
+async function openPack(scheduler: SchedulerClient, request: PackRequest, expected: ReturnType<typeof packTaskInfo>): Promise<boolean> {
   try {
     const task = await scheduler.openPack(request);
     // The id is computed from the members here too: a scheduler cannot hand out another pack's task for them.
     if (task.id !== expected.id || task.size !== expected.size || task.url !== expected.url) throw new BadRequestError('the scheduler answered another pack than the one asked for');
+    return true;
   } catch (error) {
     if (!(error instanceof UnavailableError)) throw error;
+    return false;
   }
-  const location = { kind: 's3' as const, bucket: request.bucket, key: '', pack: request.members };
-  const { result } = await tasks.pull(expected.url, undefined, signal, location);
-  return { ...result, taskId: expected.id, size: expected.size };
 }

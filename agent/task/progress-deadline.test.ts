@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ProgressDeadline } from './progress-deadline.ts';
+import { MAX_BYTE_EXTENSIONS, ProgressDeadline } from './progress-deadline.ts';
 
 describe('ProgressDeadline', () => {
   it('waits while pieces keep arriving', () => {
@@ -69,5 +69,28 @@ describe('ProgressDeadline', () => {
     deadline.received(110, 900); // 90 held more than after the break: not a piece's worth
     expect(deadline.check(1_399)).toBe('wait');
     expect(deadline.check(1_400)).toBe('reannounce');
+  });
+
+  it('is not held forever by bytes that never make a verified piece (junk sent, each transfer broken before its end)', () => {
+    const deadline = new ProgressDeadline(1_000, 0, 100);
+    // Every 900 ms a piece's worth arrives, then the transfer breaks and its bytes are gone.
+    let reannouncedAt: number | undefined;
+    for (let now = 100; now <= 20_000 && reannouncedAt === undefined; now += 100) {
+      if (now % 900 === 0) {
+        deadline.received(100, now);
+        deadline.received(0, now);
+      }
+      if (deadline.check(now) === 'reannounce') reannouncedAt = now;
+    }
+    // Before: each piece's worth restarted the clock, and the pull never re-announced.
+    expect(reannouncedAt).toBe(MAX_BYTE_EXTENSIONS * 900 + 1_000);
+  });
+
+  it('lets bytes extend the deadline again once a piece is verified', () => {
+    const deadline = new ProgressDeadline(1_000, 0, 100);
+    for (let extension = 1; extension <= MAX_BYTE_EXTENSIONS; extension++) deadline.received(extension * 100, extension * 900);
+    deadline.progress(MAX_BYTE_EXTENSIONS * 900 + 100);
+    deadline.received(MAX_BYTE_EXTENSIONS * 100 + 100, 4_000);
+    expect(deadline.check(4_999)).toBe('wait');
   });
 });

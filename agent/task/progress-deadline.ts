@@ -9,17 +9,26 @@
 export type DeadlineStep = 'wait' | 'reannounce' | 'origin';
 
 /**
+ * Deadlines that bytes alone may add before a verified piece must come. Partial bytes
+ * are unchecked: without a cap, parents sending junk a piece's worth per deadline, and
+ * breaking each transfer before its end, would hold a pull forever.
+ */
+export const MAX_BYTE_EXTENSIONS = 3;
+
+/**
  * The progress deadline of one pull (ms clock passed in, so it is pure): every
  * verified piece restarts it, and so does every piece's worth of bytes received
- * (partial pieces included): parents that are slow, each piece taking longer than
- * the deadline, are not stuck while the pull moves a piece per deadline. A parent
- * that trickles a few bytes holds nothing. Each step is taken once per stall; the
- * `origin` step holds until the pull ends (restart()).
+ * (partial pieces included), up to MAX_BYTE_EXTENSIONS times between verified
+ * pieces: parents that are slow, each piece taking longer than the deadline, are
+ * not stuck while the pull moves a piece per deadline. A parent that trickles a
+ * few bytes holds nothing. Each step is taken once per stall; the `origin` step
+ * holds until the pull ends (restart()).
  */
 export class ProgressDeadline {
   private lastProgress: number;
   private step: DeadlineStep = 'wait';
   private bytesMark = 0;
+  private byteExtensionsLeft = MAX_BYTE_EXTENSIONS;
 
   /**
    * `deadlineMs`: how long a pull may go without a verified piece (or `pieceLength`
@@ -45,8 +54,8 @@ export class ProgressDeadline {
 
   /** A piece was verified: the clock starts again (a fallback already taken stays). */
   progress(now: number): void {
-    this.lastProgress = now;
-    if (this.step === 'reannounce') this.step = 'wait';
+    this.byteExtensionsLeft = MAX_BYTE_EXTENSIONS;
+    this.startClock(now);
   }
 
   /** Bytes this pull holds so far, whole and partial pieces (fewer when a transfer breaks): each piece's worth more is progress. */
@@ -54,18 +63,26 @@ export class ProgressDeadline {
     if (totalBytes < this.bytesMark) this.bytesMark = totalBytes; // a broken transfer's bytes are gone
     if (totalBytes - this.bytesMark < this.pieceLength) return;
     this.bytesMark = totalBytes;
-    this.progress(now);
+    if (this.byteExtensionsLeft === 0) return;
+    this.byteExtensionsLeft--;
+    this.startClock(now);
   }
 
   /** The control plane is failing: the clock is held (that stall is not the parents'); a fallback already taken stays. */
   hold(now: number): void {
-    this.progress(Math.max(this.lastProgress, now));
+    this.startClock(Math.max(this.lastProgress, now));
   }
 
   /** A new run of the pull: nothing is stuck yet. */
   restart(now: number): void {
     this.lastProgress = now;
     this.step = 'wait';
+    this.byteExtensionsLeft = MAX_BYTE_EXTENSIONS;
+  }
+
+  private startClock(now: number): void {
+    this.lastProgress = now;
+    if (this.step === 'reannounce') this.step = 'wait';
   }
 
   /** The step to take now, or `wait` when there is none (a step already taken is not returned again). */
