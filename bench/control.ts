@@ -31,7 +31,8 @@ import { LOCAL_S3_CREDENTIALS, localS3Client, startS3Server, type S3Server } fro
 import type { Caller } from '../lambdas/domain/identity.ts';
 import { CapacityMeter, type CapacityTotals } from './consumed-capacity.ts';
 import { PRICES, controlPlaneCost, directFromS3Cost } from './cost-model.ts';
-import { measureDigestCost, RecordingDispatcher } from './digest-cost.ts'; import { measureListingCost } from './listing-cost.ts';
+import { measureDigestCost, RecordingDispatcher } from './digest-cost.ts';
+import { measureListingCost } from './listing-cost.ts';
 import { percentile, round, roundCost } from './stats.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
