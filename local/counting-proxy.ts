@@ -13,7 +13,7 @@ export type FaultKind =
 
 export interface Fault {
   readonly kind: FaultKind;
-  /** Inject on every n-th request (1 = all). */
+  /** Inject on every n-th request it targets (1 = all). */
   readonly every?: number;
   /** Only on requests whose path starts with this (e.g. one scheduler route); others pass. */
   readonly pathPrefix?: string;
@@ -45,6 +45,8 @@ export async function startCountingProxy(target: string, host = '127.0.0.1', por
   let bytes = 0;
   let count = 0;
   let injected = 0;
+  /** Counted from setFault: requests the fault targets, and faults injected. */
+  let matchedForFault = 0;
   let injectedForFault = 0;
   let seen: string[] = [];
   let fault: Fault | undefined;
@@ -52,7 +54,9 @@ export async function startCountingProxy(target: string, host = '127.0.0.1', por
     count++;
     const path = (req.url ?? '').split('?')[0]!;
     seen.push(`${req.method} ${path}`);
-    const active = fault && path.startsWith(fault.pathPrefix ?? '') && count % (fault.every ?? 1) === 0 && injectedForFault < (fault.limit ?? Infinity) ? fault.kind : undefined;
+    const targeted = fault !== undefined && path.startsWith(fault.pathPrefix ?? '');
+    if (targeted) matchedForFault++;
+    const active = fault && targeted && matchedForFault % (fault.every ?? 1) === 0 && injectedForFault < (fault.limit ?? Infinity) ? fault.kind : undefined;
     if (active) {
       injected++;
       injectedForFault++;
@@ -109,6 +113,7 @@ export async function startCountingProxy(target: string, host = '127.0.0.1', por
     faultsInjected: () => injected,
     setFault: (next) => {
       fault = next;
+      matchedForFault = 0;
       injectedForFault = 0;
     },
     reset: () => {

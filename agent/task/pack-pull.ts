@@ -1,4 +1,4 @@
-import { BadRequestError, NotFoundError, UnavailableError } from '../../core/errors.ts';
+import { BadRequestError, NotFoundError, TooManyRequestsError, UnavailableError } from '../../core/errors.ts';
 import { packProblem, packTaskInfo } from '../../core/pack.ts';
 import type { PackRequest } from '../../core/wire/pack.ts';
 import type { SchedulerClient } from '../control/scheduler-client.ts';
@@ -34,7 +34,7 @@ export async function pullPack(tasks: TaskManager, scheduler: SchedulerClient, r
       return { ...result, taskId: expected.id, size: expected.size };
     } catch (error) {
       // The open failed (429, 503, a timeout) but the announce got through: the scheduler does not know the pack yet.
-      if (opened || !(error instanceof NotFoundError) || attempt >= MAX_PULLS || signal?.aborted) throw error;
+      if (opened || !unknownToScheduler(error) || attempt >= MAX_PULLS || signal?.aborted) throw error;
       opened = await openPack(scheduler, request, expected);
     }
   }
@@ -43,7 +43,12 @@ export async function pullPack(tasks: TaskManager, scheduler: SchedulerClient, r
 /** Pulls of one pack while its open keeps failing. */
 const MAX_PULLS = 3;
 
-/** POST /v1/packs; false when the scheduler is unavailable (the pull then goes on without it). */
+/** The scheduler's 404 (errorFromWire keeps the status); a member gone from S3 is a NotFoundError without one, and is not retried. */
+function unknownToScheduler(error: unknown): boolean {
+  return error instanceof NotFoundError && error.context.status === 404;
+}
+
+/** POST /v1/packs; false when the scheduler is unavailable or throttling (the pull then goes on without it). */
 async function openPack(scheduler: SchedulerClient, request: PackRequest, expected: ReturnType<typeof packTaskInfo>): Promise<boolean> {
   try {
     const task = await scheduler.openPack(request);
@@ -51,7 +56,7 @@ async function openPack(scheduler: SchedulerClient, request: PackRequest, expect
     if (task.id !== expected.id || task.size !== expected.size || task.url !== expected.url) throw new BadRequestError('the scheduler answered another pack than the one asked for');
     return true;
   } catch (error) {
-    if (!(error instanceof UnavailableError)) throw error;
+    if (!(error instanceof UnavailableError) && !(error instanceof TooManyRequestsError)) throw error;
     return false;
   }
 }

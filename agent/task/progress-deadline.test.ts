@@ -62,16 +62,16 @@ describe('ProgressDeadline', () => {
     expect(deadline.check(1_000)).toBe('reannounce');
   });
 
-  it('counts from what is left when a transfer breaks: bytes sent again are not a new piece\'s worth', () => {
+  it('counts bytes lost with a broken transfer once: sent again, they are not a new piece\'s worth', () => {
     const deadline = new ProgressDeadline(1_000, 0, 100);
     deadline.received(100, 400); // progress at 400
     deadline.received(20, 500); // a transfer of 80 bytes broke
-    deadline.received(110, 900); // 90 held more than after the break: not a piece's worth
+    deadline.received(190, 900); // 90 more than the most held: not a piece's worth
     expect(deadline.check(1_399)).toBe('wait');
     expect(deadline.check(1_400)).toBe('reannounce');
   });
 
-  it('is not held forever by bytes that never make a verified piece (junk sent, each transfer broken before its end)', () => {
+  it('is not held by parents that send junk and break each transfer before its end', () => {
     const deadline = new ProgressDeadline(1_000, 0, 100);
     // Every 900 ms a piece's worth arrives, then the transfer breaks and its bytes are gone.
     let reannouncedAt: number | undefined;
@@ -82,7 +82,19 @@ describe('ProgressDeadline', () => {
       }
       if (deadline.check(now) === 'reannounce') reannouncedAt = now;
     }
-    // Before: each piece's worth restarted the clock, and the pull never re-announced.
+    // Before: each piece's worth sent again restarted the clock, and the pull never re-announced.
+    expect(reannouncedAt).toBe(900 + 1_000);
+  });
+
+  it('lets bytes alone extend the deadline at most MAX_BYTE_EXTENSIONS times before a verified piece', () => {
+    const deadline = new ProgressDeadline(1_000, 0, 100);
+    // Many slow transfers in flight, a piece's worth more every 900 ms, none ever verified.
+    let reannouncedAt: number | undefined;
+    for (let now = 100; now <= 20_000 && reannouncedAt === undefined; now += 100) {
+      if (now % 900 === 0) deadline.received((now / 900) * 100, now);
+      if (deadline.check(now) === 'reannounce') reannouncedAt = now;
+    }
+    // Before: never (every piece's worth restarted the clock).
     expect(reannouncedAt).toBe(MAX_BYTE_EXTENSIONS * 900 + 1_000);
   });
 

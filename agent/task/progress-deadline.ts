@@ -10,8 +10,8 @@ export type DeadlineStep = 'wait' | 'reannounce' | 'origin';
 
 /**
  * Deadlines that bytes alone may add before a verified piece must come. Partial bytes
- * are unchecked: without a cap, parents sending junk a piece's worth per deadline, and
- * breaking each transfer before its end, would hold a pull forever.
+ * are unchecked, so parents sending junk slowly across many transfers in flight would
+ * otherwise hold a pull for as many deadlines as they have transfers.
  */
 export const MAX_BYTE_EXTENSIONS = 3;
 
@@ -21,7 +21,7 @@ export const MAX_BYTE_EXTENSIONS = 3;
  * (partial pieces included), up to MAX_BYTE_EXTENSIONS times between verified
  * pieces: parents that are slow, each piece taking longer than the deadline, are
  * not stuck while the pull moves a piece per deadline. A parent that trickles a
- * few bytes holds nothing. Each step is taken once per stall; the `origin` step
+ * few bytes holds nothing, nor one that breaks its transfers and sends them again. Each step is taken once per stall; the `origin` step
  * holds until the pull ends (restart()).
  */
 export class ProgressDeadline {
@@ -58,9 +58,12 @@ export class ProgressDeadline {
     this.startClock(now);
   }
 
-  /** Bytes this pull holds so far, whole and partial pieces (fewer when a transfer breaks): each piece's worth more is progress. */
+  /**
+   * Bytes this pull holds so far, whole and partial pieces (fewer when a transfer breaks):
+   * each piece's worth past the most it ever held is progress, so bytes lost with a broken
+   * transfer and sent again count once.
+   */
   received(totalBytes: number, now: number): void {
-    if (totalBytes < this.bytesMark) this.bytesMark = totalBytes; // a broken transfer's bytes are gone
     if (totalBytes - this.bytesMark < this.pieceLength) return;
     this.bytesMark = totalBytes;
     if (this.byteExtensionsLeft === 0) return;
