@@ -1,14 +1,13 @@
 /**
  * `npm run bench:control` — the control plane's cost per announce, measured.
  *
- * The scheduler service (the same wiring the Lambda uses) runs in-process
- * against DynamoDB Local (AWS's emulator) and an S3-compatible server holding
- * a 1 GiB object. A middleware on its DynamoDBClient asks for
- * ReturnConsumedCapacity on every command and sums the units; the stores are
- * untouched. 10,000 simulated peers announce for one task like agents do:
- * register, progress rounds, finished, seeding heartbeat, holdings refresh. From
- * the measured units per announce, a cost model prices distributing 1 GiB to
- * 1,000 hosts next to the same pull straight from S3 by an edge site.
+ * The scheduler service (the same wiring the Lambda uses) runs in-process against
+ * DynamoDB Local and an S3-compatible server holding a 1 GiB object. A middleware on its
+ * DynamoDBClient asks for ReturnConsumedCapacity on every command and sums the units; the
+ * stores are untouched. 10,000 simulated peers announce for one task like agents do:
+ * register, progress rounds, finished, seeding heartbeat, holdings refresh; then the
+ * digest service and a tree listing (digest-cost.ts, listing-cost.ts). A cost model prices
+ * distributing 1 GiB to 1,000 hosts next to the same pull straight from S3 by an edge site.
  *
  *   npm run bench:control -- [--peers 10000] [--concurrency 32] [--json FILE]
  */

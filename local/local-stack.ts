@@ -50,17 +50,13 @@ export interface LocalStackOptions {
   readonly onAgentLog?: (agent: string, line: string) => void;
   /** Scheduler settings for this stack (e.g. originRecheckMs: 0 to notice changed objects at once). */
   readonly schedulerSettings?: Partial<SchedulerSettings>;
-  /**
-   * Puts a server in front of the digest service's S3 endpoint (e.g. one that adds
-   * S3 checksum headers the local server does not store); returns its endpoint.
-   */
+  /** Puts a server in front of the digest service's S3 endpoint (e.g. adding S3 checksum headers); returns its endpoint. */
   readonly digestS3Front?: (endpoint: string) => Promise<{ readonly endpoint: string; stop(): Promise<void> }>;
   /** How long an HTTP(S) task stays quarantined after conflicting attestations. */
   readonly attestedQuarantineMs?: number;
   /**
-   * Run the scheduler as its own process (`mayfly scheduler --create-table`), so a test can
-   * freeze it (or a bench give the control plane its own event loop); of `schedulerSettings` only
-   * `allowedOrigins` applies to it, and `attestedQuarantineMs` and metric lines apply in-process only.
+   * Run the scheduler as its own process (`mayfly scheduler --create-table`), so a test can freeze it or a bench
+   * give it its own event loop; then of `schedulerSettings` only `allowedOrigins` applies (no `attestedQuarantineMs`, no metric lines).
    */
   readonly schedulerProcess?: boolean;
   /** Every line the scheduler process prints (with `schedulerProcess`). */

@@ -1,5 +1,5 @@
 import { setMaxListeners } from 'node:events';
-import { IntegrityError } from '../../core/errors.ts';
+import type { Bitfield } from '../../core/bitfield.ts';
 import type { Logger } from '../../core/log.ts';
 import { pickParent, rarestFirst } from '../../core/piece-selection.ts';
 import type { OriginLocation } from '../../core/origin-url.ts';
@@ -12,6 +12,7 @@ import type { PeerClient } from '../peer/peer-client.ts';
 import type { DigestSink } from './digest-publisher.ts';
 import type { Manifest } from './manifest.ts';
 import { OriginPieces } from './origin-pieces.ts';
+import { receiveParentPiece } from './parent-piece.ts';
 import { ParentSet, type Parent } from './parent-set.ts';
 import { ProgressDeadline } from './progress-deadline.ts';
 import type { DownloadEvents } from './task-events.ts';
@@ -58,7 +59,7 @@ export interface DownloaderOptions {
 /**
  * The fetch loop of one pull: several pieces in flight across several
  * parents (parent-set.ts), rarest first, every piece verified against the
- * manifest before it is marked as stored; the origin (origin-pieces.ts) is used
+ * manifest before it is marked as stored (parent-piece.ts); the origin (origin-pieces.ts) is used
  * only while the scheduler grants it, and only for pieces no parent has.
  */
 export class Downloader {
@@ -219,30 +220,19 @@ export class Downloader {
   }
 
   private fromParent(index: number, parent: Parent): void {
-    const { files, task, manifest, peers } = this.options;
     parent.inflight++;
     this.inflight.set(index, parent.info.peerId);
     const started = Date.now();
     const signal = this.parents.transferSignal(parent, this.controller.signal);
-    const context = { taskId: task.id, peerId: parent.info.peerId, index };
     // Its bytes count toward the progress deadline until they are counted as the pull's (or lost).
     let receiving: PieceWriter | undefined;
-    // The digest first: when the scheduler cannot be asked (manifest.ts), the piece waits and no parent is blamed.
-    manifest
-      .require(index)
-      .then(async (expected) => {
-        // Sources publish a digest before advertising a piece, so an unverifiable piece is a bad parent.
-        if (!expected) throw new IntegrityError(`piece ${index} from ${parent.info.peerId} has no published digest`, { context });
-        const writer = (receiving = files.pieceWriter(index));
-        this.receiving.add(writer);
-        const bitfield = await peers.piece(parent.info.addr, task.id, index, task.pieceCount, writer, this.options.credential(), signal);
-        if (bitfield) this.parents.learn(parent, bitfield);
-        const digest = await writer.finish();
-        if (digest !== expected) throw new IntegrityError(`piece ${index} from ${parent.info.peerId} failed verification`, { context });
-        return { writer, digest };
-      })
+    const hooks = {
+      receiving: (writer: PieceWriter) => this.receiving.add((receiving = writer)),
+      learned: (bitfield: Bitfield) => this.parents.learn(parent, bitfield),
+    };
+    receiveParentPiece(this.options, parent, index, signal, hooks)
       .then(({ writer, digest }) => {
-        files.markVerified(index, digest);
+        this.options.files.markVerified(index, digest);
         this.options.log.debug('piece from parent', { index, parent: parent.info.peerId, ms: Date.now() - started, chunks: writer.chunks });
         this.missing.delete(index);
         this.bytesFromPeers += writer.written;
