@@ -10,9 +10,9 @@ import { execFileSync } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CpuSampler, type CpuSummary } from './cpu-sampler.ts';
-import { linkCounters } from './netns.ts';
+import { originTx } from './netns-run.ts';
 import { NsProcess } from './ns-process.ts';
-import { max, median, sum } from './stats.ts';
+import { max, median } from './stats.ts';
 import { REPO_ROOT, baseEnv, benchScript, type Artifact } from './swarm-phase.ts';
 import type { Topology } from './topology.ts';
 
@@ -82,15 +82,14 @@ export async function runAria2Phase(options: Aria2Options): Promise<Aria2Result>
         return { host, puller };
       }),
     );
-    const originTx = () => sum(topology.origin.ifnames.map((ifname) => linkCounters(topology.origin.ns, ifname).txBytes));
-    const originBefore = originTx();
+    const originBefore = originTx(topology);
     const sampler = new CpuSampler();
     sampler.start();
     const go = Date.now();
     for (const { puller } of hosts) puller.send(`go ${go}`);
     const done = await Promise.all(hosts.map(({ puller }) => puller.waitFor((m) => m.done === true, options.timeoutMs)));
     const cpu = sampler.stop();
-    const originLinkBytes = originTx() - originBefore;
+    const originLinkBytes = originTx(topology) - originBefore;
     for (const { puller } of hosts) puller.send('verify');
     const results = await Promise.all(
       hosts.map(async ({ host, puller }, index) => {

@@ -1,8 +1,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { NetnsSet, netnsUnsupportedReason, removeStaleNamespaces } from './netns.ts';
-import { killAllNsProcesses } from './ns-process.ts';
+import { fluidLowerBound } from './fluid-bound.ts';
+import { NetnsSet, linkCounters, netnsUnsupportedReason, removeStaleNamespaces } from './netns.ts';
+import { killAllNsProcesses, type NsProcess } from './ns-process.ts';
+import { sum } from './stats.ts';
 import { buildTopology, type Topology } from './topology.ts';
 
 export interface ShapedSiteOptions {
@@ -40,4 +42,28 @@ export async function onShapedSite<T>(workload: string, options: ShapedSiteOptio
     network.destroy();
     await rm(root, { recursive: true, force: true });
   }
+}
+
+/** Bytes the origin's namespace has sent on its links so far (kernel counters). */
+export function originTx(topology: Topology): number {
+  return sum(topology.origin.ifnames.map((ifname) => linkCounters(topology.origin.ns, ifname).txBytes));
+}
+
+/** T_min of `bytes` to every host of a shaped site (fluid-bound.ts), each host at `hostMbit` both ways. */
+export function shapedSiteBound(bytes: number, options: ShapedSiteOptions): ReturnType<typeof fluidLowerBound> {
+  const hostBps = Array<number>(options.hosts).fill(options.hostMbit * 1e6);
+  return fluidLowerBound({ bytes, serverBps: options.originMbit * 1e6, downloadBps: hostBps, uploadBps: hostBps });
+}
+
+/**
+ * Asks an origin host process (origin-host scripts' stdin protocol) to `reset` its counters
+ * or report `stats`; resolves its answer line. Errors: no answer in 30 s.
+ */
+export function originCounters(origin: NsProcess): (command: 'reset' | 'stats') => Promise<Record<string, unknown>> {
+  let seq = 0;
+  return (command) => {
+    const n = ++seq;
+    origin.send(`${command} ${n}`);
+    return origin.waitFor((message) => message[command] === n, 30_000);
+  };
 }

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { CpuSampler, type CpuSummary } from './cpu-sampler.ts';
 import { LinkTimeline, type PortSample } from './link-timeline.ts';
 import { linkCounters } from './netns.ts';
+import { originTx } from './netns-run.ts';
 import { NsProcess } from './ns-process.ts';
 import { max, median, sum } from './stats.ts';
 import type { BenchHost, Topology } from './topology.ts';
@@ -271,10 +272,6 @@ async function startPuller(host: BenchHost, options: PhaseOptions): Promise<NsPr
   });
   await puller.start();
   return puller;
-}
-
-function originTx(topology: Topology): number {
-  return sum(topology.origin.ifnames.map((ifname) => linkCounters(topology.origin.ns, ifname).txBytes));
 }
 
 function interSiteBytes(topology: Topology): number | undefined {

@@ -19,11 +19,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { AGENT_NODE_OPTIONS } from '../core/constants.ts';
 import { agentBinary } from './agent-binary.ts';
-import { fluidLowerBound } from './fluid-bound.ts';
-import { onShapedSite } from './netns-run.ts';
-import { linkCounters } from './netns.ts';
+import { onShapedSite, originCounters, originTx, shapedSiteBound } from './netns-run.ts';
 import { NsProcess } from './ns-process.ts';
-import { sum } from './stats.ts';
 import { REPO_ROOT, S3_PORT, SCHEDULER_PORT, baseEnv, benchAgentEnv, benchScript } from './swarm-phase.ts';
 import type { BenchHost, Topology } from './topology.ts';
 
@@ -87,14 +84,9 @@ export async function runNetnsImageWorkload(options: NetnsImageOptions): Promise
     });
     const agentTokens = (await control.start()).agentTokens as Record<string, string>;
     const agentBin = await agentBinary('bundle', root);
-    const bound = fluidLowerBound({ bytes: imageBytes, serverBps: options.originMbit * 1e6, downloadBps: Array(options.hosts).fill(options.hostMbit * 1e6), uploadBps: Array(options.hosts).fill(options.hostMbit * 1e6) });
+    const bound = shapedSiteBound(imageBytes, options);
     log(`T_min (F = the image): ${bound.seconds.toFixed(1)} s (${bound.term})`);
-    let seq = 0;
-    const ask = (command: 'reset' | 'stats') => {
-      const n = ++seq;
-      origin.send(`${command} ${n}`);
-      return origin.waitFor((m) => m[command] === n, 30_000);
-    };
+    const ask = originCounters(origin);
     const phases: NetnsImagePhase[] = [];
     for (const phase of ['mayfly', 'direct'] as const) {
       const agents = phase === 'mayfly'
@@ -163,6 +155,3 @@ async function skopeoPull(host: BenchHost, root: string, phase: 'mayfly' | 'dire
   return seconds;
 }
 
-function originTx(topology: Topology): number {
-  return sum(topology.origin.ifnames.map((ifname) => linkCounters(topology.origin.ns, ifname).txBytes));
-}

@@ -17,13 +17,9 @@ import { promisify } from 'node:util';
 import { AGENT_NODE_OPTIONS } from '../core/constants.ts';
 import { choosePieceLength, pieceCountOf } from '../core/piece-math.ts';
 import { agentBinary } from './agent-binary.ts';
-import { fluidLowerBound } from './fluid-bound.ts';
-import { onShapedSite } from './netns-run.ts';
-import { linkCounters } from './netns.ts';
+import { onShapedSite, originCounters, originTx, shapedSiteBound } from './netns-run.ts';
 import { NsProcess } from './ns-process.ts';
-import { sum } from './stats.ts';
 import { AGENT_API_PORT, REPO_ROOT, S3_PORT, SCHEDULER_PORT, baseEnv, benchAgentEnv, benchScript } from './swarm-phase.ts';
-import type { Topology } from './topology.ts';
 
 const run = promisify(execFile);
 
@@ -104,14 +100,9 @@ export async function runNetnsTreeWorkload(options: NetnsTreeOptions): Promise<N
       await agent.start();
       return agent;
     }));
-    const bound = fluidLowerBound({ bytes: treeBytes, serverBps: options.originMbit * 1e6, downloadBps: Array(options.hosts).fill(options.hostMbit * 1e6), uploadBps: Array(options.hosts).fill(options.hostMbit * 1e6) });
+    const bound = shapedSiteBound(treeBytes, options);
     log(`T_min (F = the tree): ${bound.seconds.toFixed(1)} s (${bound.term})`);
-    let seq = 0;
-    const ask = (command: 'reset' | 'stats') => {
-      const n = ++seq;
-      origin.send(`${command} ${n}`);
-      return origin.waitFor((m) => m[command] === n, 30_000);
-    };
+    const ask = originCounters(origin);
     try {
       await ask('reset');
       const linkBefore = originTx(topology);
@@ -157,6 +148,3 @@ async function pullTreeIn(ns: string, agentBin: string, url: string, dir: string
   }
 }
 
-function originTx(topology: Topology): number {
-  return sum(topology.origin.ifnames.map((ifname) => linkCounters(topology.origin.ns, ifname).txBytes));
-}
