@@ -15,11 +15,11 @@
  * control host's one event loop, which 16 hosts' announces already fill. `--loopback`
  * runs it on the local stack instead (no link rates, so no T_min), and adds scheduler
  * requests per host per tree. The control plane's own S3 calls also pass the site's
- * counting proxy, so the GET count is an upper bound on the site's. Either way the hosts' agents and CLIs run at `nice -n 10`
- * (--hosts-nice): in production the control plane and S3 run on machines of their own,
- * here they share 2 cores with every host, and a starved stand-in would measure this
- * machine, not the design. Each host's `mayfly get -r` keeps the CLI's default of 4
- * objects in flight (--parallel).
+ * counting proxy, so the GET count is an upper bound on the site's. Either way the hosts'
+ * agents and CLIs run at `nice -n 10` (--hosts-nice): in production the control plane and
+ * S3 run on machines of their own, here they share 2 cores with every host, and a starved
+ * stand-in would measure this machine, not the design. Each host's `mayfly get -r` keeps
+ * the CLI's default of 4 objects in flight (--parallel).
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
