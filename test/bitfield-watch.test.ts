@@ -187,6 +187,16 @@ describe('bitfield watch (child side)', () => {
     expect(await watchOnce()).toEqual({ seen: [[1], [1, 4]] });
   });
 
+  it('cuts an error answer whose body never ends at 64 KiB instead of reading it forever', { timeout: 10_000 }, async () => {
+    answer = (res) => {
+      res.writeHead(503, { 'content-type': 'application/json' });
+      const flood = setInterval(() => res.write(Buffer.alloc(16 * 1024, 32)), 5);
+      res.on('close', () => clearInterval(flood));
+    };
+    // Before: the body was read to its end, which never came (bytes keep the idle timeout away).
+    expect((await watchOnce()).error?.message).toContain('body over 65536 bytes');
+  });
+
   it('takes a plain one-answer bitfield (a parent without watches) as a watch of one line', async () => {
     answer = (res) => res.end(line([2]).trim());
     expect(await watchOnce()).toEqual({ seen: [[2]] });

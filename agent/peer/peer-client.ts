@@ -7,6 +7,9 @@ import type { PieceWriter } from '../cache/piece-writer.ts';
 import { drainInto } from '../cache/body-sink.ts';
 import { abortableRequest } from '../http/abortable-request.ts';
 
+/** Bytes of a parent's error answer read at most. */
+const MAX_ERROR_BODY = 64 * 1024;
+
 /** A parent failed to deliver: timeout, reset, wrong length, HTTP error. */
 export class PeerTransferError extends MayflyError {
   override readonly code = 'PeerTransferFailed';
@@ -130,7 +133,16 @@ export class PeerClient {
     const status = res.statusCode ?? 0;
     if (status === 200) return;
     const chunks: Buffer[] = [];
-    for await (const chunk of res) chunks.push(chunk as Buffer);
+    let bytes = 0;
+    for await (const chunk of res) {
+      bytes += (chunk as Buffer).length;
+      // An error answer is a line of JSON: one that never ends would hold the transfer and grow without bound.
+      if (bytes > MAX_ERROR_BODY) {
+        res.destroy();
+        throw new PeerTransferError(`parent answered ${status} with a body over ${MAX_ERROR_BODY} bytes`, { context: { status } });
+      }
+      chunks.push(chunk as Buffer);
+    }
     const body = Buffer.concat(chunks);
     let message = `parent answered ${status}`;
     let scope: string | undefined;

@@ -177,14 +177,14 @@ export class Downloader {
 
   /** No pull waits forever: see progress-deadline.ts for the steps. */
   private checkDeadline(): void {
-    if (this.options.events.controlPlaneBehind()) this.deadline.hold(Date.now());
     const partial = [...this.receiving].reduce((sum, writer) => sum + writer.written, 0);
     this.deadline.received(this.bytesFromPeers + this.bytesFromOrigin + partial, Date.now());
+    if (this.options.events.controlPlaneBehind()) this.deadline.hold(Date.now()); // after: it gives back what bytes spent
     const since = this.deadline.since;
     const step = this.deadline.check(Date.now());
     if (step === 'wait') return;
     const idleMs = Date.now() - since;
-    const dropped = this.parents.dropIdle(since);
+    const dropped = this.parents.dropIdle(this.deadline.verifiedSince);
     this.options.log.warn(step === 'origin' ? 'pull still stuck: reading the origin' : 'pull stuck: dropping idle parents and asking the scheduler again', { idleMs, dropped, remaining: this.missing.size });
     this.options.events.stalled(step);
   }

@@ -2,6 +2,7 @@ import { BadRequestError, NotFoundError, TooManyRequestsError, UnavailableError 
 import { packProblem, packTaskInfo } from '../../core/pack.ts';
 import type { PackRequest } from '../../core/wire/pack.ts';
 import type { SchedulerClient } from '../control/scheduler-client.ts';
+import { jitteredBackoff, sleep } from '../http/retry.ts';
 import type { PullResult, TaskManager } from './task-manager.ts';
 
 /** What a pack pull answers: the pull's result, and the pack's URL to read its bytes at (GET /v1/objects). */
@@ -35,6 +36,7 @@ export async function pullPack(tasks: TaskManager, scheduler: SchedulerClient, r
     } catch (error) {
       // The open failed (429, 503, a timeout) but the announce got through: the scheduler does not know the pack yet.
       if (opened || !unknownToScheduler(error) || attempt >= MAX_PULLS || signal?.aborted) throw error;
+      await sleep(jitteredBackoff(500, attempt), signal); // the scheduler was throttling or failing a moment ago
       opened = await openPack(scheduler, request, expected);
     }
   }

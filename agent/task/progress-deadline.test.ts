@@ -105,4 +105,25 @@ describe('ProgressDeadline', () => {
     deadline.received(MAX_BYTE_EXTENSIONS * 100 + 100, 4_000);
     expect(deadline.check(4_999)).toBe('wait');
   });
+
+  it('keeps the time of the last verified piece apart from byte extensions, so a re-announce spares the parent that delivered it', () => {
+    const deadline = new ProgressDeadline(1_000, 0, 100);
+    deadline.progress(100); // a parent delivers a verified piece
+    deadline.received(100, 900); // a piece's worth of unverified bytes extends the deadline
+    expect(deadline.since).toBe(900);
+    // Before: parents that delivered nothing since `since` (900) were dropped, the one that delivered at 100 too.
+    expect(deadline.verifiedSince).toBe(100);
+    expect(deadline.check(1_900)).toBe('reannounce');
+  });
+
+  it('spends no byte extension while the clock is held for the control plane', () => {
+    const deadline = new ProgressDeadline(1_000, 0, 100);
+    for (let now = 500; now <= 5_000; now += 500) {
+      deadline.received((now / 500) * 100, now); // slow parents keep moving during the outage
+      deadline.hold(now); // as the downloader checks: bytes first, then the hold
+    }
+    // After the outage the bytes still extend the deadline MAX_BYTE_EXTENSIONS times.
+    for (let extension = 1; extension <= MAX_BYTE_EXTENSIONS; extension++) deadline.received(1_000 + extension * 100, 5_000 + extension * 900);
+    expect(deadline.since).toBe(5_000 + MAX_BYTE_EXTENSIONS * 900);
+  });
 });

@@ -26,6 +26,7 @@ export const MAX_BYTE_EXTENSIONS = 3;
  */
 export class ProgressDeadline {
   private lastProgress: number;
+  private lastVerified: number;
   private step: DeadlineStep = 'wait';
   private bytesMark = 0;
   private byteExtensionsLeft = MAX_BYTE_EXTENSIONS;
@@ -40,11 +41,17 @@ export class ProgressDeadline {
     private readonly pieceLength = Number.POSITIVE_INFINITY,
   ) {
     this.lastProgress = now;
+    this.lastVerified = now;
   }
 
-  /** When the pull last verified a piece (or started waiting), epoch ms. */
+  /** When the deadline last started over (a verified piece, bytes, a held clock, or the start), epoch ms. */
   get since(): number {
     return this.lastProgress;
+  }
+
+  /** When the pull last verified a piece (or started), epoch ms: parents that delivered nothing since are idle. */
+  get verifiedSince(): number {
+    return this.lastVerified;
   }
 
   /** The direct fallback was taken and still holds. */
@@ -54,6 +61,7 @@ export class ProgressDeadline {
 
   /** A piece was verified: the clock starts again (a fallback already taken stays). */
   progress(now: number): void {
+    this.lastVerified = now;
     this.byteExtensionsLeft = MAX_BYTE_EXTENSIONS;
     this.startClock(now);
   }
@@ -71,14 +79,20 @@ export class ProgressDeadline {
     this.startClock(now);
   }
 
-  /** The control plane is failing: the clock is held (that stall is not the parents'); a fallback already taken stays. */
+  /**
+   * The control plane is failing: the clock is held (that stall is not the parents'), and
+   * the byte extensions are whole again, so bytes received while held (received() just
+   * before) spend none; a fallback already taken stays.
+   */
   hold(now: number): void {
+    this.byteExtensionsLeft = MAX_BYTE_EXTENSIONS;
     this.startClock(Math.max(this.lastProgress, now));
   }
 
   /** A new run of the pull: nothing is stuck yet. */
   restart(now: number): void {
     this.lastProgress = now;
+    this.lastVerified = now;
     this.step = 'wait';
     this.byteExtensionsLeft = MAX_BYTE_EXTENSIONS;
   }
